@@ -1,0 +1,27 @@
+/* kanca-cgi.c: the plain CGI entry (kanca.cgi) for hosts without FastCGI: one request per process. */
+#include "../src/app.h"
+#include "../src/buf.h"
+#include "../src/serve.h"
+
+#include <stdio.h>
+
+int main(void)
+{
+	struct app a;
+	struct buf err;
+	int rc;
+
+	buf_init(&err, 8192);
+	if (app_init(&a, NULL, 1, &err) < 0) {
+		fprintf(stderr, "kanca.cgi: configuration error:\n%s", buf_str(&err));
+		buf_free(&err);
+		/* the web server would answer 500 for a CGI without output; say so explicitly */
+		fputs("Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n"
+		      "{\"success\":false,\"error\":\"Internal server error\"}", stdout);
+		return 1;
+	}
+	buf_free(&err);
+	rc = serve_cgi(&a);
+	app_free(&a);
+	return rc;
+}

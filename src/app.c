@@ -1,0 +1,58 @@
+/* app.c: start-up checks shared by kanca and kancactl; fatal at start, tolerant per request. */
+#include "app.h"
+#include "buf.h"
+#include "clock.h"
+#include "log.h"
+#include "store.h"
+
+#include <string.h>
+
+int app_init(struct app *a, const char *path, int check_schema, struct buf *err)
+{
+	struct buf serr;
+	int current, latest;
+
+	memset(a, 0, sizeof *a);
+	a->config_path = path ? path : config_path();
+	config_defaults(&a->cfg);
+	if (config_load(&a->cfg, a->config_path, err) < 0)
+		return -1;
+	log_set_level((enum log_level)a->cfg.log_level);
+	if (clock_init())
+		log_warn("the clock is pinned by KANCA_TEST_NOW: for tests only");
+	buf_init(&serr, 1024);
+	if (store_open(a->cfg.store, &a->store, &serr) < 0) {
+		/* a SQLite file that cannot be opened is a configuration error */
+		(void)!buf_printf(err, "%s: store: %s\n", a->config_path, buf_str(&serr));
+		buf_free(&serr);
+		return -1;
+	}
+	buf_free(&serr);
+	if (check_schema && store_schema_version(a->store, &current, &latest) == 0 && current != latest) {
+		(void)!buf_printf(err, "%s: store: schema version %d, this kanca needs %d: run kancactl migrate\n",
+				  a->config_path, current, latest);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *app_store(struct app *a)
+{
+	struct buf err;
+
+	if (a->store)
+		return a->store;
+	buf_init(&err, 1024);
+	if (store_open(a->cfg.store, &a->store, &err) < 0) {
+		log_error("store cannot be opened: %s", buf_str(&err));
+		a->store = NULL;
+	}
+	buf_free(&err);
+	return a->store;
+}
+
+void app_free(struct app *a)
+{
+	store_close(a->store);
+	a->store = NULL;
+}

@@ -1,0 +1,24 @@
+/* app.h: the process-wide state of kanca and kancactl: configuration and the store connection. */
+#ifndef KANCA_APP_H
+#define KANCA_APP_H
+
+#include "config.h"
+
+struct store;
+struct buf;
+
+struct app {
+	struct config cfg;
+	const char *config_path;
+	struct store *store;  /* NULL while it cannot be opened; reopened on demand */
+};
+
+/* Loads the configuration (path NULL = config_path()), sets up logging and the clock, opens the
+ * store. With check_schema, a store whose schema is behind is an error ("run kancactl migrate").
+ * 0, or -1 with every problem in err. Fatal problems only: a store that is down is not one. */
+int app_init(struct app *a, const char *path, int check_schema, struct buf *err) __attribute__((warn_unused_result));
+/* The store, opening it if needed; NULL when it cannot be opened now. */
+struct store *app_store(struct app *a);
+void app_free(struct app *a);
+
+#endif

@@ -1,0 +1,40 @@
+/* buf.h: a growable byte buffer with a hard cap. Always NUL-terminated. */
+#ifndef KANCA_BUF_H
+#define KANCA_BUF_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+#define KANCA_MUST_CHECK __attribute__((warn_unused_result))
+
+struct buf {
+	char *data;  /* NULL until the first append; data[len] == '\0' after it */
+	size_t len;
+	size_t cap;
+	size_t max;  /* appends that would pass this fail with -1 */
+};
+
+/* An empty buffer that may grow to max bytes. */
+void buf_init(struct buf *b, size_t max);
+/* Frees the storage; b may be NULL. b is left empty and reusable. */
+void buf_free(struct buf *b);
+/* Sets len to 0, keeps storage. */
+void buf_reset(struct buf *b);
+/* 0, or -1 when the cap or memory would be exceeded (b unchanged). */
+int buf_append(struct buf *b, const void *p, size_t n) KANCA_MUST_CHECK;
+int buf_append_str(struct buf *b, const char *s) KANCA_MUST_CHECK;
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3))) KANCA_MUST_CHECK;
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0))) KANCA_MUST_CHECK;
+/* Appends a message for a caller (errors, reasons) and returns -1, so "return buf_fail(err, ...)"
+ * reports and fails in one step. A message that does not fit is cut. */
+int buf_fail(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD. */
+int buf_append_json_string(struct buf *b, const char *s, size_t n) KANCA_MUST_CHECK;
+/* The contents as a C string ("" when empty); never NULL. */
+const char *buf_str(const struct buf *b);
+/* Takes ownership of the storage (caller frees); b becomes empty. Never NULL. */
+char *buf_steal(struct buf *b);
+
+#endif

@@ -1,0 +1,14 @@
+/* clock.h: the one source of the current time, so tests can pin it. */
+#ifndef KANCA_CLOCK_H
+#define KANCA_CLOCK_H
+
+#include <stdint.h>
+
+/* Reads KANCA_TEST_NOW (unix seconds) once; when set, clock_now() returns it. Returns 1 if pinned. */
+int clock_init(void);
+/* Current unix time in seconds. */
+int64_t clock_now(void);
+/* Formats t as RFC 3339 UTC ("2026-01-01T00:00:00Z") into out (>= 21 bytes). */
+void clock_format(int64_t t, char *out, unsigned long outsz);
+
+#endif

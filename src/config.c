@@ -1,0 +1,228 @@
+/* config.c: configuration keys declared once, parsed, validated, every error reported. */
+#include "config.h"
+#include "buf.h"
+#include "caps.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef KANCA_DEFAULT_CONFIG
+#define KANCA_DEFAULT_CONFIG "/etc/kanca/kanca.conf"
+#endif
+
+enum key_type { KEY_STRING, KEY_SIZE, KEY_SECONDS, KEY_LOGLEVEL, KEY_STORE, KEY_PATHPREFIX };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	size_t size;
+	const char *def;
+	const char *doc;
+};
+
+#define F(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
+
+static const struct key keys[] = {
+	{"store", KEY_STORE, F(store), "sqlite:/var/lib/kanca/kanca.db",
+	 "where events are stored: sqlite:/path/file.db (embedded, WAL mode) or a libpq URI postgresql://..."},
+	{"max_body_bytes", KEY_SIZE, F(max_body_bytes), "1M",
+	 "largest request body accepted; larger bodies get 413 without being read (suffix K or M allowed, at most 64M)"},
+	{"log_level", KEY_LOGLEVEL, F(log_level), "info", "error, warn, info or debug; logs go to stderr"},
+	{"base_path", KEY_PATHPREFIX, F(base_path), "",
+	 "URL prefix in front of kanca's routes, e.g. /hooks for /hooks/webhook/<provider>/<account>"},
+	{"timestamp_tolerance", KEY_SECONDS, F(timestamp_tolerance), "300",
+	 "seconds a signed timestamp may differ from now (Stripe, Standard Webhooks, Svix); 1 to 3600"},
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static int parse_size(const char *v, unsigned long long *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		n *= 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		n *= 1024 * 1024, end++;
+	if (*end == 'i' && (end[1] == 'B'))
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int set_key(struct config *c, const struct key *k, const char *v, struct buf *err)
+{
+	char *dst = (char *)c + k->offset;
+	unsigned long long n;
+	char *end;
+	long l;
+	int lvl;
+
+	switch (k->type) {
+	case KEY_STORE:
+		if (strncmp(v, "sqlite:", 7) != 0 && strncmp(v, "postgresql://", 13) != 0 &&
+		    strncmp(v, "postgres://", 11) != 0)
+			return buf_fail(err, "%s: must start with sqlite: or postgresql://", k->name);
+		if (strncmp(v, "sqlite:", 7) == 0 && v[7] == '\0')
+			return buf_fail(err, "%s: sqlite: needs a file path", k->name);
+		/* fall through */
+	case KEY_STRING:
+	case KEY_PATHPREFIX:
+		if (strlen(v) >= k->size)
+			return buf_fail(err, "%s: longer than %zu characters", k->name, k->size - 1);
+		if (k->type == KEY_PATHPREFIX && v[0] &&
+		    (v[0] != '/' || v[strlen(v) - 1] == '/' || strchr(v, '?')))
+			return buf_fail(err, "%s: must be empty or start with / and not end with /", k->name);
+		memcpy(dst, v, strlen(v) + 1);
+		return 0;
+	case KEY_SIZE:
+		if (parse_size(v, &n) < 0 || n < 1 || n > KANCA_BODY_LIMIT)
+			return buf_fail(err, "%s: expected a size from 1 to 64M, got \"%s\"", k->name, v);
+		*(size_t *)(void *)dst = (size_t)n;
+		return 0;
+	case KEY_SECONDS:
+		errno = 0;
+		l = strtol(v, &end, 10);
+		if (errno || *end || end == v || l < 1 || l > 3600)
+			return buf_fail(err, "%s: expected seconds from 1 to 3600, got \"%s\"", k->name, v);
+		*(long *)(void *)dst = l;
+		return 0;
+	case KEY_LOGLEVEL:
+		lvl = log_level_parse(v);
+		if (lvl < 0)
+			return buf_fail(err, "%s: expected error, warn, info or debug, got \"%s\"", k->name, v);
+		*(int *)(void *)dst = lvl;
+		return 0;
+	}
+	return -1;
+}
+
+void config_defaults(struct config *c)
+{
+	struct buf ignore;
+
+	memset(c, 0, sizeof *c);
+	buf_init(&ignore, 1024);
+	for (size_t i = 0; i < NKEYS; i++)
+		if (set_key(c, &keys[i], keys[i].def, &ignore) < 0)
+			abort(); /* a default that does not parse is a programming error */
+	buf_free(&ignore);
+}
+
+const char *config_path(void)
+{
+	const char *p = getenv("KANCA_CONFIG");
+
+	return p && *p ? p : KANCA_DEFAULT_CONFIG;
+}
+
+int config_set(struct config *c, const char *key, const char *value, struct buf *err)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			return set_key(c, &keys[i], value, err);
+	return buf_fail(err, "%s: unknown key", key);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+int config_load(struct config *c, const char *path, struct buf *err)
+{
+	FILE *f;
+	char line[KANCA_CONFIG_LINE_MAX + 2];
+	int lineno = 0, bad = 0;
+	unsigned char seen[NKEYS] = {0};
+
+	f = fopen(path, "r");
+	if (!f) {
+		(void)!buf_printf(err, "%s: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *s, *eq, *key, *val;
+		size_t i;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			(void)!buf_printf(err, "%s:%d: line longer than %d characters\n", path, lineno,
+					  KANCA_CONFIG_LINE_MAX);
+			bad = 1;
+			int ch;
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+			continue;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			(void)!buf_printf(err, "%s:%d: expected key = value\n", path, lineno);
+			bad = 1;
+			continue;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		for (i = 0; i < NKEYS; i++)
+			if (strcmp(keys[i].name, key) == 0)
+				break;
+		if (i == NKEYS) {
+			(void)!buf_printf(err, "%s:%d: %s: unknown key\n", path, lineno, key);
+			bad = 1;
+			continue;
+		}
+		if (seen[i]) {
+			(void)!buf_printf(err, "%s:%d: %s: set twice\n", path, lineno, key);
+			bad = 1;
+			continue;
+		}
+		seen[i] = 1;
+		size_t before = err->len;
+		if (buf_printf(err, "%s:%d: ", path, lineno) < 0 || set_key(c, &keys[i], val, err) < 0) {
+			(void)!buf_append(err, "\n", 1);
+			bad = 1;
+		} else {
+			err->len = before;
+			if (err->data)
+				err->data[before] = '\0';
+		}
+	}
+	if (ferror(f)) {
+		(void)!buf_printf(err, "%s: read error\n", path);
+		bad = 1;
+	}
+	fclose(f);
+	return bad ? -1 : 0;
+}
+
+void config_describe(FILE *out)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		fprintf(out, "%s\t%s\t%s\n", keys[i].name, keys[i].def, keys[i].doc);
+}

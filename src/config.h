@@ -1,0 +1,30 @@
+/* config.h: the key = value configuration file. Keys are declared once in config.c's table. */
+#ifndef KANCA_CONFIG_H
+#define KANCA_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct buf;
+
+struct config {
+	char store[1024];        /* "sqlite:/path/file.db" or a libpq URI "postgresql://..." */
+	size_t max_body_bytes;   /* bodies above it get 413 */
+	int log_level;           /* enum log_level */
+	char base_path[256];     /* prefix before /webhook/... ("" or e.g. "/hooks") */
+	long timestamp_tolerance;/* seconds a signed timestamp may be off (Stripe, Standard Webhooks) */
+};
+
+/* Fills every key with its default. */
+void config_defaults(struct config *c);
+/* The file to read: $KANCA_CONFIG, else the configure-time default. Never NULL. */
+const char *config_path(void);
+/* Reads path over the defaults. 0, or -1 with one line per problem in err ("path:line: key: why"). */
+int config_load(struct config *c, const char *path, struct buf *err) __attribute__((warn_unused_result));
+/* Sets one key from text; 0 or -1 with the reason in err. */
+int config_set(struct config *c, const char *key, const char *value, struct buf *err)
+	__attribute__((warn_unused_result));
+/* Writes every key, its default and its description (kancactl config keys). */
+void config_describe(FILE *out);
+
+#endif

@@ -1,0 +1,205 @@
+/* ctl_source.c: kancactl source add|list|enable|disable. */
+#include "app.h"
+#include "buf.h"
+#include "caps.h"
+#include "clock.h"
+#include "ctl.h"
+#include "options.h"
+#include "providers/registry.h"
+#include "router.h"
+#include "store.h"
+#include "verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int read_secret_stdin(char *out, size_t cap)
+{
+	size_t n;
+
+	if (!fgets(out, (int)cap, stdin))
+		return -1;
+	n = strlen(out);
+	if (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	else if (n == cap - 1)
+		return -1; /* longer than the cap */
+	if (n && out[n - 1] == '\r')
+		out[--n] = '\0';
+	return 0;
+}
+
+int ctl_source_add(struct app *a, int argc, char **argv)
+{
+	const struct provider *p;
+	char secret[KANCA_SECRET_MAX + 2] = "";
+	int generate = 0, have_secret = 0, rc = CTL_FAIL;
+	struct buf opts, err;
+	long long id = 0, sid = 0;
+
+	if (argc < 2)
+		return ctl_usage_error("source add PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] "
+				       "[--set KEY=VALUE]...");
+	p = registry_find(argv[0]);
+	if (!p)
+		return ctl_usage_error("unknown provider \"%s\" (see kancactl providers)", argv[0]);
+	if (!router_segment_valid(argv[1]))
+		return ctl_usage_error("account \"%s\": use 1-128 characters of A-Z a-z 0-9 . _ ~ -", argv[1]);
+	buf_init(&opts, 64 * 1024);
+	buf_init(&err, 1024);
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc) {
+			if (strlen(argv[++i]) > KANCA_SECRET_MAX) {
+				rc = ctl_usage_error("--secret: longer than %d bytes", KANCA_SECRET_MAX);
+				goto out;
+			}
+			snprintf(secret, sizeof secret, "%s", argv[i]);
+			have_secret = 1;
+		} else if (strcmp(argv[i], "--secret-stdin") == 0) {
+			if (read_secret_stdin(secret, sizeof secret) < 0) {
+				rc = ctl_usage_error("--secret-stdin: no secret on standard input, or longer than %d bytes",
+						     KANCA_SECRET_MAX);
+				goto out;
+			}
+			have_secret = 1;
+		} else if (strcmp(argv[i], "--generate-secret") == 0) {
+			generate = 1;
+		} else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+			char *kv = argv[++i], *eq = strchr(kv, '=');
+			if (!eq) {
+				rc = ctl_usage_error("--set expects KEY=VALUE, got \"%s\"", kv);
+				goto out;
+			}
+			*eq = '\0';
+			if (options_set(&opts, kv, eq + 1, &err) < 0) {
+				rc = ctl_usage_error("%s", buf_str(&err));
+				goto out;
+			}
+		} else {
+			rc = ctl_usage_error("source add: unexpected argument \"%s\"", argv[i]);
+			goto out;
+		}
+	}
+	if (generate && have_secret) {
+		rc = ctl_usage_error("give either --secret/--secret-stdin or --generate-secret, not both");
+		goto out;
+	}
+	if (have_secret && !secret[0]) {
+		rc = ctl_usage_error("the secret is empty");
+		goto out;
+	}
+	if (p->check_options && p->check_options(buf_str(&opts), &err) < 0) {
+		rc = ctl_usage_error("%s: %s", p->name, buf_str(&err));
+		goto out;
+	}
+	if (generate) {
+		unsigned char raw[32];
+		if (verify_random(raw, sizeof raw) < 0) {
+			rc = ctl_fail("no random bytes available");
+			goto out;
+		}
+		verify_hex_encode(raw, sizeof raw, secret);
+		verify_wipe(raw, sizeof raw);
+		have_secret = 1;
+	}
+	switch (store_source_add(a->store, p->name, argv[1], buf_str(&opts), clock_now(), &id)) {
+	case 0:
+		break;
+	case 1:
+		rc = ctl_fail("source %s/%s already exists", p->name, argv[1]);
+		goto out;
+	default:
+		rc = ctl_fail("cannot add the source: %s", store_error(a->store));
+		goto out;
+	}
+	if (have_secret && store_secret_add(a->store, id, secret, 0, clock_now(), &sid) < 0) {
+		rc = ctl_fail("source added, but its secret could not be stored: %s", store_error(a->store));
+		goto out;
+	}
+	printf("added source %s/%s (id %lld)%s\n", p->name, argv[1], id,
+	       have_secret ? "" : p->needs_secret ? "; it has no secret yet and refuses deliveries until it has one" : "");
+	if (generate)
+		printf("secret: %s\n(shown once: give it to the sender now)\n", secret);
+	rc = CTL_OK;
+out:
+	verify_wipe(secret, sizeof secret);
+	buf_free(&opts);
+	buf_free(&err);
+	return rc;
+}
+
+int ctl_source_list(struct app *a, int argc, char **argv)
+{
+	struct store_rows *rows;
+	int json = argc == 1 && strcmp(argv[0], "--json") == 0;
+	char t[32];
+
+	if (argc && !json)
+		return ctl_usage_error("source list [--json]");
+	if (store_list_sources(a->store, clock_now(), &rows) < 0)
+		return ctl_fail("cannot list sources: %s", store_error(a->store));
+	if (json)
+		fputs("[", stdout);
+	else
+		printf("%-6s %-12s %-24s %-8s %-7s %-20s %s\n", "ID", "PROVIDER", "ACCOUNT", "STATE", "SECRETS",
+		       "CREATED", "OPTIONS");
+	for (size_t r = 0; r < store_rows_count(rows); r++) {
+		const char *opts = store_rows_get(rows, r, 4, NULL);
+		int enabled = strcmp(store_rows_get(rows, r, 3, NULL), "0") != 0;
+		if (json) {
+			printf("%s{\"id\":%s,\"provider\":", r ? "," : "", store_rows_get(rows, r, 0, NULL));
+			ctl_json_string(stdout, store_rows_get(rows, r, 1, NULL));
+			fputs(",\"account\":", stdout);
+			ctl_json_string(stdout, store_rows_get(rows, r, 2, NULL));
+			printf(",\"enabled\":%s,\"secrets\":%s,\"options\":", enabled ? "true" : "false",
+			       store_rows_get(rows, r, 5, NULL));
+			ctl_json_string(stdout, opts);
+			fputs("}", stdout);
+		} else {
+			char flat[256];
+			size_t k;
+			for (k = 0; opts && opts[k] && k < sizeof flat - 1; k++)
+				flat[k] = opts[k] == '\n' ? ' ' : opts[k];
+			flat[k] = '\0';
+			printf("%-6s %-12s %-24s %-8s %-7s %-20s %s\n", store_rows_get(rows, r, 0, NULL),
+			       store_rows_get(rows, r, 1, NULL), store_rows_get(rows, r, 2, NULL),
+			       enabled ? "enabled" : "disabled", store_rows_get(rows, r, 5, NULL),
+			       ctl_time(store_rows_get(rows, r, 6, NULL), t, sizeof t), flat);
+		}
+	}
+	if (json)
+		fputs("]\n", stdout);
+	store_rows_free(rows);
+	return CTL_OK;
+}
+
+static int set_enabled(struct app *a, int argc, char **argv, int enabled)
+{
+	const struct provider *p;
+
+	if (argc != 2)
+		return ctl_usage_error("source %s PROVIDER ACCOUNT", enabled ? "enable" : "disable");
+	p = registry_find(argv[0]);
+	if (!p)
+		return ctl_usage_error("unknown provider \"%s\"", argv[0]);
+	switch (store_source_set_enabled(a->store, p->name, argv[1], enabled)) {
+	case 1:
+		printf("%s/%s %s\n", p->name, argv[1], enabled ? "enabled" : "disabled");
+		return CTL_OK;
+	case 0:
+		return ctl_fail("no source %s/%s", p->name, argv[1]);
+	default:
+		return ctl_fail("cannot change the source: %s", store_error(a->store));
+	}
+}
+
+int ctl_source_enable(struct app *a, int argc, char **argv)
+{
+	return set_enabled(a, argc, argv, 1);
+}
+
+int ctl_source_disable(struct app *a, int argc, char **argv)
+{
+	return set_enabled(a, argc, argv, 0);
+}

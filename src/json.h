@@ -1,0 +1,42 @@
+/* json.h: JSON parsing behind a small API with size and depth caps (json-c lives only in json.c).
+ * A struct json is a node of a parsed document; nodes are owned by the document root. */
+#ifndef KANCA_JSON_H
+#define KANCA_JSON_H
+
+#include <stddef.h>
+
+struct json;
+struct buf;
+
+enum json_kind { JSON_NULL = 0, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+
+enum json_error { JSON_OK = 0, JSON_ERR_SYNTAX, JSON_ERR_DEPTH, JSON_ERR_MEMORY };
+
+/* Parses exactly n bytes (trailing bytes other than white space are an error), strict RFC 8259,
+ * at most max_depth levels of nesting. On success *out is the root (free with json_free). */
+enum json_error json_parse(const char *s, size_t n, int max_depth, struct json **out);
+/* Frees a root from json_parse; NULL is fine. */
+void json_free(struct json *root);
+/* Describes an error for answers and logs ("invalid JSON", "JSON nested too deeply"). */
+const char *json_error_text(enum json_error e);
+
+enum json_kind json_kind_of(const struct json *j);
+/* Member of an object, or NULL when j is not an object or has no such member. */
+const struct json *json_get(const struct json *j, const char *key);
+/* String value (NUL-terminated, *len without it), or NULL when not a string. */
+const char *json_string(const struct json *j, size_t *len);
+/* Member that is a string, or NULL. */
+const char *json_get_string(const struct json *j, const char *key, size_t *len);
+/* 0 and *out set when j is a number; -1 otherwise. */
+int json_number(const struct json *j, double *out);
+/* Whether the number was written as an integer. */
+int json_is_integer(const struct json *j);
+long long json_integer(const struct json *j);
+size_t json_array_len(const struct json *j);
+const struct json *json_array_at(const struct json *j, size_t i);
+/* Appends a compact serialisation of j to b; 0 or -1. (Never used for verification.) */
+int json_serialize(const struct json *j, struct buf *b) __attribute__((warn_unused_result));
+/* The number exactly as written in the document (e.g. "150.00"), for numbers; else NULL. */
+const char *json_number_text(const struct json *j);
+
+#endif

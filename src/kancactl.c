@@ -1,0 +1,240 @@
+/* kancactl.c: the operator's command: a table of subcommands over the same config and store. */
+#include "autoconf.h"
+#include "app.h"
+#include "buf.h"
+#include "clock.h"
+#include "config.h"
+#include "ctl.h"
+#include "providers/registry.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_config_keys(struct app *a, int argc, char **argv);
+static int cmd_config_check(struct app *a, int argc, char **argv);
+static int cmd_providers(struct app *a, int argc, char **argv);
+
+static const struct ctl_command commands[] = {
+	{"migrate", "", "apply pending schema migrations from sql/", 1, ctl_migrate},
+	{"source add", "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] [--set KEY=VALUE]...",
+	 "add a source (a provider account that may send webhooks)", 1, ctl_source_add},
+	{"source list", "[--json]", "list sources with their options and number of valid secrets", 1, ctl_source_list},
+	{"source enable", "PROVIDER ACCOUNT", "accept deliveries for a source again", 1, ctl_source_enable},
+	{"source disable", "PROVIDER ACCOUNT", "refuse deliveries for a source (403)", 1, ctl_source_disable},
+	{"events", "[--source P/A] [--status S] [--limit N] [--json]", "list stored events, newest first", 1,
+	 ctl_events},
+	{"event show", "ID [--body]", "show one event; the raw body follows a blank line byte for byte", 1,
+	 ctl_event_show},
+	{"stats", "[--json]", "per source, event type and status: count and last received, last 24 hours", 1,
+	 ctl_stats},
+	{"audit", "[--limit N]", "the newest audit log rows", 1, ctl_audit},
+	{"providers", "", "list the providers kanca knows", 0, cmd_providers},
+	{"config keys", "", "list configuration keys, defaults and descriptions", 0, cmd_config_keys},
+	{"config check", "", "load the configuration and report every problem", 0, cmd_config_check},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+int ctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kancactl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	return CTL_USAGE;
+}
+
+int ctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kancactl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	return CTL_FAIL;
+}
+
+int ctl_split_source(const char *s, char *buf, size_t cap, const char **provider, const char **account)
+{
+	char *slash;
+
+	if (strlen(s) >= cap)
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	slash = strchr(buf, '/');
+	if (!slash || slash == buf || !slash[1] || strchr(slash + 1, '/'))
+		return -1;
+	*slash = '\0';
+	*provider = buf;
+	*account = slash + 1;
+	return 0;
+}
+
+int ctl_parse_long(const char *s, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return errno || end == s || *end || *out <= 0 ? -1 : 0;
+}
+
+int ctl_parse_duration(const char *s, long long *seconds)
+{
+	char *end;
+	long long v;
+	long long mult = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (*end == 'd')
+		mult = 86400, end++;
+	else if (*end == 'h')
+		mult = 3600, end++;
+	else if (*end == 'm')
+		mult = 60, end++;
+	else if (*end == 's')
+		end++;
+	if (*end || v > (long long)1e12 / mult)
+		return -1;
+	*seconds = v * mult;
+	return 0;
+}
+
+void ctl_json_string(FILE *f, const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 64 * 1024 * 1024);
+	if (s && buf_append_json_string(&b, s, strlen(s)) == 0)
+		fputs(buf_str(&b), f);
+	else
+		fputs("null", f);
+	buf_free(&b);
+}
+
+const char *ctl_time(const char *unix_text, char *out, size_t cap)
+{
+	if (!unix_text)
+		return "-";
+	clock_format(strtoll(unix_text, NULL, 10), out, cap);
+	return out;
+}
+
+static int cmd_config_keys(struct app *a, int argc, char **argv)
+{
+	(void)a;
+	(void)argv;
+	if (argc)
+		return ctl_usage_error("config keys takes no arguments");
+	config_describe(stdout);
+	return CTL_OK;
+}
+
+static int cmd_config_check(struct app *a, int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return ctl_usage_error("config check takes no arguments");
+	printf("%s: ok (store %s)\n", a->config_path, a->cfg.store);
+	return CTL_OK;
+}
+
+static int cmd_providers(struct app *a, int argc, char **argv)
+{
+	const struct provider *p;
+
+	(void)a;
+	(void)argv;
+	if (argc)
+		return ctl_usage_error("providers takes no arguments");
+	for (size_t i = 0; (p = registry_at(i)); i++) {
+		printf("%-12s %s", p->name, p->summary);
+		for (size_t k = 0; p->aliases && p->aliases[k]; k++)
+			printf(" (alias %s)", p->aliases[k]);
+		printf("\n");
+	}
+	return CTL_OK;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: kancactl [-c CONFIG] COMMAND [ARGS]\n\n"
+		   "The configuration file is -c, else $KANCA_CONFIG, else the built-in default.\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].help);
+}
+
+/* Finds the command whose words begin argv; *used = how many words matched. */
+static const struct ctl_command *find(int argc, char **argv, int *used)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const char *name = commands[i].name, *sp = strchr(name, ' ');
+		if (sp) {
+			size_t n = (size_t)(sp - name);
+			if (argc >= 2 && strlen(argv[0]) == n && strncmp(argv[0], name, n) == 0 &&
+			    strcmp(argv[1], sp + 1) == 0) {
+				*used = 2;
+				return &commands[i];
+			}
+		} else if (strcmp(argv[0], name) == 0) {
+			*used = 1;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = NULL;
+	const struct ctl_command *cmd;
+	struct app a;
+	struct buf err;
+	int i = 1, used = 0, rc;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		puts("kancactl " PACKAGE_VERSION);
+		return CTL_OK;
+	}
+	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+		config = argv[2];
+		i = 3;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	cmd = find(argc - i, argv + i, &used);
+	if (!cmd) {
+		fprintf(stderr, "kancactl: unknown command \"%s\"\n\n", argv[i]);
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	if (strcmp(cmd->name, "config keys") == 0)
+		return cmd->run(NULL, argc - i - used, argv + i + used);
+	buf_init(&err, 8192);
+	if (app_init(&a, config, 0, &err) < 0) {
+		fprintf(stderr, "kancactl: configuration error:\n%s", buf_str(&err));
+		buf_free(&err);
+		return CTL_FAIL;
+	}
+	buf_free(&err);
+	rc = cmd->run(&a, argc - i - used, argv + i + used);
+	app_free(&a);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/* log.h: log lines to stderr (the web server's error log), with level, file and line.
+ * Lines about a request carry its provider and delivery id (log_set_request).
+ * Never pass a secret or a signature value to these macros. */
+#ifndef KANCA_LOG_H
+#define KANCA_LOG_H
+
+enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Parses "error|warn|info|debug"; -1 when unknown. */
+int log_level_parse(const char *s);
+/* Context appended to every line until cleared with (NULL, NULL). Strings are copied. */
+void log_set_request(const char *provider, const char *delivery);
+void log_write(enum log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#define log_error(...) log_write(LOG_LEVEL_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define log_warn(...)  log_write(LOG_LEVEL_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info(...)  log_write(LOG_LEVEL_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define log_debug(...) log_write(LOG_LEVEL_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,95 @@
+/* main.c: the kanca responder. Under a FastCGI server it runs the FCGX_Accept_r loop; started as
+ * plain CGI (stdin is not a listening socket) it serves the one request and exits.
+ * SIGTERM finishes the request in hand, then exits. */
+#include "autoconf.h"
+#include "app.h"
+#include "buf.h"
+#include "log.h"
+#include "receive.h"
+#include "serve.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <fcgiapp.h>
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+static long read_fcgx(void *ctx, char *p, size_t n)
+{
+	int want = n > 1 << 20 ? 1 << 20 : (int)n;
+	int r = FCGX_GetStr(p, want, (FCGX_Stream *)ctx);
+
+	return r < 0 ? -1 : r;
+}
+
+static int serve_fastcgi(struct app *a)
+{
+	FCGX_Request req;
+	struct buf out;
+	struct sigaction sa;
+	long served = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a blocked accept returns so the loop can end */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
+		log_error("cannot initialise libfcgi");
+		return 1;
+	}
+	log_info("FastCGI responder ready (store %s)", a->cfg.store[0] == 's' ? "sqlite" : "postgresql");
+	buf_init(&out, 1024 * 1024);
+	while (!stopping && FCGX_Accept_r(&req) >= 0) {
+		buf_reset(&out);
+		/* everything needed from req.envp is copied inside receive_serve */
+		receive_serve(a, req.envp, read_fcgx, req.in, &out);
+		if (FCGX_PutStr(buf_str(&out), (int)out.len, req.out) < 0)
+			log_warn("the web server closed the connection before the answer was sent");
+		FCGX_Finish_r(&req);
+		served++;
+	}
+	buf_free(&out);
+	log_info("FastCGI responder stopping after %ld requests", served);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct app a;
+	struct buf err;
+	int rc;
+
+	if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		puts("kanca " PACKAGE_VERSION);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s   (started by a web server; configuration from $KANCA_CONFIG)\n", argv[0]);
+		return 2;
+	}
+	buf_init(&err, 8192);
+	if (app_init(&a, NULL, 1, &err) < 0) {
+		/* fatal at start: the message names the key (the web server logs stderr) */
+		fprintf(stderr, "kanca: configuration error:\n%s", buf_str(&err));
+		buf_free(&err);
+		return 1;
+	}
+	buf_free(&err);
+	rc = FCGX_IsCGI() ? serve_cgi(&a) : serve_fastcgi(&a);
+	app_free(&a);
+	return rc;
+}

@@ -1,0 +1,124 @@
+/* common.c: signature checking and answers shared by providers. */
+#include "common.h"
+#include "../json.h"
+#include "../request.h"
+#include "../response.h"
+#include "../options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum outcome common_verify_hmac_header(const struct provider_call *c, const char *header, const char *prefix,
+				       enum verify_encoding enc, const void *const *parts, const size_t *lens,
+				       size_t nparts, struct verdict *v)
+{
+	size_t hlen, plen = strlen(prefix);
+	const char *h = request_header(c->req, header, &hlen);
+	char expected[VERIFY_HEX_LEN + 1];
+
+	if (!h || hlen == 0) {
+		snprintf(v->reason, sizeof v->reason, "missing %s header", header);
+		return OUTCOME_UNAUTHORIZED;
+	}
+	if (hlen < plen || memcmp(h, prefix, plen) != 0) {
+		snprintf(v->reason, sizeof v->reason, "%s header is not of the form %s<signature>", header, prefix);
+		return OUTCOME_UNAUTHORIZED;
+	}
+	for (size_t i = 0; i < c->source->nsecrets; i++) {
+		const struct store_secret *k = &c->source->secrets[i];
+		int ok;
+
+		if (verify_hmac_text(enc, k->value, k->len, parts, lens, nparts, expected) < 0)
+			continue;
+		ok = verify_equal(h + plen, hlen - plen, expected, strlen(expected));
+		verify_wipe(expected, sizeof expected);
+		if (ok) {
+			v->secret_id = k->id;
+			snprintf(v->detail, sizeof v->detail, "hmac-sha256/%s header=%s secret=%lld",
+				 enc == VERIFY_HEX ? "hex" : "base64", header, k->id);
+			return OUTCOME_OK;
+		}
+	}
+	snprintf(v->reason, sizeof v->reason, "invalid signature in %s", header);
+	return OUTCOME_UNAUTHORIZED;
+}
+
+int common_copy_text(char *out, size_t cap, const char *s, size_t n)
+{
+	if (!s || n == 0 || n >= cap)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return -1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+void common_key_or_body_hash(const struct provider_call *c, const struct json *obj, const char *field,
+			     char key[KANCA_KEY_MAX + 1])
+{
+	size_t n = 0;
+	const char *s = field ? json_get_string(obj, field, &n) : NULL;
+	unsigned char d[VERIFY_SHA256_LEN];
+
+	if (s && common_copy_text(key, KANCA_KEY_MAX + 1, s, n) == 0)
+		return;
+	verify_sha256(c->req->body.data ? c->req->body.data : "", c->req->body.len, d);
+	verify_hex_encode(d, sizeof d, key);
+}
+
+enum outcome common_parse_body(const struct provider_call *c, struct json **root, struct buf *reason)
+{
+	enum json_error e = json_parse(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, root);
+
+	if (e == JSON_OK)
+		return OUTCOME_OK;
+	(void)!buf_append_str(reason, e == JSON_ERR_DEPTH ? "Invalid JSON: nested too deeply" : "Invalid JSON");
+	return e == JSON_ERR_MEMORY ? OUTCOME_INTERNAL : OUTCOME_BAD_REQUEST;
+}
+
+void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
+		   const char *message, struct response *res)
+{
+	(void)c;
+	if (o != OUTCOME_OK && o != OUTCOME_DUPLICATE) {
+		response_error(res, o, message && *message ? message : outcome_phrase(o));
+		return;
+	}
+	response_set(res, o);
+	if (buf_append_str(&res->body, "{\"success\":true") < 0 ||
+	    (ev && ev->type[0] &&
+	     (buf_append_str(&res->body, ",\"event\":") < 0 ||
+	      buf_append_json_string(&res->body, ev->type, strlen(ev->type)) < 0)) ||
+	    (o == OUTCOME_DUPLICATE && buf_append_str(&res->body, ",\"duplicate\":true") < 0) ||
+	    buf_append_str(&res->body, "}") < 0)
+		buf_reset(&res->body);
+}
+
+struct keys_ctx {
+	const char *const *allowed;
+	struct buf *err;
+};
+
+static int check_key(void *arg, const char *key, const char *value)
+{
+	struct keys_ctx *k = arg;
+
+	(void)value;
+	for (size_t i = 0; k->allowed[i]; i++)
+		if (strcmp(k->allowed[i], key) == 0)
+			return 0;
+	(void)!buf_printf(k->err, "unknown option \"%s\" (known:", key);
+	for (size_t i = 0; k->allowed[i]; i++)
+		(void)!buf_printf(k->err, " %s", k->allowed[i]);
+	(void)!buf_append_str(k->err, k->allowed[0] ? ")" : " none)");
+	return -1;
+}
+
+int common_check_keys(const char *options, const char *const *allowed, struct buf *err)
+{
+	struct keys_ctx k = {allowed, err};
+
+	return options_each(options, check_key, &k) ? -1 : 0;
+}

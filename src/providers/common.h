@@ -1,0 +1,31 @@
+/* common.h: pieces several providers share: signature headers, idempotency keys, answers. */
+#ifndef KANCA_PROVIDERS_COMMON_H
+#define KANCA_PROVIDERS_COMMON_H
+
+#include "provider.h"
+#include "../verify.h"
+
+struct json;
+
+/* Verifies a header that must equal prefix + text(HMAC-SHA256(secret, parts...)) for one of the
+ * source's secrets, compared in constant time after a length check. Records the secret in v. */
+enum outcome common_verify_hmac_header(const struct provider_call *c, const char *header, const char *prefix,
+				       enum verify_encoding enc, const void *const *parts, const size_t *lens,
+				       size_t nparts, struct verdict *v);
+/* Sets key to the string member field of obj when it is a non-empty string that fits, else to the
+ * lowercase hex SHA-256 of the raw body. */
+void common_key_or_body_hash(const struct provider_call *c, const struct json *obj, const char *field,
+			     char key[KANCA_KEY_MAX + 1]);
+/* Copies s (n bytes) into out if it is non-empty, has no control characters and fits; 0 or -1. */
+int common_copy_text(char *out, size_t cap, const char *s, size_t n);
+/* Parses the raw body as JSON with kanca's depth cap; on failure reason says why. */
+enum outcome common_parse_body(const struct provider_call *c, struct json **root, struct buf *reason);
+/* The default answers: {"success":true,...} for OK/DUPLICATE, {"success":false,"error":...} else. */
+void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
+		   const char *message, struct response *res);
+
+
+
+/* Fails (-1, reason in err) when options hold a key not in allowed (NULL-terminated). */
+int common_check_keys(const char *options, const char *const *allowed, struct buf *err);
+#endif

@@ -1,0 +1,63 @@
+/* provider.h: what a provider is. Each provider is one const vtable in its own file, listed in
+ * registry.c. A new provider starts from providers/skeleton.c.example. */
+#ifndef KANCA_PROVIDER_H
+#define KANCA_PROVIDER_H
+
+#include <stddef.h>
+
+#include "../buf.h"
+#include "../caps.h"
+#include "../outcome.h"
+#include "../store.h"
+
+struct request;
+struct response;
+struct config;
+
+/* Everything a provider may look at for one request. */
+struct provider_call {
+	const struct request *req;
+	const struct store_source *source; /* enabled, with its unexpired secrets */
+	const struct config *cfg;
+	long long now;
+};
+
+/* What verification found. */
+struct verdict {
+	long long secret_id;              /* the secret that verified the request, 0 if none was used */
+	char detail[128];                 /* stored with the event, e.g. "hmac-sha256/hex secret=3" */
+	char reason[KANCA_REASON_MAX + 1];/* why it was rejected; safe to log and answer (no values) */
+};
+
+/* One event identified in a request (a request may carry several, e.g. Trendyol pages). */
+struct provider_event {
+	char key[KANCA_KEY_MAX + 1];
+	char type[KANCA_TYPE_MAX + 1];
+};
+
+#define PROVIDER_EVENTS_MAX 100
+
+struct provider {
+	const char *name;                  /* canonical, as stored in sources.provider */
+	const char *const *aliases;        /* other route names, NULL-terminated; may be NULL */
+	const char *summary;               /* one line for kancactl and the README */
+	int needs_secret;                  /* a source without an unexpired secret is refused */
+	enum outcome no_secret;            /* what such a request gets (fail closed) */
+
+	/* Checks per-source options when kancactl adds a source; NULL accepts none. 0 or -1 + err. */
+	int (*check_options)(const char *options, struct buf *err);
+	/* Authenticity. OUTCOME_OK, or UNAUTHORIZED / BAD_REQUEST with v->reason. Required. */
+	enum outcome (*verify)(const struct provider_call *c, struct verdict *v);
+	/* After verification: event type(s) and idempotency key(s), and any validation
+	 * (400, 422 with a reason). *state may hold parsed data for apply/answer. Required. */
+	enum outcome (*identify)(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
+				 struct buf *reason, void **state);
+	/* Domain update inside the storing transaction (see store_apply_fn); arg is state. May be NULL. */
+	store_apply_fn apply;
+	/* The answer for an outcome; NULL gives the default JSON answers. message is the reason text. */
+	void (*answer)(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
+		       const char *message, struct response *res);
+	void (*state_free)(void *state);
+};
+
+#endif

@@ -1,0 +1,50 @@
+/* serve_cgi.c: one request as plain CGI (environment + stdin -> stdout). */
+#include "serve.h"
+#include "app.h"
+#include "buf.h"
+#include "receive.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static long read_stdin(void *ctx, char *p, size_t n)
+{
+	(void)ctx;
+	for (;;) {
+		ssize_t r = read(STDIN_FILENO, p, n);
+		if (r >= 0)
+			return (long)r;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int serve_cgi(struct app *a)
+{
+	struct buf out;
+	int rc;
+
+	buf_init(&out, 1024 * 1024);
+	receive_serve(a, environ, read_stdin, NULL, &out);
+	rc = write_all(STDOUT_FILENO, buf_str(&out), out.len) < 0 ? 1 : 0;
+	buf_free(&out);
+	return rc;
+}

@@ -1,0 +1,639 @@
+/* store.c: kanca's storage logic, written once over the two SQL backends of store_db.h. */
+#include "store.h"
+#include "buf.h"
+#include "log.h"
+#include "migrations.h"
+#include "store_db.h"
+#include "clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+	const struct db_ops *ops;
+	void *conn;
+	const struct migration *migrations;
+};
+
+struct store_rows {
+	struct db_rows rows;
+};
+
+/* Integer parameters travel as text. */
+struct num {
+	char s[24];
+};
+
+static struct db_param P(const char *s)
+{
+	struct db_param p = {s, s ? strlen(s) : 0, 0};
+	return p;
+}
+
+static struct db_param PN(struct num *n, long long v)
+{
+	snprintf(n->s, sizeof n->s, "%lld", v);
+	return P(n->s);
+}
+
+/* NULL for 0 (optional foreign keys) */
+static struct db_param PZ(struct num *n, long long v)
+{
+	return v ? PN(n, v) : P(NULL);
+}
+
+static long long cell_ll(const struct db_rows *r, size_t row, size_t col)
+{
+	const char *c = db_cell(r, row, col);
+	return c ? strtoll(c, NULL, 10) : 0;
+}
+
+static enum db_status exec(struct store *s, const char *sql, size_t n, const struct db_param *p,
+			   struct db_rows *rows)
+{
+	enum db_status rc = s->ops->exec(s->conn, sql, n, p, rows);
+
+	if (rc != DB_OK)
+		log_error("store (%s): %s", s->ops->name, s->ops->error(s->conn));
+	return rc;
+}
+
+int store_open(const char *uri, struct store **out, struct buf *err)
+{
+	struct store *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return -1;
+	if (strncmp(uri, "sqlite:", 7) == 0) {
+		s->ops = &db_sqlite_ops;
+		s->migrations = migrations_sqlite;
+	} else {
+		s->ops = &db_pg_ops;
+		s->migrations = migrations_pg;
+	}
+	if (s->ops->open(uri, &s->conn, err) < 0) {
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	s->ops->close(s->conn);
+	free(s);
+}
+
+const char *store_backend(const struct store *s)
+{
+	return s->ops->name;
+}
+
+const char *store_error(struct store *s)
+{
+	return s->ops->error(s->conn);
+}
+
+int store_ping(struct store *s)
+{
+	static const char sql[] = "SELECT 1";
+	struct db_rows rows;
+	int ok;
+
+	if (exec(s, sql, 0, NULL, &rows) != DB_OK)
+		return -1;
+	ok = rows.nrows == 1;
+	db_rows_free(&rows);
+	return ok ? 0 : -1;
+}
+
+static int latest_version(const struct store *s)
+{
+	int v = 0;
+
+	for (const struct migration *m = s->migrations; m->version; m++)
+		v = m->version;
+	return v;
+}
+
+int store_schema_version(struct store *s, int *current, int *latest)
+{
+	static const char sql_has[] =
+		"SELECT count(*) FROM kanca_migrations";
+	static const char sql_max[] = "SELECT coalesce(max(version), 0) FROM kanca_migrations";
+	struct db_rows rows;
+
+	*latest = latest_version(s);
+	*current = 0;
+	/* a store without the table has no schema yet; the probe's error is not worth a log line */
+	if (s->ops->exec(s->conn, sql_has, 0, NULL, NULL) != DB_OK) {
+		if (s->ops == &db_pg_ops)
+			(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+		return store_ping(s) == 0 ? 0 : -1;
+	}
+	if (exec(s, sql_max, 0, NULL, &rows) != DB_OK)
+		return -1;
+	*current = (int)cell_ll(&rows, 0, 0);
+	db_rows_free(&rows);
+	return 0;
+}
+
+int store_migrate(struct store *s, int *applied, struct buf *err)
+{
+	static const char create[] =
+		"CREATE TABLE IF NOT EXISTS kanca_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+		"applied_at bigint NOT NULL)";
+	static const char record[] =
+		"INSERT INTO kanca_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+	int current, latest;
+	struct num n1, n2;
+
+	*applied = 0;
+	if (s->ops->script(s->conn, create) != DB_OK) {
+		(void)!buf_printf(err, "cannot create kanca_migrations: %s", store_error(s));
+		return -1;
+	}
+	if (store_schema_version(s, &current, &latest) < 0) {
+		(void)!buf_printf(err, "cannot read the schema version: %s", store_error(s));
+		return -1;
+	}
+	if (current > latest) {
+		(void)!buf_printf(err, "the store is at schema %d, newer than this kanca (%d)", current, latest);
+		return -1;
+	}
+	for (const struct migration *m = s->migrations; m->version; m++) {
+		struct db_param p[3];
+		if (m->version <= current)
+			continue;
+		p[0] = PN(&n1, m->version);
+		p[1] = P(m->name);
+		p[2] = PN(&n2, clock_now());
+		if (exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK || s->ops->script(s->conn, m->sql) != DB_OK ||
+		    exec(s, record, 3, p, NULL) != DB_OK || exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
+			(void)!buf_printf(err, "migration %s failed: %s", m->name, store_error(s));
+			(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+			return -1;
+		}
+		(*applied)++;
+	}
+	return 0;
+}
+
+int store_source_get(struct store *s, const char *provider, const char *account, long long now,
+		     struct store_source *out)
+{
+	static const char sql[] =
+		"SELECT s.id, s.enabled, s.options, k.id, k.value, k.expires_at FROM sources s "
+		"LEFT JOIN secrets k ON k.source_id = s.id AND (k.expires_at IS NULL OR k.expires_at > $3) "
+		"WHERE s.provider = $1 AND s.account = $2 ORDER BY k.id DESC";
+	struct db_rows rows;
+	struct db_param p[3];
+	struct num n;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	p[0] = P(provider);
+	p[1] = P(account);
+	p[2] = PN(&n, now);
+	if (exec(s, sql, 3, p, &rows) != DB_OK)
+		return -1;
+	if (rows.nrows == 0) {
+		rc = 0;
+		goto out;
+	}
+	out->id = cell_ll(&rows, 0, 0);
+	snprintf(out->provider, sizeof out->provider, "%s", provider);
+	snprintf(out->account, sizeof out->account, "%s", account);
+	out->enabled = cell_ll(&rows, 0, 1) != 0;
+	out->options = strdup(db_cell(&rows, 0, 2) ? db_cell(&rows, 0, 2) : "");
+	if (!out->options)
+		goto out;
+	for (size_t r = 0; r < rows.nrows && out->nsecrets < KANCA_SECRETS_MAX; r++) {
+		struct store_secret *k = &out->secrets[out->nsecrets];
+		const char *v = db_cell(&rows, r, 4);
+		if (!db_cell(&rows, r, 3) || !v)
+			continue;
+		k->id = cell_ll(&rows, r, 3);
+		k->len = rows.lens[r * rows.ncols + 4];
+		k->value = malloc(k->len + 1);
+		if (!k->value)
+			goto out;
+		memcpy(k->value, v, k->len + 1);
+		k->expires_at = cell_ll(&rows, r, 5);
+		out->nsecrets++;
+	}
+	rc = 1;
+out:
+	/* secrets were copied; wipe the row copies */
+	for (size_t r = 0; r < rows.nrows; r++) {
+		char *v = rows.cells[r * rows.ncols + 4];
+		if (v)
+			memset(v, 0, rows.lens[r * rows.ncols + 4]);
+	}
+	db_rows_free(&rows);
+	if (rc < 0)
+		store_source_free(out);
+	return rc;
+}
+
+void store_source_free(struct store_source *src)
+{
+	if (!src)
+		return;
+	for (size_t i = 0; i < src->nsecrets; i++) {
+		if (src->secrets[i].value)
+			memset(src->secrets[i].value, 0, src->secrets[i].len);
+		free(src->secrets[i].value);
+	}
+	free(src->options);
+	memset(src, 0, sizeof *src);
+}
+
+int store_source_add(struct store *s, const char *provider, const char *account, const char *options,
+		     long long now, long long *id)
+{
+	static const char sql[] =
+		"INSERT INTO sources (provider, account, options, created_at) VALUES ($1, $2, $3, $4) "
+		"ON CONFLICT (provider, account) DO NOTHING RETURNING id";
+	struct db_rows rows;
+	struct db_param p[4];
+	struct num n;
+	int rc;
+
+	p[0] = P(provider);
+	p[1] = P(account);
+	p[2] = P(options ? options : "");
+	p[3] = PN(&n, now);
+	if (exec(s, sql, 4, p, &rows) != DB_OK)
+		return -1;
+	rc = rows.nrows == 1 ? 0 : 1;
+	if (rc == 0)
+		*id = cell_ll(&rows, 0, 0);
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_source_set_enabled(struct store *s, const char *provider, const char *account, int enabled)
+{
+	static const char sql[] = "UPDATE sources SET enabled = $3 WHERE provider = $1 AND account = $2 RETURNING id";
+	struct db_rows rows;
+	struct db_param p[3];
+	int rc;
+
+	p[0] = P(provider);
+	p[1] = P(account);
+	p[2] = P(enabled ? "1" : "0");
+	if (exec(s, sql, 3, p, &rows) != DB_OK)
+		return -1;
+	rc = rows.nrows > 0;
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at,
+		     long long now, long long *id)
+{
+	static const char sql[] =
+		"INSERT INTO secrets (source_id, value, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id";
+	struct db_rows rows;
+	struct db_param p[4];
+	struct num n1, n2, n3;
+	int rc = -1;
+
+	p[0] = PN(&n1, source_id);
+	p[1] = P(value);
+	p[2] = PN(&n2, now);
+	p[3] = PZ(&n3, expires_at);
+	if (exec(s, sql, 4, p, &rows) != DB_OK)
+		return -1;
+	if (rows.nrows == 1) {
+		*id = cell_ll(&rows, 0, 0);
+		rc = 0;
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_audit(struct store *s, long long at, const char *action, const char *provider, const char *account,
+		long long source_id, long long event_id, int status, const char *reason, const char *remote_addr)
+{
+	static const char sql[] =
+		"INSERT INTO audit_log (at, action, provider, account, source_id, event_id, status_code, reason, "
+		"remote_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+	struct db_param p[9];
+	struct num n1, n2, n3, n4;
+	char r[KANCA_REASON_MAX + 1];
+
+	snprintf(r, sizeof r, "%s", reason ? reason : "");
+	p[0] = PN(&n1, at);
+	p[1] = P(action);
+	p[2] = P(provider);
+	p[3] = P(account);
+	p[4] = PZ(&n2, source_id);
+	p[5] = PZ(&n3, event_id);
+	p[6] = PZ(&n4, status);
+	p[7] = P(reason ? r : NULL);
+	p[8] = P(remote_addr && *remote_addr ? remote_addr : NULL);
+	return exec(s, sql, 9, p, NULL) == DB_OK ? 0 : -1;
+}
+
+/* Parameters $1..$9 of an event insert. */
+static void event_params(const struct store_event *ev, struct db_param *p, struct num *n)
+{
+	p[0] = PN(&n[0], ev->source_id);
+	p[1] = P(ev->key);
+	p[2] = P(ev->type);
+	p[3].p = ev->body ? ev->body : "";
+	p[3].len = ev->body_len;
+	p[3].binary = 1;
+	p[4] = P(ev->headers_json);
+	p[5] = PN(&n[1], ev->received_at);
+	p[6] = P(ev->verification);
+	p[7] = PZ(&n[2], ev->secret_id);
+	p[8] = P(ev->remote_addr && *ev->remote_addr ? ev->remote_addr : NULL);
+}
+
+#define EVENT_INSERT \
+	"INSERT INTO events (source_id, idempotency_key, event_type, body, headers, received_at, verification, " \
+	"secret_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_id, idempotency_key) DO NOTHING " \
+	"RETURNING id"
+
+/* One round trip: the event and its 'received' audit row, or nothing for a duplicate. */
+static enum db_status receive_cte(struct store *s, const struct store_event *ev, long long *event_id,
+				  int *duplicate)
+{
+	static const char sql[] =
+		"WITH e AS (" EVENT_INSERT "), a AS (INSERT INTO audit_log (at, action, provider, account, source_id, "
+		"event_id, status_code, remote_addr) SELECT $6, 'received', $10, $11, $1, id, 200, $9 FROM e) "
+		"SELECT id FROM e";
+	struct db_param p[11];
+	struct num n[3];
+	struct db_rows rows;
+	enum db_status rc;
+
+	event_params(ev, p, n);
+	p[9] = P(ev->provider);
+	p[10] = P(ev->account);
+	rc = exec(s, sql, 11, p, &rows);
+	if (rc != DB_OK)
+		return rc;
+	*duplicate = rows.nrows == 0;
+	*event_id = *duplicate ? 0 : cell_ll(&rows, 0, 0);
+	db_rows_free(&rows);
+	return DB_OK;
+}
+
+static enum db_status receive_tx(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg,
+				 long long *event_id, int *duplicate, struct buf *answer)
+{
+	static const char sql_insert[] = EVENT_INSERT;
+	static const char sql_first[] =
+		"SELECT id, response FROM events WHERE source_id = $1 AND idempotency_key = $2";
+	static const char sql_answer[] = "UPDATE events SET response = $2 WHERE id = $1";
+	struct db_param p[11];
+	struct num n[3], nid;
+	struct db_rows rows;
+	enum db_status rc;
+
+	rc = exec(s, s->ops->begin_sql, 0, NULL, NULL);
+	if (rc != DB_OK)
+		return rc;
+	event_params(ev, p, n);
+	rc = exec(s, sql_insert, 8, p, &rows);
+	if (rc != DB_OK)
+		goto fail;
+	*duplicate = rows.nrows == 0;
+	*event_id = *duplicate ? 0 : cell_ll(&rows, 0, 0);
+	db_rows_free(&rows);
+	if (*duplicate) {
+		rc = exec(s, sql_first, 2, p, &rows);
+		if (rc != DB_OK)
+			goto fail;
+		*event_id = cell_ll(&rows, 0, 0);
+		if (db_cell(&rows, 0, 1) && buf_append_str(answer, db_cell(&rows, 0, 1)) < 0)
+			buf_reset(answer);
+		db_rows_free(&rows);
+		rc = exec(s, "COMMIT", 0, NULL, NULL);
+		if (rc != DB_OK)
+			goto fail;
+		return DB_OK;
+	}
+	if (store_audit(s, ev->received_at, "received", ev->provider, ev->account, ev->source_id, *event_id, 200,
+			NULL, ev->remote_addr) < 0) {
+		rc = DB_ERROR;
+		goto fail;
+	}
+	if (apply) {
+		if (apply(s, *event_id, arg, answer) < 0) {
+			rc = DB_ERROR;
+			goto fail;
+		}
+		if (answer->len) {
+			struct db_param q[2] = {PN(&nid, *event_id), P(buf_str(answer))};
+			rc = exec(s, sql_answer, 2, q, NULL);
+			if (rc != DB_OK)
+				goto fail;
+		}
+	}
+	rc = exec(s, "COMMIT", 0, NULL, NULL);
+	if (rc != DB_OK)
+		goto fail;
+	return DB_OK;
+fail:
+	(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+	return rc;
+}
+
+int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg,
+		  long long *event_id, int *duplicate, struct buf *answer)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		enum db_status rc;
+
+		buf_reset(answer);
+		if (!apply && s->ops->dml_cte)
+			rc = receive_cte(s, ev, event_id, duplicate);
+		else
+			rc = receive_tx(s, ev, apply, arg, event_id, duplicate, answer);
+		if (rc == DB_OK)
+			return 0;
+		if (rc != DB_GONE || s->ops->reconnect(s->conn) < 0)
+			break;
+		log_info("store connection was lost; retrying the delivery once on a new connection");
+	}
+	buf_reset(answer);
+	return -1;
+}
+
+int store_offer_upsert(struct store *s, long long source_id, long long event_id, const struct store_offer *o,
+		       long long now, int *inserted)
+{
+	static const char sql[] =
+		"INSERT INTO offers (source_id, vendor_offer_id, title, price, currency, category, start_location, "
+		"end_location, start_at, end_at, available_seats, description, data, status, created_at, updated_at, "
+		"last_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $14, $15) "
+		"ON CONFLICT (source_id, vendor_offer_id) DO UPDATE SET "
+		"title = coalesce(excluded.title, offers.title), price = coalesce(excluded.price, offers.price), "
+		"currency = coalesce(excluded.currency, offers.currency), "
+		"category = coalesce(excluded.category, offers.category), "
+		"start_location = coalesce(excluded.start_location, offers.start_location), "
+		"end_location = coalesce(excluded.end_location, offers.end_location), "
+		"start_at = coalesce(excluded.start_at, offers.start_at), "
+		"end_at = coalesce(excluded.end_at, offers.end_at), "
+		"available_seats = coalesce(excluded.available_seats, offers.available_seats), "
+		"description = coalesce(excluded.description, offers.description), "
+		"data = excluded.data, status = 'active', updated_at = excluded.updated_at, "
+		"last_event_id = excluded.last_event_id, revision = offers.revision + 1 "
+		"RETURNING revision";
+	struct db_param p[15];
+	struct num n1, n2, n3;
+	struct db_rows rows;
+
+	p[0] = PN(&n1, source_id);
+	p[1] = P(o->vendor_offer_id);
+	p[2] = P(o->title);
+	p[3] = P(o->price);
+	p[4] = P(o->currency);
+	p[5] = P(o->category);
+	p[6] = P(o->start_location);
+	p[7] = P(o->end_location);
+	p[8] = P(o->start_at);
+	p[9] = P(o->end_at);
+	p[10] = P(o->available_seats);
+	p[11] = P(o->description);
+	p[12] = P(o->data_json);
+	p[13] = PN(&n2, now);
+	p[14] = PZ(&n3, event_id);
+	if (exec(s, sql, 15, p, &rows) != DB_OK)
+		return -1;
+	*inserted = rows.nrows == 1 && cell_ll(&rows, 0, 0) == 1;
+	db_rows_free(&rows);
+	return 0;
+}
+
+int store_offer_mark(struct store *s, long long source_id, long long event_id, const char *vendor_offer_id,
+		     const char *status, long long now, int *updated)
+{
+	static const char sql[] =
+		"UPDATE offers SET status = $3, updated_at = $4, last_event_id = $5, revision = revision + 1 "
+		"WHERE source_id = $1 AND vendor_offer_id = $2 RETURNING id";
+	struct db_param p[5];
+	struct num n1, n2, n3;
+	struct db_rows rows;
+
+	p[0] = PN(&n1, source_id);
+	p[1] = P(vendor_offer_id);
+	p[2] = P(status);
+	p[3] = PN(&n2, now);
+	p[4] = PZ(&n3, event_id);
+	if (exec(s, sql, 5, p, &rows) != DB_OK)
+		return -1;
+	*updated = (int)rows.nrows;
+	db_rows_free(&rows);
+	return 0;
+}
+
+static int listing(struct store *s, const char *sql, size_t n, const struct db_param *p, struct store_rows **out)
+{
+	struct store_rows *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return -1;
+	if (exec(s, sql, n, p, &r->rows) != DB_OK) {
+		free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int store_list_sources(struct store *s, long long now, struct store_rows **out)
+{
+	static const char sql[] =
+		"SELECT s.id, s.provider, s.account, s.enabled, s.options, "
+		"(SELECT count(*) FROM secrets k WHERE k.source_id = s.id AND (k.expires_at IS NULL OR k.expires_at > $1)), "
+		"s.created_at FROM sources s ORDER BY s.provider, s.account";
+	struct num n;
+	struct db_param p[1] = {PN(&n, now)};
+
+	return listing(s, sql, 1, p, out);
+}
+
+int store_list_events(struct store *s, const char *provider, const char *account, const char *status,
+		      long limit, struct store_rows **out)
+{
+	static const char sql[] =
+		"SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
+		"e.attempts, length(e.body) FROM events e JOIN sources s ON s.id = e.source_id "
+		"WHERE ($1::text IS NULL OR s.provider = $1) AND ($2::text IS NULL OR s.account = $2) "
+		"AND ($3::text IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4";
+	static const char sql_lite[] =
+		"SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
+		"e.attempts, length(e.body) FROM events e JOIN sources s ON s.id = e.source_id "
+		"WHERE ($1 IS NULL OR s.provider = $1) AND ($2 IS NULL OR s.account = $2) "
+		"AND ($3 IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4";
+	struct num n;
+	struct db_param p[4] = {P(provider), P(account), P(status), PN(&n, limit)};
+
+	return listing(s, s->ops->dml_cte ? sql : sql_lite, 4, p, out);
+}
+
+int store_get_event(struct store *s, long long id, struct store_rows **out)
+{
+	static const char sql[] =
+		"SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
+		"e.verification, e.secret_id, e.headers, e.body, e.attempts, e.processed_at, e.response "
+		"FROM events e JOIN sources s ON s.id = e.source_id WHERE e.id = $1";
+	struct num n;
+	struct db_param p[1] = {PN(&n, id)};
+
+	return listing(s, sql, 1, p, out);
+}
+
+int store_stats(struct store *s, long long since, struct store_rows **out)
+{
+	static const char sql[] =
+		"SELECT s.provider, s.account, e.event_type, e.status, count(*), max(e.received_at) "
+		"FROM events e JOIN sources s ON s.id = e.source_id WHERE e.received_at > $1 "
+		"GROUP BY s.provider, s.account, e.event_type, e.status ORDER BY count(*) DESC, s.provider, s.account";
+	struct num n;
+	struct db_param p[1] = {PN(&n, since)};
+
+	return listing(s, sql, 1, p, out);
+}
+
+int store_list_audit(struct store *s, long limit, struct store_rows **out)
+{
+	static const char sql[] =
+		"SELECT action, provider, account, status_code, reason, at FROM audit_log ORDER BY id DESC LIMIT $1";
+	struct num n;
+	struct db_param p[1] = {PN(&n, limit)};
+
+	return listing(s, sql, 1, p, out);
+}
+
+size_t store_rows_count(const struct store_rows *r)
+{
+	return r ? r->rows.nrows : 0;
+}
+
+const char *store_rows_get(const struct store_rows *r, size_t row, size_t col, size_t *len)
+{
+	const char *c = db_cell(&r->rows, row, col);
+
+	if (len)
+		*len = c ? r->rows.lens[row * r->rows.ncols + col] : 0;
+	return c;
+}
+
+void store_rows_free(struct store_rows *r)
+{
+	if (!r)
+		return;
+	db_rows_free(&r->rows);
+	free(r);
+}

@@ -1,0 +1,130 @@
+/* store.h: where events, sources and their secrets live. One interface, two backends
+ * (SQLite file, PostgreSQL through libpq) with the same schema and the same behaviour. */
+#ifndef KANCA_STORE_H
+#define KANCA_STORE_H
+
+#include <stddef.h>
+
+#include "caps.h"
+
+#define STORE_MUST_CHECK __attribute__((warn_unused_result))
+
+struct store;
+struct buf;
+
+struct store_secret {
+	long long id;
+	char *value;
+	size_t len;
+	long long expires_at; /* 0: never */
+};
+
+struct store_source {
+	long long id;
+	char provider[KANCA_SEGMENT_MAX + 1];
+	char account[KANCA_SEGMENT_MAX + 1];
+	int enabled;
+	char *options;                         /* "key=value\n" lines; never NULL after a get */
+	struct store_secret secrets[KANCA_SECRETS_MAX]; /* unexpired only, newest first */
+	size_t nsecrets;
+};
+
+/* What is stored for one authentic delivery. */
+struct store_event {
+	long long source_id;
+	const char *provider, *account;  /* for the audit log */
+	const char *key;                 /* idempotency key */
+	const char *type;                /* event type, may be NULL */
+	const void *body;
+	size_t body_len;
+	const char *headers_json;
+	const char *verification;        /* e.g. "hmac-sha256 hex; secret 3" */
+	long long secret_id;             /* the secret that verified it; 0 when none */
+	long long received_at;
+	const char *remote_addr;
+};
+
+/* Runs inside the receiving transaction after the event row is inserted (not for duplicates):
+ * domain updates, then the answer body to keep for duplicates. 0, or -1 to roll everything back. */
+typedef int (*store_apply_fn)(struct store *s, long long event_id, void *arg, struct buf *answer);
+
+/* Result rows for listings (kancactl). */
+struct store_rows;
+
+/* Opens "sqlite:/file" or "postgresql://...". A PostgreSQL server that is down is not an error
+ * here: statements reconnect. 0, or -1 with a message in err. */
+int store_open(const char *uri, struct store **out, struct buf *err) STORE_MUST_CHECK;
+void store_close(struct store *s);
+/* "sqlite" or "postgresql". */
+const char *store_backend(const struct store *s);
+/* The last error, for logs. */
+const char *store_error(struct store *s);
+/* 0 when the store answers a query. */
+int store_ping(struct store *s) STORE_MUST_CHECK;
+/* Applies pending migrations from sql/ (embedded); *applied = how many. 0 or -1. */
+int store_migrate(struct store *s, int *applied, struct buf *err) STORE_MUST_CHECK;
+/* Schema version in the store (0: none) and the newest this build knows. 0 or -1. */
+int store_schema_version(struct store *s, int *current, int *latest) STORE_MUST_CHECK;
+
+/* 1 found (secrets valid at now loaded), 0 not found, -1 error. Free with store_source_free. */
+int store_source_get(struct store *s, const char *provider, const char *account, long long now,
+		     struct store_source *out) STORE_MUST_CHECK;
+void store_source_free(struct store_source *src);
+/* 0 added (*id set), 1 already exists, -1 error. */
+int store_source_add(struct store *s, const char *provider, const char *account, const char *options,
+		     long long now, long long *id) STORE_MUST_CHECK;
+/* 1 changed, 0 no such source, -1 error. */
+int store_source_set_enabled(struct store *s, const char *provider, const char *account, int enabled)
+	STORE_MUST_CHECK;
+/* Adds a secret; expires_at 0 = never. 0 or -1. */
+int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at,
+		     long long now, long long *id) STORE_MUST_CHECK;
+
+/* Stores an authentic delivery exactly once, committed before return.
+ * New: *duplicate = 0, *event_id set, apply (may be NULL) ran in the same transaction, answer holds
+ * what it produced. Duplicate: *duplicate = 1, *event_id = the first one's, answer = the answer kept
+ * for the first delivery (empty if none), nothing else written. 0, or -1 with nothing written. */
+int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg,
+		  long long *event_id, int *duplicate, struct buf *answer) STORE_MUST_CHECK;
+
+/* One audit_log row (its own commit). source_id/event_id 0 = none, status 0 = none. 0 or -1. */
+int store_audit(struct store *s, long long at, const char *action, const char *provider, const char *account,
+		long long source_id, long long event_id, int status, const char *reason, const char *remote_addr)
+	STORE_MUST_CHECK;
+
+/* The supplier offers domain table (inside store_receive's apply). */
+struct store_offer {
+	const char *vendor_offer_id;
+	const char *title, *price, *currency, *category; /* NULL = keep the stored value */
+	const char *start_location, *end_location, *start_at, *end_at, *description;
+	const char *available_seats;                     /* integer text or NULL */
+	const char *data_json;                           /* the whole data object */
+};
+/* Insert or update by (source, vendorOfferId); *inserted = 1 when new. 0 or -1. */
+int store_offer_upsert(struct store *s, long long source_id, long long event_id, const struct store_offer *o,
+		       long long now, int *inserted) STORE_MUST_CHECK;
+/* Sets status ("deleted", "expired") of an offer; *updated = rows changed (0 or 1). 0 or -1. */
+int store_offer_mark(struct store *s, long long source_id, long long event_id, const char *vendor_offer_id,
+		     const char *status, long long now, int *updated) STORE_MUST_CHECK;
+
+/* Listings for kancactl. Columns are documented at each function. */
+/* id, provider, account, enabled, options, secrets, created_at */
+int store_list_sources(struct store *s, long long now, struct store_rows **out) STORE_MUST_CHECK;
+/* id, provider, account, event_type, idempotency_key, status, received_at, attempts, body length;
+ * filters may be NULL; newest first. */
+int store_list_events(struct store *s, const char *provider, const char *account, const char *status,
+		      long limit, struct store_rows **out) STORE_MUST_CHECK;
+/* id, provider, account, event_type, idempotency_key, status, received_at, verification, secret_id,
+ * headers, body, attempts, processed_at, response */
+int store_get_event(struct store *s, long long id, struct store_rows **out) STORE_MUST_CHECK;
+/* provider, account, event_type, status, count, last received_at; events received after since */
+int store_stats(struct store *s, long long since, struct store_rows **out) STORE_MUST_CHECK;
+/* action, provider, account, status_code, reason, at; newest first */
+int store_list_audit(struct store *s, long limit, struct store_rows **out) STORE_MUST_CHECK;
+
+size_t store_rows_count(const struct store_rows *r);
+/* Cell text (NULL for SQL NULL); *len gets its byte length when len is not NULL. */
+const char *store_rows_get(const struct store_rows *r, size_t row, size_t col, size_t *len);
+void store_rows_free(struct store_rows *r);
+
+#endif
