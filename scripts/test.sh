@@ -1,0 +1,86 @@
+#!/bin/sh
+# test.sh: the whole test suite from a fresh Debian 12 machine (as root) or a developer's checkout.
+# Installs what is missing, builds with -Werror, runs make check, runs the suite again under
+# ASan+UBSan, runs make distcheck, and ends with the line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+[ "$jobs" -lt 2 ] && jobs=2
+sh scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
+
+status=0
+logs=""
+step() { echo "==> $*"; }
+
+step "autoreconf"
+autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
+
+build() { # build DIR CONFIGURE-ARGS...
+	dir=$1; shift
+	mkdir -p "$dir" && cd "$dir" || return 1
+	"$top/configure" -q "$@" >configure.out 2>&1 || { cat configure.out; cd "$top"; return 1; }
+	make -j"$jobs" >make.out 2>&1 || { grep -E "error|warning" make.out | head -50; cd "$top"; return 1; }
+	cd "$top"
+}
+
+check() { # check DIR LABEL [make args]
+	dir=$1; label=$2; shift 2
+	step "make check ($label)"
+	(cd "$dir" && make -j"$jobs" check "$@" >check.out 2>&1)
+	rc=$?
+	grep -E "^(# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR)|(FAIL|ERROR|XPASS):)" "$dir/check.out" | sed "s/^/   [$label] /"
+	if [ $rc -ne 0 ]; then
+		status=1
+		for f in $(grep -lE "^(not ok|Bail out)|^# (FAIL|ERROR): [1-9]" $(find "$dir/tests" -name '*.log') 2>/dev/null); do
+			echo "---- $f"; grep -E "^(not ok|#)" "$f" | head -40
+		done
+	fi
+	logs="$logs $dir/test-suite.log"
+}
+
+step "build (-Werror)"
+if build _build/ci --enable-werror; then
+	check _build/ci default
+else
+	status=1; echo "build failed"
+fi
+
+step "build (ASan+UBSan)"
+if build _build/asan --enable-werror --enable-sanitizers CC=gcc; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		check _build/asan sanitizers
+else
+	status=1; echo "sanitizer build failed"
+fi
+
+step "make distcheck (unit tests inside the tarball build)"
+if [ -f _build/ci/Makefile ]; then
+	units=$(cd _build/ci && make -s print-unit-tests 2>/dev/null)
+	if (cd _build/ci && make -j"$jobs" distcheck TESTS="$units" >distcheck.out 2>&1); then
+		echo "   distcheck ok"
+		logs="$logs DISTCHECK_OK"
+	else
+		tail -30 _build/ci/distcheck.out; status=1
+		logs="$logs DISTCHECK_FAIL"
+	fi
+fi
+
+# Totals over every run: TAP results from each test-suite.log, distcheck as one result.
+passed=0; failed=0
+for l in $logs; do
+	case "$l" in
+	DISTCHECK_OK) passed=$((passed + 1)); continue ;;
+	DISTCHECK_FAIL) failed=$((failed + 1)); continue ;;
+	esac
+	if [ ! -f "$l" ]; then failed=$((failed + 1)); continue; fi
+	p=$(sed -n 's/^# PASS: *//p' "$l" | head -1)
+	f=$(sed -n 's/^# FAIL: *//p' "$l" | head -1)
+	e=$(sed -n 's/^# ERROR: *//p' "$l" | head -1)
+	x=$(sed -n 's/^# XPASS: *//p' "$l" | head -1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
+done
+[ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
