@@ -12,14 +12,21 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t in_request;
 
+/* libfcgi's accept() retries on EINTR, so a SIGTERM that arrives while idle in accept ends the
+ * process here (nothing is in flight); one that arrives during a request lets it finish, and the
+ * loop ends before the next accept. */
 static void on_term(int sig)
 {
 	(void)sig;
+	if (!in_request)
+		_exit(0);
 	stopping = 1;
 	FCGX_ShutdownPending();
 }
@@ -42,7 +49,8 @@ static int serve_fastcgi(struct app *a)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
-	/* no SA_RESTART: a blocked accept returns so the loop can end */
+	/* SA_RESTART: a signal during a request must not break the read of its body */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -54,12 +62,14 @@ static int serve_fastcgi(struct app *a)
 	log_info("FastCGI responder ready (store %s)", a->cfg.store[0] == 's' ? "sqlite" : "postgresql");
 	buf_init(&out, 1024 * 1024);
 	while (!stopping && FCGX_Accept_r(&req) >= 0) {
+		in_request = 1;
 		buf_reset(&out);
 		/* everything needed from req.envp is copied inside receive_serve */
 		receive_serve(a, req.envp, read_fcgx, req.in, &out);
 		if (FCGX_PutStr(buf_str(&out), (int)out.len, req.out) < 0)
 			log_warn("the web server closed the connection before the answer was sent");
 		FCGX_Finish_r(&req);
+		in_request = 0;
 		served++;
 	}
 	buf_free(&out);
