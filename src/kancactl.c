@@ -38,15 +38,20 @@ static const struct ctl_command commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+static void vsay(const char *fmt, va_list ap)
+{
+	fputs("kancactl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\n", stderr);
+}
+
 int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("kancactl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputs("\n", stderr);
 	return CTL_USAGE;
 }
 
@@ -54,11 +59,9 @@ int ctl_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("kancactl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputs("\n", stderr);
 	return CTL_FAIL;
 }
 

@@ -83,6 +83,7 @@ static void serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 	struct store *s;
 	int rc, dup_all = 1;
 	long long first_id = 0;
+	store_apply_fn apply = NULL;
 
 	memset(&v, 0, sizeof v);
 	memset(evs, 0, sizeof evs);
@@ -151,6 +152,8 @@ static void serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 		answer(t, OUTCOME_INTERNAL, NULL, NULL);
 		goto out;
 	}
+	if (t->prov->apply && (!t->prov->apply_needed || t->prov->apply_needed(state)))
+		apply = t->prov->apply;
 	for (size_t i = 0; i < nevs; i++) {
 		struct store_event ev = {
 			.source_id = t->source.id,
@@ -169,7 +172,7 @@ static void serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 		long long id = 0;
 		int dup = 0;
 
-		if (store_receive(s, &ev, t->prov->apply, state, &id, &dup, &stored) < 0) {
+		if (store_receive(s, &ev, apply, state, &id, &dup, &stored) < 0) {
 			/* nothing of this event was written: the sender retries */
 			log_error("could not store the event: %s", store_error(s));
 			audit(t, "error", OUTCOME_INTERNAL, "store failed", 0);

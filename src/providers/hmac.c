@@ -121,6 +121,7 @@ const struct provider provider_hmac = {
 	.verify = verify,
 	.identify = identify,
 	.apply = NULL,
+	.apply_needed = NULL,
 	.answer = NULL,
 	.state_free = NULL,
 };

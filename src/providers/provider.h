@@ -54,6 +54,9 @@ struct provider {
 				 struct buf *reason, void **state);
 	/* Domain update inside the storing transaction (see store_apply_fn); arg is state. May be NULL. */
 	store_apply_fn apply;
+	/* Whether apply must run for this request's state; NULL = whenever apply is set. Without it the
+	 * event is stored in a single statement where the backend allows (the fast path). */
+	int (*apply_needed)(const void *state);
 	/* The answer for an outcome; NULL gives the default JSON answers. message is the reason text. */
 	void (*answer)(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
 		       const char *message, struct response *res);

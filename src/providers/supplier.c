@@ -281,16 +281,19 @@ static int apply(struct store *s, long long event_id, void *arg, struct buf *ans
 		count = updated;
 		break;
 	default:
-		return buf_append_str(answer, "{\"success\":true,\"message\":\"Event received\",\"event\":") < 0 ||
-				       buf_append_json_string(answer, st->event, strlen(st->event)) < 0 ||
-				       buf_append_str(answer, "}") < 0
-			       ? -1
-			       : 0;
+		return 0; /* not an offer event: nothing to update, answer() says "Event received" */
 	}
 	if (buf_printf(answer, "{\"success\":true,\"message\":\"%s\",\"event\":\"%s\",\"result\":{\"%s\":%d}}",
 		       st->message, st->event, word, count) < 0)
 		return -1;
 	return 0;
+}
+
+static int apply_needed(const void *state)
+{
+	const struct supplier_state *st = state;
+
+	return st && st->op != OP_NONE;
 }
 
 static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
@@ -318,6 +321,15 @@ static void answer(const struct provider_call *c, enum outcome o, const struct p
 	case OUTCOME_INTERNAL:
 		text = "Internal server error";
 		break;
+	case OUTCOME_OK:
+	case OUTCOME_DUPLICATE:
+		/* offer events answer with what apply stored; the others are acknowledged like this */
+		response_set(res, OUTCOME_OK);
+		if (buf_append_str(&res->body, "{\"success\":true,\"message\":\"Event received\",\"event\":") < 0 ||
+		    buf_append_json_string(&res->body, ev ? ev->type : "", ev ? strlen(ev->type) : 0) < 0 ||
+		    buf_append_str(&res->body, "}") < 0)
+			buf_reset(&res->body);
+		return;
 	default:
 		common_answer(c, o, ev, message, res);
 		return;
@@ -342,6 +354,7 @@ const struct provider provider_supplier = {
 	.verify = verify,
 	.identify = identify,
 	.apply = apply,
+	.apply_needed = apply_needed,
 	.answer = answer,
 	.state_free = state_free,
 };

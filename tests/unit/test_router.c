@@ -1,0 +1,179 @@
+/* test_router.c: request path -> route, segment rules, base_path. */
+#include "router.h"
+
+#include <string.h>
+
+#include "tap.h"
+
+/* Expects path (below base) to match kind with provider/account (NULL: not checked for NONE). */
+static void expect(const char *base, const char *path, enum route_kind kind, const char *provider,
+		   const char *account)
+{
+	struct route r;
+	enum route_kind k;
+
+	memset(&r, 0x55, sizeof r); /* junk, to see that the router clears it */
+	k = router_match(base, path, &r);
+	is_int(k, kind, "[%s] %s -> kind %d", base ? base : "NULL", path, (int)kind);
+	is_int(r.kind, kind, "[%s] %s: out->kind agrees with the return value", base ? base : "NULL", path);
+	if (kind == ROUTE_WEBHOOK) {
+		is_str(r.provider, provider, "[%s] %s: provider", base ? base : "NULL", path);
+		is_str(r.account, account, "[%s] %s: account", base ? base : "NULL", path);
+	} else {
+		ok(r.provider[0] == '\0' && r.account[0] == '\0', "[%s] %s: provider and account are empty",
+		   base ? base : "NULL", path);
+	}
+}
+
+static void test_forms(void)
+{
+	expect("", "/webhook/github/acme", ROUTE_WEBHOOK, "github", "acme");
+	expect(NULL, "/webhook/github/acme", ROUTE_WEBHOOK, "github", "acme");
+	expect("", "/webhook/Stripe-2/a.b_c~d-e", ROUTE_WEBHOOK, "Stripe-2", "a.b_c~d-e");
+	expect("", "/api/suppliers/42/webhook", ROUTE_WEBHOOK, "supplier", "42");
+	expect("", "/api/suppliers/acme-co/webhook", ROUTE_WEBHOOK, "supplier", "acme-co");
+	expect("", "/healthz", ROUTE_HEALTHZ, NULL, NULL);
+	expect("", "/", ROUTE_NONE, NULL, NULL);
+	expect("", "", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/42", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/42/", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers//webhook", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/42/webhooks", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/42/hook", ROUTE_NONE, NULL, NULL);
+	expect("", "/metrics", ROUTE_NONE, NULL, NULL);
+	expect("", "/WEBHOOK/github/acme", ROUTE_NONE, NULL, NULL);
+	expect("", "/Healthz", ROUTE_NONE, NULL, NULL);
+	expect("", "webhook/github/acme", ROUTE_NONE, NULL, NULL);
+	expect("", "//webhook/github/acme", ROUTE_NONE, NULL, NULL);
+}
+
+static void test_trailing_and_extra(void)
+{
+	expect("", "/webhook/github/acme/", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/42/webhook/", ROUTE_NONE, NULL, NULL);
+	expect("", "/healthz/", ROUTE_NONE, NULL, NULL);
+	expect("", "/healthzz", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/acme/extra", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/42/webhook/extra", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/4/2/webhook", ROUTE_NONE, NULL, NULL);
+	expect("", "/healthz/x", ROUTE_NONE, NULL, NULL);
+}
+
+static void test_empty_and_dots(void)
+{
+	expect("", "/webhook//acme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github//acme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook//", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/./acme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/../acme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/.", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/..", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/./webhook", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/../webhook", ROUTE_NONE, NULL, NULL);
+	/* dots are fine inside a longer segment */
+	expect("", "/webhook/.../a..b", ROUTE_WEBHOOK, "...", "a..b");
+	expect("", "/webhook/.x/x.", ROUTE_WEBHOOK, ".x", "x.");
+}
+
+static void test_bad_characters(void)
+{
+	expect("", "/webhook/git%68ub/acme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/ac%2Fme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/%2e%2e", ROUTE_NONE, NULL, NULL);
+	expect("", "/api/suppliers/4%32/webhook", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/git hub/acme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/ac+me", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/acme?x=1", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/acme#f", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/ac\\me", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/ac:me", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/ac@me", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/ac\tme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/ac\nme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/gith\xc3\xbc" "b/acme", ROUTE_NONE, NULL, NULL);
+	expect("", "/webhook/github/acme\x7f", ROUTE_NONE, NULL, NULL);
+}
+
+static void test_lengths(void)
+{
+	char s128[129], s129[130], path[400];
+
+	memset(s128, 'a', 128);
+	s128[128] = '\0';
+	memset(s129, 'b', 129);
+	s129[129] = '\0';
+
+	snprintf(path, sizeof path, "/webhook/%s/%s", s128, s128);
+	expect("", path, ROUTE_WEBHOOK, s128, s128);
+	snprintf(path, sizeof path, "/webhook/%s/acme", s129);
+	expect("", path, ROUTE_NONE, NULL, NULL);
+	snprintf(path, sizeof path, "/webhook/github/%s", s129);
+	expect("", path, ROUTE_NONE, NULL, NULL);
+	snprintf(path, sizeof path, "/api/suppliers/%s/webhook", s128);
+	expect("", path, ROUTE_WEBHOOK, "supplier", s128);
+	snprintf(path, sizeof path, "/api/suppliers/%s/webhook", s129);
+	expect("", path, ROUTE_NONE, NULL, NULL);
+	snprintf(path, sizeof path, "/webhook/x/y");
+	expect("", path, ROUTE_WEBHOOK, "x", "y");
+}
+
+static void test_base_path(void)
+{
+	expect("/hooks", "/hooks/webhook/github/acme", ROUTE_WEBHOOK, "github", "acme");
+	expect("/hooks", "/hooks/api/suppliers/7/webhook", ROUTE_WEBHOOK, "supplier", "7");
+	expect("/hooks", "/hooks/healthz", ROUTE_HEALTHZ, NULL, NULL);
+	expect("/hooks", "/healthz", ROUTE_NONE, NULL, NULL);
+	expect("/hooks", "/webhook/github/acme", ROUTE_NONE, NULL, NULL);
+	expect("/hooks", "/hookswebhook/github/acme", ROUTE_NONE, NULL, NULL);
+	expect("/hooks", "/hooksx/webhook/github/acme", ROUTE_NONE, NULL, NULL);
+	expect("/hooks", "/hooks", ROUTE_NONE, NULL, NULL);
+	expect("/hooks", "/hooks/", ROUTE_NONE, NULL, NULL);
+	expect("/hooks", "/Hooks/webhook/github/acme", ROUTE_NONE, NULL, NULL);
+	expect("/hooks", "/other/hooks/webhook/github/acme", ROUTE_NONE, NULL, NULL);
+	expect("/a/b", "/a/b/webhook/github/acme", ROUTE_WEBHOOK, "github", "acme");
+	expect("/a/b", "/a/b/healthz", ROUTE_HEALTHZ, NULL, NULL);
+	expect("/a/b", "/a/webhook/github/acme", ROUTE_NONE, NULL, NULL);
+}
+
+static void test_segment_valid(void)
+{
+	char s128[129], s129[130];
+
+	memset(s128, 'Z', 128);
+	s128[128] = '\0';
+	memset(s129, '9', 129);
+	s129[129] = '\0';
+	is_int(router_segment_valid("github"), 1, "segment: github");
+	is_int(router_segment_valid("A-z_0.9~"), 1, "segment: every allowed character class");
+	is_int(router_segment_valid("a"), 1, "segment: one character");
+	is_int(router_segment_valid("..."), 1, "segment: three dots");
+	is_int(router_segment_valid(s128), 1, "segment: 128 characters");
+	is_int(router_segment_valid(s129), 0, "segment: 129 characters");
+	is_int(router_segment_valid(""), 0, "segment: empty");
+	is_int(router_segment_valid("."), 0, "segment: .");
+	is_int(router_segment_valid(".."), 0, "segment: ..");
+	is_int(router_segment_valid("a/b"), 0, "segment: slash");
+	is_int(router_segment_valid("a/"), 0, "segment: trailing slash");
+	is_int(router_segment_valid("/a"), 0, "segment: leading slash");
+	is_int(router_segment_valid("a%20b"), 0, "segment: percent sign");
+	is_int(router_segment_valid("a b"), 0, "segment: space");
+	is_int(router_segment_valid("a\nb"), 0, "segment: newline");
+	is_int(router_segment_valid("caf\xc3\xa9"), 0, "segment: non-ASCII");
+	is_int(router_segment_valid("a=b"), 0, "segment: =");
+}
+
+int main(void)
+{
+	test_forms();
+	test_trailing_and_extra();
+	test_empty_and_dots();
+	test_bad_characters();
+	test_lengths();
+	test_base_path();
+	test_segment_valid();
+	return done_testing();
+}
