@@ -97,16 +97,23 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 int buf_fail(struct buf *b, const char *fmt, ...)
 {
+	char msg[1024];
+	size_t n, room;
 	va_list ap;
+	int k;
 
 	va_start(ap, fmt);
-	(void)!buf_vprintf(b, fmt, ap);
+	k = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	if (k < 0)
+		return -1;
+	n = (size_t)k < sizeof msg ? (size_t)k : sizeof msg - 1;
+	room = b->max > b->len ? b->max - b->len : 0;
+	(void)!buf_append(b, msg, n < room ? n : room);
 	return -1;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t buf_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	size_t len, i;
@@ -156,7 +163,7 @@ int buf_append_json_string(struct buf *b, const char *s, size_t n)
 			if (buf_append(b, esc, 6) < 0)
 				return -1;
 			i++;
-		} else if ((l = utf8_len(p + i, n - i)) == 0) {
+		} else if ((l = buf_utf8_len(p + i, n - i)) == 0) {
 			if (buf_append(b, "\xef\xbf\xbd", 3) < 0)
 				return -1;
 			i++;

@@ -32,6 +32,9 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 int buf_fail(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD. */
 int buf_append_json_string(struct buf *b, const char *s, size_t n) KANCA_MUST_CHECK;
+/* Length of the valid UTF-8 sequence at s (n bytes available): 1-4, or 0 when it is not valid
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
+size_t buf_utf8_len(const unsigned char *s, size_t n);
 /* The contents as a C string ("" when empty); never NULL. */
 const char *buf_str(const struct buf *b);
 /* Takes ownership of the storage (caller frees); b becomes empty. Never NULL. */

@@ -43,7 +43,7 @@ static const struct key keys[] = {
 static int parse_size(const char *v, unsigned long long *out)
 {
 	char *end;
-	unsigned long long n;
+	unsigned long long n, mult = 1;
 
 	if (!isdigit((unsigned char)v[0]))
 		return -1;
@@ -52,9 +52,12 @@ static int parse_size(const char *v, unsigned long long *out)
 	if (errno)
 		return -1;
 	if (*end == 'K' || *end == 'k')
-		n *= 1024, end++;
+		mult = 1024, end++;
 	else if (*end == 'M' || *end == 'm')
-		n *= 1024 * 1024, end++;
+		mult = 1024 * 1024, end++;
+	if (n > ~0ULL / mult)
+		return -1;
+	n *= mult;
 	if (*end == 'i' && (end[1] == 'B'))
 		end += 2;
 	else if (*end == 'B')

@@ -17,6 +17,222 @@ static int only_space(const char *s, size_t n)
 	return 1;
 }
 
+
+/* ---- strict RFC 8259 scan -------------------------------------------------------------------
+ * json-c is lenient (NaN, 1., 00, raw control characters, overlong UTF-8). Every document is first
+ * scanned against the grammar here; json-c then only builds the tree of a document known to be valid.
+ * Also refused: unpaired surrogate escapes (\ud83d alone), as I-JSON (RFC 7493) does. */
+
+struct scan {
+	const unsigned char *p, *end;
+	int depth, max_depth;
+	enum json_error err;
+};
+
+static void skip_ws(struct scan *sc)
+{
+	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+		sc->p++;
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int scan_string(struct scan *sc)
+{
+	sc->p++; /* opening quote */
+	while (sc->p < sc->end) {
+		unsigned c = *sc->p;
+		size_t l;
+
+		if (c == '"') {
+			sc->p++;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c == '\\') {
+			unsigned u, lo;
+			if (sc->end - sc->p < 2)
+				return -1;
+			c = sc->p[1];
+			if (c != 'u') {
+				if (!strchr("\"\\/bfnrt", (int)c))
+					return -1;
+				sc->p += 2;
+				continue;
+			}
+			if (sc->end - sc->p < 6 || hex4(sc->p + 2, &u) < 0)
+				return -1;
+			sc->p += 6;
+			if (u >= 0xdc00 && u <= 0xdfff)
+				return -1; /* lone low surrogate */
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (sc->end - sc->p < 6 || sc->p[0] != '\\' || sc->p[1] != 'u' || hex4(sc->p + 2, &lo) < 0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				sc->p += 6;
+			}
+			continue;
+		}
+		l = buf_utf8_len(sc->p, (size_t)(sc->end - sc->p));
+		if (l == 0)
+			return -1;
+		sc->p += l;
+	}
+	return -1;
+}
+
+static int digits1(struct scan *sc)
+{
+	const unsigned char *start = sc->p;
+
+	while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9')
+		sc->p++;
+	return sc->p > start ? 0 : -1;
+}
+
+static int scan_number(struct scan *sc)
+{
+	if (*sc->p == '-')
+		sc->p++;
+	if (sc->p >= sc->end)
+		return -1;
+	if (*sc->p == '0')
+		sc->p++;
+	else if (digits1(sc) < 0)
+		return -1;
+	if (sc->p < sc->end && *sc->p == '.') {
+		sc->p++;
+		if (digits1(sc) < 0)
+			return -1;
+	}
+	if (sc->p < sc->end && (*sc->p == 'e' || *sc->p == 'E')) {
+		sc->p++;
+		if (sc->p < sc->end && (*sc->p == '+' || *sc->p == '-'))
+			sc->p++;
+		if (digits1(sc) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int scan_literal(struct scan *sc, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, word, n) != 0)
+		return -1;
+	sc->p += n;
+	return 0;
+}
+
+static int scan_value(struct scan *sc);
+
+/* object or array: open/close are the brackets, members says whether "key": precedes values */
+static int scan_container(struct scan *sc, unsigned char close, int members)
+{
+	if (++sc->depth > sc->max_depth) {
+		sc->err = JSON_ERR_DEPTH;
+		return -1;
+	}
+	sc->p++;
+	skip_ws(sc);
+	if (sc->p < sc->end && *sc->p == close) {
+		sc->p++;
+		sc->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (members) {
+			skip_ws(sc);
+			if (sc->p >= sc->end || *sc->p != '"' || scan_string(sc) < 0)
+				return -1;
+			skip_ws(sc);
+			if (sc->p >= sc->end || *sc->p != ':')
+				return -1;
+			sc->p++;
+		}
+		if (scan_value(sc) < 0)
+			return -1;
+		if (sc->p >= sc->end)
+			return -1;
+		if (*sc->p == ',') {
+			sc->p++;
+			continue;
+		}
+		if (*sc->p != close)
+			return -1;
+		sc->p++;
+		sc->depth--;
+		return 0;
+	}
+}
+
+static int scan_value(struct scan *sc)
+{
+	int rc;
+
+	skip_ws(sc);
+	if (sc->p >= sc->end)
+		return -1;
+	switch (*sc->p) {
+	case '{':
+		rc = scan_container(sc, '}', 1);
+		break;
+	case '[':
+		rc = scan_container(sc, ']', 0);
+		break;
+	case '"':
+		rc = scan_string(sc);
+		break;
+	case 't':
+		rc = scan_literal(sc, "true");
+		break;
+	case 'f':
+		rc = scan_literal(sc, "false");
+		break;
+	case 'n':
+		rc = scan_literal(sc, "null");
+		break;
+	default:
+		rc = (*sc->p == '-' || (*sc->p >= '0' && *sc->p <= '9')) ? scan_number(sc) : -1;
+		break;
+	}
+	skip_ws(sc);
+	return rc;
+}
+
+/* JSON_OK when s is one valid JSON document whose top level is an object or an array. */
+static enum json_error strict_scan(const char *s, size_t n, int max_depth)
+{
+	struct scan sc = {(const unsigned char *)s, (const unsigned char *)s + n, 0, max_depth, JSON_ERR_SYNTAX};
+
+	skip_ws(&sc);
+	if (sc.p >= sc.end || (*sc.p != '{' && *sc.p != '['))
+		return JSON_ERR_SYNTAX;
+	if (scan_value(&sc) < 0)
+		return sc.err;
+	return sc.p == sc.end ? JSON_OK : JSON_ERR_SYNTAX;
+}
+
 enum json_error json_parse(const char *s, size_t n, int max_depth, struct json **out)
 {
 	struct json_tokener *tok;
@@ -26,10 +242,14 @@ enum json_error json_parse(const char *s, size_t n, int max_depth, struct json *
 	size_t off;
 
 	*out = NULL;
-	/* json-c stops at a NUL byte; a document holding one is not JSON we accept */
-	if (n > (size_t)0x7fffffff || memchr(s, '\0', n))
+	if (n > (size_t)0x7fffffff)
 		return JSON_ERR_SYNTAX;
-	tok = json_tokener_new_ex(max_depth);
+	rc = strict_scan(s, n, max_depth);
+	if (rc != JSON_OK)
+		return rc;
+	rc = JSON_ERR_SYNTAX;
+	/* json-c counts scalar leaves as a level too: give it one more than the containers allowed */
+	tok = json_tokener_new_ex(max_depth + 1);
 	if (!tok)
 		return JSON_ERR_MEMORY;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);

@@ -12,8 +12,9 @@ enum json_kind { JSON_NULL = 0, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY,
 
 enum json_error { JSON_OK = 0, JSON_ERR_SYNTAX, JSON_ERR_DEPTH, JSON_ERR_MEMORY };
 
-/* Parses exactly n bytes (trailing bytes other than white space are an error), strict RFC 8259,
- * at most max_depth levels of nesting. On success *out is the root (free with json_free). */
+/* Parses exactly n bytes (trailing bytes other than white space are an error), strict RFC 8259
+ * (valid UTF-8 without overlong forms, no unpaired surrogate escapes), top level an object or an
+ * array, at most max_depth nested objects/arrays. On success *out is the root (free with json_free). */
 enum json_error json_parse(const char *s, size_t n, int max_depth, struct json **out);
 /* Frees a root from json_parse; NULL is fine. */
 void json_free(struct json *root);
@@ -21,7 +22,7 @@ void json_free(struct json *root);
 const char *json_error_text(enum json_error e);
 
 enum json_kind json_kind_of(const struct json *j);
-/* Member of an object, or NULL when j is not an object or has no such member. */
+/* Member of an object, or NULL when j is not an object, has no such member, or the member is null. */
 const struct json *json_get(const struct json *j, const char *key);
 /* String value (NUL-terminated, *len without it), or NULL when not a string. */
 const char *json_string(const struct json *j, size_t *len);
@@ -36,7 +37,8 @@ size_t json_array_len(const struct json *j);
 const struct json *json_array_at(const struct json *j, size_t i);
 /* Appends a compact serialisation of j to b; 0 or -1. (Never used for verification.) */
 int json_serialize(const struct json *j, struct buf *b) __attribute__((warn_unused_result));
-/* The number exactly as written in the document (e.g. "150.00"), for numbers; else NULL. */
+/* The text of a number: decimals exactly as written ("150.00"); integers as their 64-bit value
+ * (so -0 is "0" and integers beyond 64 bits saturate). NULL for non-numbers. */
 const char *json_number_text(const struct json *j);
 
 #endif

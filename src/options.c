@@ -106,7 +106,7 @@ int options_set(struct buf *opts, const char *key, const char *value, struct buf
 	options_each(buf_str(opts), copy_other, &c);
 	if (c.failed || buf_printf(&next, "%s=%s\n", key, value) < 0) {
 		buf_free(&next);
-		return buf_printf(err, "options too long");
+		return buf_fail(err, "options too long");
 	}
 	buf_free(opts);
 	*opts = next;

@@ -130,11 +130,8 @@ int store_schema_version(struct store *s, int *current, int *latest)
 	*latest = latest_version(s);
 	*current = 0;
 	/* a store without the table has no schema yet; the probe's error is not worth a log line */
-	if (s->ops->exec(s->conn, sql_has, 0, NULL, NULL) != DB_OK) {
-		if (s->ops == &db_pg_ops)
-			(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+	if (s->ops->exec(s->conn, sql_has, 0, NULL, NULL) != DB_OK)
 		return store_ping(s) == 0 ? 0 : -1;
-	}
 	if (exec(s, sql_max, 0, NULL, &rows) != DB_OK)
 		return -1;
 	*current = (int)cell_ll(&rows, 0, 0);
@@ -357,6 +354,23 @@ static void event_params(const struct store_event *ev, struct db_param *p, struc
 	p[8] = P(ev->remote_addr && *ev->remote_addr ? ev->remote_addr : NULL);
 }
 
+/* The first delivery of a duplicate: its id and the answer kept for it. */
+static const char sql_first[] = "SELECT id, response FROM events WHERE source_id = $1 AND idempotency_key = $2";
+
+static enum db_status load_first(struct store *s, const struct db_param *p, long long *event_id, struct buf *answer)
+{
+	struct db_rows rows;
+	enum db_status rc = exec(s, sql_first, 2, p, &rows);
+
+	if (rc != DB_OK)
+		return rc;
+	*event_id = cell_ll(&rows, 0, 0);
+	if (db_cell(&rows, 0, 1) && buf_append_str(answer, db_cell(&rows, 0, 1)) < 0)
+		buf_reset(answer);
+	db_rows_free(&rows);
+	return DB_OK;
+}
+
 #define EVENT_INSERT \
 	"INSERT INTO events (source_id, idempotency_key, event_type, body, headers, received_at, verification, " \
 	"secret_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_id, idempotency_key) DO NOTHING " \
@@ -364,7 +378,7 @@ static void event_params(const struct store_event *ev, struct db_param *p, struc
 
 /* One round trip: the event and its 'received' audit row, or nothing for a duplicate. */
 static enum db_status receive_cte(struct store *s, const struct store_event *ev, long long *event_id,
-				  int *duplicate)
+				  int *duplicate, struct buf *answer)
 {
 	static const char sql[] =
 		"WITH e AS (" EVENT_INSERT "), a AS (INSERT INTO audit_log (at, action, provider, account, source_id, "
@@ -384,15 +398,14 @@ static enum db_status receive_cte(struct store *s, const struct store_event *ev,
 	*duplicate = rows.nrows == 0;
 	*event_id = *duplicate ? 0 : cell_ll(&rows, 0, 0);
 	db_rows_free(&rows);
-	return DB_OK;
+	/* rare: a second round trip only for duplicates */
+	return *duplicate ? load_first(s, p, event_id, answer) : DB_OK;
 }
 
 static enum db_status receive_tx(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg,
 				 long long *event_id, int *duplicate, struct buf *answer)
 {
 	static const char sql_insert[] = EVENT_INSERT;
-	static const char sql_first[] =
-		"SELECT id, response FROM events WHERE source_id = $1 AND idempotency_key = $2";
 	static const char sql_answer[] = "UPDATE events SET response = $2 WHERE id = $1";
 	struct db_param p[11];
 	struct num n[3], nid;
@@ -410,13 +423,9 @@ static enum db_status receive_tx(struct store *s, const struct store_event *ev, 
 	*event_id = *duplicate ? 0 : cell_ll(&rows, 0, 0);
 	db_rows_free(&rows);
 	if (*duplicate) {
-		rc = exec(s, sql_first, 2, p, &rows);
+		rc = load_first(s, p, event_id, answer);
 		if (rc != DB_OK)
 			goto fail;
-		*event_id = cell_ll(&rows, 0, 0);
-		if (db_cell(&rows, 0, 1) && buf_append_str(answer, db_cell(&rows, 0, 1)) < 0)
-			buf_reset(answer);
-		db_rows_free(&rows);
 		rc = exec(s, "COMMIT", 0, NULL, NULL);
 		if (rc != DB_OK)
 			goto fail;
@@ -456,7 +465,7 @@ int store_receive(struct store *s, const struct store_event *ev, store_apply_fn 
 
 		buf_reset(answer);
 		if (!apply && s->ops->dml_cte)
-			rc = receive_cte(s, ev, event_id, duplicate);
+			rc = receive_cte(s, ev, event_id, duplicate, answer);
 		else
 			rc = receive_tx(s, ev, apply, arg, event_id, duplicate, answer);
 		if (rc == DB_OK)

@@ -9,6 +9,7 @@
 #include "../store.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,11 @@ static enum outcome validate_offer(struct supplier_state *st, const struct json 
 	if (j && json_kind_of(j) != JSON_NULL) {
 		if (json_kind_of(j) != JSON_NUMBER) {
 			(void)!buf_append_str(reason, "price must be a number");
+			return OUTCOME_UNPROCESSABLE;
+		}
+		/* integers beyond 64 bits saturate in the parser: refuse rather than store a wrong price */
+		if (json_is_integer(j) && (json_integer(j) == LLONG_MAX || json_integer(j) == LLONG_MIN)) {
+			(void)!buf_append_str(reason, "price is out of range");
 			return OUTCOME_UNPROCESSABLE;
 		}
 		o->price = json_number_text(j);

@@ -28,10 +28,15 @@ static TAP_UNUSED TAP_PRINTF(1, 2) void diag(const char *fmt, ...)
 
 static TAP_PRINTF(4, 0) int tap_vok(int cond, const char *file, int line, const char *fmt, va_list ap)
 {
+	char text[1024];
+
+	/* a description is one line: line breaks in it would end the TAP line early */
+	vsnprintf(text, sizeof text, fmt, ap);
+	for (char *c = text; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
 	tap_count++;
-	printf("%sok %d - ", cond ? "" : "not ", tap_count);
-	vprintf(fmt, ap);
-	putchar('\n');
+	printf("%sok %d - %s\n", cond ? "" : "not ", tap_count, text);
 	if (!cond) {
 		tap_failures++;
 		printf("#   Failed test at %s line %d\n", file, line);

@@ -1,0 +1,878 @@
+#!/usr/bin/env python3
+"""bench.py: kanca's throughput benchmark (started by bench/run.sh; Python 3 stdlib only).
+
+Drives the real stack -- wrk -> lighttpd (mod_fastcgi, "bin-path" kanca) -> kanca -> store -- on
+127.0.0.1 with pre-generated, unique, correctly signed supplier requests, at 4 and 64 connections,
+for a throwaway PostgreSQL 15 cluster and a fresh SQLite file, and measures in the same run the
+two ceilings: the same single-row INSERT through pgbench on the same cluster, and a static file
+from the same lighttpd. Prints figures (req/s, p50, p99, ratios, peak RSS per kanca process, CPU
+per request by component) and checks that every 2xx answer is exactly one stored row.
+
+It is a benchmark, not a test: it prints numbers and whether the targets were met; the exit code
+is non-zero only when the stack could not be run or the row check failed.
+"""
+import argparse
+import json
+import os
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import hashlib
+import hmac
+import http.client
+import platform
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.path.dirname(HERE)
+MIB = 1024 * 1024
+TICK = os.sysconf("SC_CLK_TCK")
+ACCOUNT = "bench"
+ROUTE = "/api/suppliers/%s/webhook" % ACCOUNT
+
+OUT = []
+
+
+def say(line=""):
+    print(line, flush=True)
+    OUT.append(line)
+
+
+def note(line):
+    """progress on stderr, not part of the results"""
+    print("  .. " + line, file=sys.stderr, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- locating things
+
+def find_builddir():
+    env = os.environ.get("KANCA_BUILDDIR")
+    cands = [env] if env else [os.path.join(SRCDIR, "_build"), SRCDIR]
+    for d in cands:
+        if d and os.access(os.path.join(d, "kanca"), os.X_OK) and os.access(os.path.join(d, "kancactl"), os.X_OK):
+            return os.path.abspath(d)
+    raise BenchError("no kanca/kancactl binaries in %s (build first, or set KANCA_BUILDDIR)" % " or ".join(c for c in cands if c))
+
+
+def need_tool(name, path=None):
+    p = path if path else shutil.which(name)
+    if not p or not os.access(p, os.X_OK):
+        raise BenchError("required tool not found: %s" % name)
+    return p
+
+
+def pg_bindir():
+    pgc = shutil.which("pg_config")
+    if pgc:
+        d = subprocess.run([pgc, "--bindir"], capture_output=True, text=True).stdout.strip()
+        if os.access(os.path.join(d, "initdb"), os.X_OK):
+            return d
+    for d in ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"):
+        if os.access(os.path.join(d, "initdb"), os.X_OK):
+            return d
+    raise BenchError("PostgreSQL server binaries (initdb) not found; pg_config --bindir gave nothing usable")
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------- /proc helpers
+
+def proc_stat(pid):
+    """(ppid, utime+stime ticks) or None"""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    rest = s[s.rindex(")") + 2:].split()
+    return int(rest[1]), int(rest[11]) + int(rest[12])
+
+
+def proc_status(pid):
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                    out[k] = int(v.split()[0]) * 1024
+    except OSError:
+        return None
+    return out
+
+
+def all_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def children_of(ppid, exe=None):
+    res = []
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if not st or st[0] != ppid:
+            continue
+        if exe:
+            try:
+                if os.path.realpath("/proc/%d/exe" % pid) != exe:
+                    continue
+            except OSError:
+                continue
+        res.append(pid)
+    return res
+
+
+def descendants_of(root):
+    parent = {}
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st:
+            parent[pid] = st[0]
+    res = []
+    for pid in parent:
+        p = parent.get(pid)
+        seen = 0
+        while p and seen < 64:
+            if p == root:
+                res.append(pid)
+                break
+            p = parent.get(p)
+            seen += 1
+    return res
+
+
+def cpu_ticks(pids):
+    t = 0
+    for pid in pids:
+        st = proc_stat(pid)
+        if st:
+            t += st[1]
+    return t
+
+
+def system_busy_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v[:8]) - idle
+
+
+class RssSampler(threading.Thread):
+    """Samples VmHWM/VmRSS of every kanca process lighttpd runs, every 0.2 s."""
+
+    def __init__(self, get_pids):
+        super().__init__(daemon=True)
+        self.get_pids = get_pids
+        self.stop_ev = threading.Event()
+        self.lock = threading.Lock()
+        self.peak = {}  # pid -> dict of maxima
+
+    def sample(self):
+        for pid in self.get_pids():
+            st = proc_status(pid)
+            if not st:
+                continue
+            with self.lock:
+                p = self.peak.setdefault(pid, {})
+                for k, v in st.items():
+                    p[k] = max(p.get(k, 0), v)
+
+    def run(self):
+        while not self.stop_ev.wait(0.2):
+            self.sample()
+
+    def snapshot(self):
+        self.sample()
+        with self.lock:
+            return {pid: dict(v) for pid, v in self.peak.items()}
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join(2)
+
+
+# ---------------------------------------------------------------- the stack
+
+class Stack:
+    def __init__(self, args):
+        self.args = args
+        self.builddir = find_builddir()
+        self.kanca = os.path.realpath(os.path.join(self.builddir, "kanca"))
+        self.kancactl = os.path.join(self.builddir, "kancactl")
+        self.pgbin = pg_bindir()
+        self.wrk = need_tool("wrk")
+        self.lighttpd = need_tool("lighttpd", shutil.which("lighttpd") or "/usr/sbin/lighttpd")
+        self.pgbench = need_tool("pgbench", os.path.join(self.pgbin, "pgbench")
+                                 if os.access(os.path.join(self.pgbin, "pgbench"), os.X_OK) else None)
+        self.psql_bin = need_tool("psql", os.path.join(self.pgbin, "psql"))
+        self.tmp = tempfile.mkdtemp(prefix="kanca-bench-")
+        os.chmod(self.tmp, 0o755)
+        self.root = os.geteuid() == 0
+        self.pgdata = os.path.join(self.tmp, "pgdata")
+        self.pgsock = os.path.join(self.tmp, "pgsock")
+        self.pg_started = False
+        self.light = None  # Popen
+        self.light_port = None
+        self.procs = []
+        self.secret = secrets.token_hex(32)
+
+    # -- processes
+
+    def as_pg_owner(self, argv):
+        return (["runuser", "-u", "nobody", "--"] + argv) if self.root else argv
+
+    def run(self, argv, check=True, timeout=120, **kw):
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+        if check and r.returncode != 0:
+            raise BenchError("%s failed (%d): %s%s" % (" ".join(argv[:4]), r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
+        return r
+
+    def cleanup(self):
+        self.stop_lighttpd()
+        if self.pg_started:
+            subprocess.run(self.as_pg_owner([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-m", "immediate",
+                                             "-w", "-t", "20", "stop"]), capture_output=True, timeout=30)
+            self.pg_started = False
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+        if not self.args.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print("kept %s" % self.tmp, file=sys.stderr)
+
+    # -- PostgreSQL
+
+    def start_pg(self):
+        os.mkdir(self.pgdata, 0o700)
+        os.mkdir(self.pgsock, 0o755)
+        if self.root:
+            import pwd
+            nb = pwd.getpwnam("nobody")
+            os.chown(self.pgdata, nb.pw_uid, nb.pw_gid)
+            os.chown(self.pgsock, nb.pw_uid, nb.pw_gid)
+        self.run(self.as_pg_owner([os.path.join(self.pgbin, "initdb"), "-D", self.pgdata, "-U", "kanca", "-A", "trust",
+                                   "-E", "UTF8", "--no-sync", "--no-instructions"]), timeout=120)
+        with open(os.path.join(self.pgdata, "postgresql.conf"), "a") as f:
+            f.write("\n# kanca bench\nlisten_addresses = ''\nunix_socket_directories = '%s'\n"
+                    "max_connections = 200\n" % self.pgsock)
+            if self.args.pg_sync == "off":
+                f.write("synchronous_commit = off\n")
+        self.pg_started = True
+        self.run(self.as_pg_owner([os.path.join(self.pgbin, "pg_ctl"), "-D", self.pgdata, "-l",
+                                   os.path.join(self.pgsock, "server.log"), "-w", "-t", "60", "start"]), timeout=90)
+        self.psql("CREATE DATABASE bench", db="postgres")
+        with open(os.path.join(self.pgdata, "postmaster.pid")) as f:
+            self.postmaster = int(f.readline())
+
+    def psql(self, sql, db="bench"):
+        r = self.run([self.psql_bin, "-h", self.pgsock, "-U", "kanca", "-d", db, "-X", "-At", "-v", "ON_ERROR_STOP=1",
+                      "-c", sql], timeout=120)
+        return r.stdout.strip()
+
+    def pg_uri(self):
+        return "postgresql://kanca@/bench?host=%s" % urllib.parse.quote(self.pgsock, safe="")
+
+    # -- kanca configuration
+
+    def kanca_config(self, name, store):
+        path = os.path.join(self.tmp, "kanca-%s.conf" % name)
+        with open(path, "w") as f:
+            f.write("store = %s\n" % store)
+            if self.args.log_level:
+                f.write("log_level = %s\n" % self.args.log_level)
+        self.run([self.kancactl, "-c", path, "migrate"])
+        self.run([self.kancactl, "-c", path, "source", "add", "supplier", ACCOUNT, "--secret", self.secret])
+        return path
+
+    # -- lighttpd
+
+    def start_lighttpd(self, name, kconf, procs):
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(www, "static.json"), "w") as f:
+            f.write('{"success":true,"message":"Event received","event":"stock.updated"}')
+        port = free_port()
+        conf = os.path.join(self.tmp, "lighttpd-%s.conf" % name)
+        errlog = os.path.join(self.tmp, "lighttpd-%s.log" % name)
+        with open(conf, "w") as f:
+            f.write('''server.modules += ("mod_fastcgi")
+server.document-root = "%(www)s"
+server.bind = "127.0.0.1"
+server.port = %(port)d
+server.errorlog = "%(errlog)s"
+server.max-connections = 1024
+server.max-keep-alive-requests = 1000000
+server.max-keep-alive-idle = 60
+mimetype.assign = (".json" => "application/json")
+fastcgi.server = (
+  "/api/" => ((
+    "socket" => "%(tmp)s/kanca-%(name)s.sock",
+    "bin-path" => "%(kanca)s",
+    "min-procs" => %(procs)d,
+    "max-procs" => %(procs)d,
+    "bin-environment" => ("KANCA_CONFIG" => "%(kconf)s"),
+    "check-local" => "disable"
+  ))
+)
+''' % dict(www=www, port=port, errlog=errlog, tmp=self.tmp, name=name, kanca=self.kanca, procs=procs, kconf=kconf))
+        self.run([self.lighttpd, "-tt", "-f", conf])
+        self.light = subprocess.Popen([self.lighttpd, "-D", "-f", conf], stdout=subprocess.DEVNULL,
+                                      stderr=open(errlog + ".stderr", "w"))
+        self.procs.append(self.light)
+        self.light_port = port
+        self.light_errlog = errlog
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.light.poll() is not None:
+                raise BenchError("lighttpd exited: %s" % open(errlog).read()[-2000:] if os.path.exists(errlog) else "?")
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                if len(self.kanca_pids()) >= procs:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise BenchError("lighttpd did not start on port %d with %d kanca processes" % (port, procs))
+
+    def stop_lighttpd(self):
+        if self.light and self.light.poll() is None:
+            self.light.terminate()
+            try:
+                self.light.wait(10)
+            except subprocess.TimeoutExpired:
+                self.light.kill()
+                self.light.wait(5)
+        self.light = None
+
+    def kanca_pids(self):
+        if not self.light or self.light.poll() is not None:
+            return []
+        return children_of(self.light.pid, self.kanca)
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.light_port, path)
+
+
+# ---------------------------------------------------------------- requests
+
+def stock_body(prefix, i):
+    return ('{"eventId":"%s-%08d","event":"stock.updated","occurredAt":"2026-01-01T00:00:00Z","data":{"sku":"TUR-%06d",'
+            '"urunAdi":"\u00dcsk\u00fcdar\u2013Kad\u0131k\u00f6y vapuru","stok":%d,"fiyat":524.27,"paraBirimi":"TRY",'
+            '"depo":"Kad\u0131k\u00f6y Depo"}}' % (prefix, i, i % 1000000, i % 500))
+
+
+def offer_body(prefix, i):
+    return ('{"eventId":"%s-%08d","event":"offer.created","timestamp":"2026-01-01T00:00:00Z","data":{'
+            '"vendorOfferId":"%s-offer-%08d","title":"Kad\u0131k\u00f6y \u2013 Be\u015fikta\u015f vapur turu",'
+            '"price":%d.50,"currency":"TRY","category":"tour","startLocation":"Kad\u0131k\u00f6y",'
+            '"endLocation":"Be\u015fikta\u015f","startAt":"2026-02-01T09:00:00+03:00","endAt":"2026-02-01T11:00:00+03:00",'
+            '"availableSeats":%d,"description":"Bo\u011faz turu"}}' % (prefix, i, prefix, i, 100 + i % 900, i % 60))
+
+
+def sign(secret, body_bytes):
+    return hmac.new(secret.encode(), body_bytes, hashlib.sha256).hexdigest()
+
+
+def write_requests(path, secret, prefix, n, kind):
+    mk = offer_body if kind == "offer" else stock_body
+    key = secret.encode()
+    with open(path, "wb") as f:
+        for i in range(n):
+            b = mk(prefix, i).encode()
+            f.write(hmac.new(key, b, hashlib.sha256).hexdigest().encode() + b"\t" + b + b"\n")
+
+
+def probe(stack, prefix):
+    """one real signed request; it must be stored and answered 200 "Event received" """
+    body = stock_body(prefix, 0).encode()
+    c = http.client.HTTPConnection("127.0.0.1", stack.light_port, timeout=10)
+    c.request("POST", ROUTE, body, {"Content-Type": "application/json", "X-Signature": sign(stack.secret, body)})
+    r = c.getresponse()
+    data = r.read().decode("utf-8", "replace")
+    c.close()
+    if r.status != 200 or '"Event received"' not in data:
+        raise BenchError("probe request answered %d %s (lighttpd log: %s)" % (r.status, data, stack.light_errlog))
+    return data
+
+
+# ---------------------------------------------------------------- measurements
+
+def percentile(sorted_vals, q):
+    if not sorted_vals:
+        return 0.0
+    k = max(0, min(len(sorted_vals) - 1, int(round(q / 100.0 * len(sorted_vals) + 0.5)) - 1))
+    return sorted_vals[k]
+
+
+def run_wrk(stack, script, path, conns, duration, extra_args=()):
+    threads = min(stack.args.wrk_threads, conns)
+    argv = [stack.wrk, "-t", str(threads), "-c", str(conns), "-d", "%ds" % duration, "--timeout", "10s",
+            "-s", script, stack.url(path)]
+    if extra_args:
+        argv += ["--"] + list(extra_args) + [str(threads)]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
+    for line in r.stdout.splitlines():
+        if line.startswith("KANCA-BENCH "):
+            return json.loads(line[len("KANCA-BENCH "):])
+    raise BenchError("wrk gave no result (rc %d): %s %s" % (r.returncode, r.stdout[-1500:], r.stderr[-1500:]))
+
+
+class Cpu(threading.Thread):
+    """CPU time of lighttpd, the kanca processes, the postmaster and its backends, the client (wrk or
+    pgbench, from the reaped children's rusage) and the whole machine, between start() and stop().
+    Processes are re-discovered every 0.2 s, so backends that come and go (pgbench's) are counted up
+    to their last sample; "other" is what the machine spent outside these (other load on the host)."""
+
+    def __init__(self, stack):
+        super().__init__(daemon=True)
+        self.stack = stack
+        self.stop_ev = threading.Event()
+        self.first = {}  # group -> pid -> ticks when first seen (0 if born during the run)
+        self.last = {}
+
+    def groups(self):
+        s = self.stack
+        return {"lighttpd": [s.light.pid] if s.light and s.light.poll() is None else [], "kanca": s.kanca_pids(),
+                "postgres": descendants_of(s.postmaster) + [s.postmaster] if s.pg_started else []}
+
+    def sample(self, initial=False):
+        for k, pids in self.groups().items():
+            f = self.first.setdefault(k, {})
+            l = self.last.setdefault(k, {})
+            for pid in pids:
+                t = cpu_ticks([pid])
+                if pid not in f:
+                    f[pid] = t if initial else 0
+                l[pid] = max(l.get(pid, 0), t)
+
+    def start(self):
+        self.sample(initial=True)
+        self.c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.sys0 = system_busy_ticks()
+        self.w0 = time.time()
+        super().start()
+
+    def run(self):
+        while not self.stop_ev.wait(0.2):
+            self.sample()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join(2)
+        self.sample()
+        res = {}
+        for k in self.first:
+            res[k] = sum(self.last[k][pid] - self.first[k][pid] for pid in self.first[k]) / TICK
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        res["client"] = (c1.ru_utime + c1.ru_stime) - (self.c0.ru_utime + self.c0.ru_stime)
+        res["machine"] = (system_busy_ticks() - self.sys0) / TICK
+        res["wall"] = time.time() - self.w0
+        res["other"] = max(0.0, res["machine"] - res["client"] - sum(res.get(k, 0) for k in ("lighttpd", "kanca", "postgres")))
+        return res
+
+
+def pg_rows(stack, table, like):
+    return int(stack.psql("SELECT count(*) FROM %s WHERE idempotency_key LIKE '%s%%'" % (table, like)))
+
+
+def sqlite_rows(dbpath, table, like):
+    con = sqlite3.connect(dbpath, timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM %s WHERE idempotency_key LIKE ?" % table, (like + "%",)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def settle(count_fn, limit=10.0):
+    """wait until the row count stops moving (requests wrk cut off may still be committing)"""
+    last = count_fn()
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        time.sleep(0.3)
+        cur = count_fn()
+        if cur == last:
+            return cur
+        last = cur
+    return last
+
+
+# ---------------------------------------------------------------- the runs
+
+class Results:
+    def __init__(self):
+        self.rows = []  # dicts
+
+    def add(self, **kw):
+        self.rows.append(kw)
+        return kw
+
+    def get(self, what, conns):
+        for r in self.rows:
+            if r["what"] == what and r["conns"] == conns:
+                return r
+        return None
+
+
+def pgbench_run(stack, conns, duration, script, tag):
+    logprefix = os.path.join(stack.tmp, "pgblog-%s" % tag)
+    before = int(stack.psql("SELECT count(*) FROM bench_events"))
+    stack.psql("CHECKPOINT")
+    cpu = Cpu(stack)
+    cpu.start()
+    argv = [stack.pgbench, "-n", "-M", "prepared", "-c", str(conns), "-j", str(min(2, conns)), "-T", str(duration),
+            "-f", script, "-l", "--log-prefix", logprefix, "-h", stack.pgsock, "-U", "kanca", "bench"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, cwd=stack.tmp)
+    c = cpu.stop()
+    if r.returncode != 0:
+        raise BenchError("pgbench failed: %s %s" % (r.stdout[-1500:], r.stderr[-1500:]))
+    tps = None
+    processed = None
+    failed = 0
+    for line in r.stdout.splitlines():
+        if line.startswith("tps = "):
+            tps = float(line.split()[2])
+        elif line.startswith("number of transactions actually processed:"):
+            processed = int(line.split(":")[1].split("/")[0])
+        elif line.startswith("number of failed transactions:"):
+            failed = int(line.split(":")[1].split()[0])
+    lat = []
+    d = os.path.dirname(logprefix)
+    for fn in os.listdir(d):
+        if fn.startswith(os.path.basename(logprefix) + "."):
+            with open(os.path.join(d, fn)) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) >= 3:
+                        lat.append(int(parts[2]))
+            os.unlink(os.path.join(d, fn))
+    lat.sort()
+    after = int(stack.psql("SELECT count(*) FROM bench_events"))
+    return dict(rps=tps, p50=percentile(lat, 50) / 1000.0, p99=percentile(lat, 99) / 1000.0, n=processed,
+                rows=after - before, failed=failed, cpu=c, logged=len(lat))
+
+
+def start_perf(stack, tag):
+    """--perf DIR: perf record of lighttpd, the kanca processes and the PostgreSQL backends during a run"""
+    if not stack.args.perf or tag.startswith("warm"):
+        return None
+    os.makedirs(stack.args.perf, exist_ok=True)
+    pids = stack.kanca_pids() + ([stack.light.pid] if stack.light else [])
+    if stack.pg_started:
+        pids += descendants_of(stack.postmaster)
+    data = os.path.join(stack.args.perf, "perf-%s.data" % tag)
+    for attempt in range(3):
+        live = [x for x in pids if os.path.exists("/proc/%d" % x)]
+        p = subprocess.Popen(["perf", "record", "-g", "-q", "-o", data, "-p", ",".join(str(x) for x in live)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stack.procs.append(p)
+        time.sleep(0.5)
+        if p.poll() is None:
+            return p, data
+        # a pid went away between the listing and perf's attach: retry with the long-lived ones
+        pids = stack.kanca_pids() + ([stack.light.pid] if stack.light else [])
+    note("perf record did not start for %s" % tag)
+    return None
+
+
+def stop_perf(stack, perf, tag):
+    if not perf:
+        return
+    p, data = perf
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    for name, sort in (("comm", "comm"), ("sym", "comm,dso,sym")):
+        with open(os.path.join(stack.args.perf, "perf-%s-%s.txt" % (tag, name)), "w") as f:
+            subprocess.run(["perf", "report", "--stdio", "--no-children", "-i", data, "--sort", sort, "-g", "none",
+                            "--percent-limit", "0.3"], stdout=f, stderr=subprocess.DEVNULL, timeout=300)
+
+
+def kanca_run(stack, sampler, results, what, store, conns, duration, n, kind, count_fn, tag, extra_check=None):
+    prefix = "%s-%s" % (tag, secrets.token_hex(4))
+    reqfile = os.path.join(stack.tmp, "req-%s.txt" % tag)
+    t0 = time.time()
+    write_requests(reqfile, stack.secret, prefix, n, kind)
+    note("%s: %d signed requests written in %.1f s" % (tag, n, time.time() - t0))
+    if store == "pg":
+        stack.psql("CHECKPOINT")
+    perf = start_perf(stack, tag)
+    cpu = Cpu(stack)
+    cpu.start()
+    w = run_wrk(stack, os.path.join(HERE, "signed.lua"), ROUTE, conns, duration, [reqfile])
+    c = cpu.stop()
+    stop_perf(stack, perf, tag)
+    os.unlink(reqfile)
+    rows = settle(lambda: count_fn(prefix))
+    snap = sampler.snapshot()
+    c2 = w["c2xx"]
+    ok = c2 <= rows <= c2 + conns
+    extra = extra_check(prefix, rows) if extra_check else None
+    if extra is not None and not extra[0]:
+        ok = False
+    secs = w["duration_us"] / 1e6
+    r = results.add(what=what, conns=conns, rps=c2 / secs, p50=w["p50_us"] / 1000.0, p99=w["p99_us"] / 1000.0,
+                    c2xx=c2, other=w["cother"], statuses=w["statuses"], exhausted=w["exhausted"], rows=rows,
+                    check=ok, extra=extra, rss=snap, cpu=c, wrk=w, prefix=prefix)
+    note("%s: %.0f req/s p50 %.2f ms p99 %.2f ms, 2xx %d rows %d non-2xx %d exhausted %d" %
+         (tag, r["rps"], r["p50"], r["p99"], c2, rows, w["cother"], w["exhausted"]))
+    return r
+
+
+def fmt_ratio(a, b):
+    if not a or not b:
+        return "-"
+    return "%.0f%%" % (100.0 * a / b)
+
+
+def rss_text(snap, pids=None):
+    if not snap:
+        return "-"
+    vals = [v.get("VmHWM", 0) for pid, v in sorted(snap.items()) if pids is None or pid in pids]
+    return "/".join("%.1f" % (x / MIB) for x in vals)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="kanca benchmark (prints figures; not a test)")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per measured run (default 10)")
+    ap.add_argument("--quick", action="store_true", help="3 s per run")
+    ap.add_argument("--procs", type=int, default=int(os.environ.get("KANCA_BENCH_PROCS", "2")),
+                    help="lighttpd max-procs for kanca (default 2)")
+    ap.add_argument("--sweep-procs", default="", help="also measure kanca+PostgreSQL at 64 connections with these "
+                    "max-procs values, e.g. 2,4,8 (adds runs)")
+    ap.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+    ap.add_argument("--log-level", default="", help="kanca log_level for the run (default: kanca's default)")
+    ap.add_argument("--pg-sync", default="on", choices=("on", "off"), help="synchronous_commit of the cluster")
+    ap.add_argument("--no-offer", action="store_true", help="skip the offer.created run")
+    ap.add_argument("--perf", default="", metavar="DIR", help="perf record the stack during each kanca run; "
+                    "data and reports go to DIR")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--output", default=os.path.join(HERE, "results-latest.txt"))
+    args = ap.parse_args()
+    if args.quick:
+        args.duration = 3
+    if args.duration < 1 or args.duration > 600:
+        raise BenchError("--duration must be 1..600 seconds")
+    D = args.duration
+    conns_list = (4, 64)
+
+    stack = Stack(args)
+    results = Results()
+    started = time.time()
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        say("kanca benchmark  %s" % time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+        say("host: %s, %d CPUs, %s; kanca %s" % (platform.node(), os.cpu_count(), platform.release(),
+                                                   subprocess.run([stack.kanca, "--version"], capture_output=True,
+                                                                  text=True).stdout.strip()))
+        say("build dir: %s; load average at start: %s" % (stack.builddir, " ".join(open("/proc/loadavg").read().split()[:3])))
+        say("duration %d s per run; lighttpd max-procs %d; wrk -t%d; PostgreSQL %s, synchronous_commit=%s; "
+            "kanca log_level %s" % (D, args.procs, args.wrk_threads,
+                                    stack.run([stack.psql_bin, "--version"]).stdout.split()[-1], args.pg_sync,
+                                    args.log_level or "default (info)"))
+        note("starting PostgreSQL in %s" % stack.tmp)
+        stack.start_pg()
+        pgconf = stack.kanca_config("pg", stack.pg_uri())
+        sqpath = os.path.join(stack.tmp, "bench.db")
+        sqconf = stack.kanca_config("sqlite", "sqlite:" + sqpath)
+        source_id = int(stack.psql("SELECT id FROM sources WHERE provider = 'supplier' AND account = '%s'" % ACCOUNT))
+
+        # ---- kanca + PostgreSQL stack up; the probe row gives the pgbench row its exact content
+        stack.start_lighttpd("pg", pgconf, args.procs)
+        probe(stack, "probe-pg")
+        row = stack.psql("SELECT encode(body, 'hex') || '|' || verification || '|' || coalesce(secret_id, 0) || '|' || "
+                         "headers FROM events WHERE idempotency_key = 'probe-pg-00000000'")
+        body_hex, verification, secret_id, headers = row.split("|", 3)
+        stack.psql("CREATE TABLE bench_events (LIKE events INCLUDING ALL, FOREIGN KEY (source_id) REFERENCES sources(id)); "
+                   "CREATE SEQUENCE bench_seq")
+        q = lambda s: "'" + s.replace("'", "''") + "'"
+        script = os.path.join(stack.tmp, "insert.sql")
+        with open(script, "w") as f:
+            # kanca's event insert (store.c EVENT_INSERT) with the probe row's content and a unique key
+            f.write("INSERT INTO bench_events (source_id, idempotency_key, event_type, body, headers, received_at, "
+                    "verification, secret_id) VALUES (%d, 'pgb-' || nextval('bench_seq'), 'stock.updated', "
+                    "decode('%s', 'hex'), %s, extract(epoch from now())::bigint, %s, %s) "
+                    "ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING id;\n"
+                    % (source_id, body_hex, q(headers), q(verification), secret_id))
+
+        # ---- ceiling 1: pgbench
+        for c in conns_list:
+            note("pgbench, %d connections" % c)
+            p = pgbench_run(stack, c, D, script, "c%d" % c)
+            results.add(what="pgbench insert", conns=c, rps=p["rps"], p50=p["p50"], p99=p["p99"],
+                        check=p["rows"] == p["n"] and p["failed"] == 0, rows=p["rows"], c2xx=p["n"], other=p["failed"],
+                        cpu=p["cpu"], statuses={}, exhausted=0, rss=None, extra=None)
+            note("pgbench c%d: %.0f tps p50 %.2f p99 %.2f rows %d/%d" % (c, p["rps"], p["p50"], p["p99"], p["rows"], p["n"]))
+        ceiling = max(results.get("pgbench insert", c)["rps"] for c in conns_list)
+        nreq = int(min(3000000, max(30000, 1.4 * ceiling * D + 5000)))
+
+        # ---- ceiling 2: a static file from the same lighttpd
+        for c in conns_list:
+            note("static, %d connections" % c)
+            cpu = Cpu(stack)
+            cpu.start()
+            w = run_wrk(stack, os.path.join(HERE, "static.lua"), "/static.json", c, D)
+            cc = cpu.stop()
+            results.add(what="static lighttpd", conns=c, rps=w["c2xx"] / (w["duration_us"] / 1e6), p50=w["p50_us"] / 1000.0,
+                        p99=w["p99_us"] / 1000.0, check=w["cother"] == 0, rows=None, c2xx=w["c2xx"], other=w["cother"],
+                        cpu=cc, statuses={}, exhausted=0, rss=None, extra=None)
+
+        # ---- kanca + PostgreSQL
+        sampler = RssSampler(stack.kanca_pids)
+        sampler.start()
+        pgcount = lambda pre: pg_rows(stack, "events", pre)
+        kanca_run(stack, sampler, Results(), "warmup", "pg", 64, 1, 20000, "stock", pgcount, "warm-pg")
+        for c in conns_list:
+            kanca_run(stack, sampler, results, "kanca+PostgreSQL", "pg", c, D, nreq, "stock", pgcount, "pg-c%d" % c)
+        if not args.no_offer:
+            def offers_check(prefix, rows):
+                n = int(stack.psql("SELECT count(*) FROM offers WHERE vendor_offer_id LIKE '%s-offer-%%'" % prefix))
+                return (n == rows, "offers rows %d" % n)
+            kanca_run(stack, sampler, results, "kanca+PG offer.created", "pg", 64, D, nreq, "offer", pgcount, "pgoffer-c64",
+                      extra_check=offers_check)
+        pg_pids = stack.kanca_pids()
+        sampler.stop()
+        pg_rss = sampler.snapshot()
+        stack.stop_lighttpd()
+
+        # ---- optional max-procs sweep (PostgreSQL, 64 connections)
+        sweep = []
+        for v in [int(x) for x in args.sweep_procs.split(",") if x.strip()]:
+            stack.start_lighttpd("pg%d" % v, pgconf, v)
+            sm = RssSampler(stack.kanca_pids)
+            sm.start()
+            kanca_run(stack, sm, Results(), "warmup", "pg", 64, 1, 20000, "stock", pgcount, "warm-pg%d" % v)
+            r = kanca_run(stack, sm, Results(), "kanca+PostgreSQL procs=%d" % v, "pg", 64, D, nreq, "stock", pgcount,
+                          "pg%d-c64" % v)
+            for c in (4,):
+                r4 = kanca_run(stack, sm, Results(), "kanca+PostgreSQL procs=%d" % v, "pg", c, D, nreq, "stock", pgcount,
+                               "pg%d-c%d" % (v, c))
+                sweep.append((v, r4))
+            sweep.append((v, r))
+            sm.stop()
+            stack.stop_lighttpd()
+
+        # ---- kanca + SQLite
+        stack.start_lighttpd("sqlite", sqconf, args.procs)
+        probe(stack, "probe-sqlite")
+        sampler = RssSampler(stack.kanca_pids)
+        sampler.start()
+        sqcount = lambda pre: sqlite_rows(sqpath, "events", pre)
+        kanca_run(stack, sampler, Results(), "warmup", "sqlite", 64, 1, 20000, "stock", sqcount, "warm-sq")
+        for c in conns_list:
+            kanca_run(stack, sampler, results, "kanca+SQLite", "sqlite", c, D, nreq, "stock", sqcount, "sq-c%d" % c)
+        sampler.stop()
+        stack.stop_lighttpd()
+
+        report(stack, results, sweep, args, time.time() - started)
+        ok = all(r["check"] for r in results.rows)
+        return 0 if ok else 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        stack.cleanup()
+        if OUT:
+            with open(args.output, "w") as f:
+                f.write("\n".join(OUT) + "\n")
+
+
+def report(stack, results, sweep, args, elapsed):
+    say("")
+    hdr = "%-24s %5s %10s %8s %8s %9s %9s %11s  %s" % ("", "conns", "req/s", "p50 ms", "p99 ms", "vs pgbench",
+                                                       "vs static", "peak RSS MiB", "rows check")
+    say(hdr)
+    say("-" * len(hdr))
+    order = ["static lighttpd", "pgbench insert", "kanca+PostgreSQL", "kanca+SQLite", "kanca+PG offer.created"]
+    for what in order:
+        for r in [x for x in results.rows if x["what"] == what]:
+            pg = results.get("pgbench insert", r["conns"])
+            st = results.get("static lighttpd", r["conns"])
+            vs_pg = fmt_ratio(r["rps"], pg["rps"]) if what.startswith("kanca+P") else "-"
+            vs_st = fmt_ratio(r["rps"], st["rps"]) if what.startswith("kanca") else "-"
+            rss = rss_text(r["rss"]) if r["rss"] is not None else "-"
+            if what.startswith("kanca"):
+                chk = "%s (2xx %d, rows %d%s%s%s)" % ("PASS" if r["check"] else "FAIL", r["c2xx"], r["rows"],
+                                                    ", non-2xx %d %s" % (r["other"], json.dumps(r["statuses"]))
+                                                    if r["other"] else "",
+                                                    ", EXHAUSTED %d" % r["exhausted"] if r["exhausted"] else "",
+                                                    ", " + r["extra"][1] if r["extra"] else "")
+            elif what == "pgbench insert":
+                chk = "%s (transactions %d, rows %d%s)" % ("PASS" if r["check"] else "FAIL", r["c2xx"], r["rows"],
+                                                         ", failed %d" % r["other"] if r["other"] else "")
+            else:
+                chk = "%s (2xx %d, non-2xx %d)" % ("PASS" if r["check"] else "FAIL", r["c2xx"], r["other"])
+            say("%-24s %5d %10.0f %8.2f %8.2f %9s %9s %11s  %s" % (what, r["conns"], r["rps"], r["p50"], r["p99"], vs_pg,
+                                                                 vs_st, rss, chk))
+    for v, r in sweep:
+        pg = results.get("pgbench insert", r["conns"])
+        say("%-24s %5d %10.0f %8.2f %8.2f %9s %9s %11s  %s" % ("  max-procs %d" % v, r["conns"], r["rps"], r["p50"],
+                                                             r["p99"], fmt_ratio(r["rps"], pg["rps"]), "-",
+                                                             rss_text(r["rss"]), "PASS" if r["check"] else "FAIL"))
+    say("")
+    say("peak RSS = VmHWM of each kanca process (one figure per process; file-backed pages of shared")
+    say("libraries included). rows check: every request is unique, so each 2xx must be one stored row;")
+    say("wrk abandons the requests in flight when the time is up and kanca may still commit them, so")
+    say("PASS means 2xx <= rows <= 2xx + connections (rows counted after the count stops moving).")
+    say("")
+    say("CPU per answered request, microseconds (client = wrk or pgbench; other = CPU the machine spent")
+    say("outside these processes, i.e. unrelated load on the host; util = machine busy / all CPUs):")
+    say("%-24s %5s %8s %8s %8s %8s %8s %8s %6s" % ("", "conns", "client", "lighttpd", "kanca", "postgres", "other",
+                                                 "machine", "util"))
+    for r in results.rows:
+        c = r["cpu"]
+        n = r["c2xx"] or 1
+        us = lambda k: "%.0f" % (1e6 * c.get(k, 0) / n)
+        say("%-24s %5d %8s %8s %8s %8s %8s %8s %5.0f%%" % (r["what"], r["conns"], us("client"), us("lighttpd"),
+                                                        us("kanca"), us("postgres"), us("other"), us("machine"),
+                                                        100.0 * c["machine"] / c["wall"] / os.cpu_count()))
+    say("")
+    pg64 = results.get("kanca+PostgreSQL", 64)
+    b64 = results.get("pgbench insert", 64)
+    ratio = pg64["rps"] / b64["rps"] if b64["rps"] else 0
+    dp99 = pg64["p99"] - b64["p99"]
+    rss_all = [v.get("VmHWM", 0) for r in results.rows if r["rss"] for v in r["rss"].values()]
+    rss_max = max(rss_all) if rss_all else 0
+    t1 = ratio >= 0.90
+    t2 = dp99 <= 2.0
+    t3 = rss_max < 8 * MIB
+    say("TARGET kanca+PostgreSQL >= 90%% of the pgbench ceiling at 64 connections: %s (%.0f%%: %.0f vs %.0f req/s)"
+        % ("MET" if t1 else "NOT MET", 100 * ratio, pg64["rps"], b64["rps"]))
+    say("TARGET kanca+PostgreSQL p99 within 2 ms of pgbench's at 64 connections: %s (%.2f vs %.2f ms, %+.2f ms)"
+        % ("MET" if t2 else "NOT MET", pg64["p99"], b64["p99"], dp99))
+    say("TARGET peak RSS < 8 MiB per kanca process: %s (largest %.2f MiB over %d processes)"
+        % ("MET" if t3 else "NOT MET", rss_max / MIB, len(rss_all)))
+    say("ROW CHECK (every 2xx is exactly one stored row): %s" % ("PASS" if all(r["check"] for r in results.rows) else "FAIL"))
+    say("total time %.0f s" % elapsed)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        print("bench: %s" % e, file=sys.stderr)
+        sys.exit(2)
