@@ -119,6 +119,50 @@ def proc_status(pid):
     return out
 
 
+def smaps_rollup(pid):
+    out = {}
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty"):
+                    out[k] = int(v.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def rss_by_mapping(pid):
+    """resident bytes per mapped file ([anon] for anonymous memory), largest first"""
+    tot = {}
+    name = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                first = line.split(None, 1)[0]
+                if "-" in first and not first.endswith(":"):
+                    parts = line.split()
+                    name = os.path.basename(parts[5]) if len(parts) > 5 else "[anon]"
+                elif first == "Rss:":
+                    tot[name] = tot.get(name, 0) + int(line.split()[1]) * 1024
+    except OSError:
+        return []
+    return sorted(tot.items(), key=lambda kv: -kv[1])
+
+
+def memory_detail(stack):
+    """per kanca process: VmHWM, VmRSS, RssAnon, RssFile, Pss, private; and where the largest one's pages are"""
+    pids = stack.kanca_pids()
+    procs = []
+    for pid in pids:
+        st = proc_status(pid) or {}
+        st.update(smaps_rollup(pid))
+        st["pid"] = pid
+        procs.append(st)
+    top = max(procs, key=lambda x: x.get("VmRSS", 0)) if procs else None
+    return {"procs": procs, "maps": rss_by_mapping(top["pid"]) if top else [], "top": top["pid"] if top else 0}
+
+
 def all_pids():
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
@@ -168,10 +212,10 @@ def cpu_ticks(pids):
 
 
 def system_busy_ticks():
+    """user + nice + system + irq + softirq of all CPUs (idle, iowait and steal left out)"""
     with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return sum(v[:8]) - idle
+        v = [int(x) for x in f.readline().split()[1:]] + [0] * 8
+    return v[0] + v[1] + v[2] + v[5] + v[6]
 
 
 class RssSampler(threading.Thread):
@@ -754,7 +798,7 @@ def main():
                 return (n == rows, "offers rows %d" % n)
             kanca_run(stack, sampler, results, "kanca+PG offer.created", "pg", 64, D, nreq, "offer", pgcount, "pgoffer-c64",
                       extra_check=offers_check)
-        pg_pids = stack.kanca_pids()
+        mem = {"kanca+PostgreSQL": memory_detail(stack)}
         sampler.stop()
         pg_rss = sampler.snapshot()
         stack.stop_lighttpd()
@@ -785,10 +829,11 @@ def main():
         kanca_run(stack, sampler, Results(), "warmup", "sqlite", 64, 1, 20000, "stock", sqcount, "warm-sq")
         for c in conns_list:
             kanca_run(stack, sampler, results, "kanca+SQLite", "sqlite", c, D, nreq, "stock", sqcount, "sq-c%d" % c)
+        mem["kanca+SQLite"] = memory_detail(stack)
         sampler.stop()
         stack.stop_lighttpd()
 
-        report(stack, results, sweep, args, time.time() - started)
+        report(stack, results, sweep, mem, args, time.time() - started)
         ok = all(r["check"] for r in results.rows)
         return 0 if ok else 1
     except KeyboardInterrupt:
@@ -801,7 +846,7 @@ def main():
                 f.write("\n".join(OUT) + "\n")
 
 
-def report(stack, results, sweep, args, elapsed):
+def report(stack, results, sweep, mem, args, elapsed):
     say("")
     hdr = "%-24s %5s %10s %8s %8s %9s %9s %11s  %s" % ("", "conns", "req/s", "p50 ms", "p99 ms", "vs pgbench",
                                                        "vs static", "peak RSS MiB", "rows check")
@@ -839,17 +884,29 @@ def report(stack, results, sweep, args, elapsed):
     say("wrk abandons the requests in flight when the time is up and kanca may still commit them, so")
     say("PASS means 2xx <= rows <= 2xx + connections (rows counted after the count stops moving).")
     say("")
+    say("Memory of each kanca process after its runs, MiB (peak = VmHWM; anon = RssAnon, the process's own")
+    say("heap and stacks; file = RssFile, pages of mapped shared libraries, shared with the other kanca")
+    say("processes; pss = proportional set size; private = pages no other process maps):")
+    for what, m in mem.items():
+        for p in m["procs"]:
+            g = lambda k: p.get(k, 0) / MIB
+            say("  %-20s pid %-7d peak %5.2f  rss %5.2f  anon %5.2f  file %5.2f  pss %5.2f  private %5.2f" %
+                (what, p["pid"], g("VmHWM"), g("VmRSS"), g("RssAnon"), g("RssFile"), g("Pss"),
+                 g("Private_Clean") + g("Private_Dirty")))
+        say("  %-20s resident by mapping (pid %d): %s" % (what, m["top"], ", ".join(
+            "%s %.2f" % (k, v / MIB) for k, v in m["maps"][:10])))
+    say("")
     say("CPU per answered request, microseconds (client = wrk or pgbench; other = CPU the machine spent")
     say("outside these processes, i.e. unrelated load on the host; util = machine busy / all CPUs):")
-    say("%-24s %5s %8s %8s %8s %8s %8s %8s %6s" % ("", "conns", "client", "lighttpd", "kanca", "postgres", "other",
-                                                 "machine", "util"))
+    say("%-24s %5s %8s %8s %8s %8s %8s %8s %6s %11s" % ("", "conns", "client", "lighttpd", "kanca", "postgres", "other",
+                                                      "machine", "util", "other load"))
     for r in results.rows:
         c = r["cpu"]
         n = r["c2xx"] or 1
         us = lambda k: "%.0f" % (1e6 * c.get(k, 0) / n)
-        say("%-24s %5d %8s %8s %8s %8s %8s %8s %5.0f%%" % (r["what"], r["conns"], us("client"), us("lighttpd"),
-                                                        us("kanca"), us("postgres"), us("other"), us("machine"),
-                                                        100.0 * c["machine"] / c["wall"] / os.cpu_count()))
+        say("%-24s %5d %8s %8s %8s %8s %8s %8s %5.0f%% %6.2f CPUs" % (
+            r["what"], r["conns"], us("client"), us("lighttpd"), us("kanca"), us("postgres"), us("other"),
+            us("machine"), 100.0 * c["machine"] / c["wall"] / os.cpu_count(), c["other"] / c["wall"]))
     say("")
     pg64 = results.get("kanca+PostgreSQL", 64)
     b64 = results.get("pgbench insert", 64)

@@ -11,6 +11,7 @@ int main(void)
 	struct buf err;
 	int rc;
 
+	app_standard_fds();
 	buf_init(&err, 8192);
 	if (app_init(&a, NULL, 1, &err) < 0) {
 		fprintf(stderr, "kanca.cgi: configuration error:\n%s", buf_str(&err));

@@ -5,7 +5,22 @@
 #include "log.h"
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
+
+void app_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* open returns the lowest free descriptor: this one */
+		int n = open("/dev/null", O_RDWR);
+		if (n >= 0 && n != fd)
+			close(n);
+	}
+}
 
 int app_init(struct app *a, const char *path, int check_schema, struct buf *err)
 {

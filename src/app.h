@@ -13,6 +13,10 @@ struct app {
 	struct store *store;  /* NULL while it cannot be opened; reopened on demand */
 };
 
+/* Puts /dev/null on any of descriptors 0-2 that is closed. A FastCGI application may be started
+ * with stdout and stderr closed (cgi-fcgi -start does); otherwise the first files or sockets opened
+ * would take those numbers and log lines would go into them. Call first thing in main. */
+void app_standard_fds(void);
 /* Loads the configuration (path NULL = config_path()), sets up logging and the clock, opens the
  * store. With check_schema, a store whose schema is behind is an error ("run kancactl migrate").
  * 0, or -1 with every problem in err. Fatal problems only: a store that is down is not one. */

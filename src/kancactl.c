@@ -206,6 +206,7 @@ int main(int argc, char **argv)
 	struct buf err;
 	int i = 1, used = 0, rc;
 
+	app_standard_fds();
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)) {
 		usage(stdout);
 		return CTL_OK;

@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 	struct buf err;
 	int rc;
 
+	app_standard_fds();
 	if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
 		puts("kanca " PACKAGE_VERSION);
 		return 0;

@@ -1,0 +1,1 @@
+function done(s) print(s.requests, s.errors.status) end
