@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""kancactl.py: the operator's command on both stores: migrate, sources and secrets, events, event
+show (byte for byte), stats, audit; clear errors and exit statuses (0 ok, 1 failure, 2 usage)."""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.environ.get("KANCA_SRCDIR") or
+                                os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "tests", "lib"))
+import kancatest as kt  # noqa: E402
+
+tap = kt.Tap()
+kt.require_pg(tap)
+
+
+def check(kind):
+    tmp = kt.make_tempdir("kanca-ctl-%s-" % kind)
+    store = kt.make_store(kind, tmp)
+    env = kt.Kanca(store, tmp)
+    L = "[kancactl/%s]" % kind
+    ctl = env.kancactl
+
+    rc, out, err = ctl("migrate")
+    tap.eq(rc, 0, "%s migrate exits 0" % L)
+    tap.ok("schema version 1 (1 migration applied)" in out, "%s first migrate applies the schema: %s" % (L, out.strip()))
+    rc, out, err = ctl("migrate")
+    tap.ok(rc == 0 and "(0 migrations applied)" in out, "%s second migrate is a no-op" % L)
+
+    rc, out, err = ctl("providers")
+    tap.ok(rc == 0 and re.search(r"^supplier ", out, re.M) and re.search(r"^hmac ", out, re.M), "%s providers lists supplier and hmac" % L)
+
+    rc, out, err = ctl("source", "add", "supplier", "acme", "--generate-secret")
+    m = re.search(r"^secret: ([0-9a-f]{64})$", out, re.M)
+    tap.ok(rc == 0 and m is not None, "%s --generate-secret prints 64 hex characters once" % L)
+    secret = m.group(1) if m else "x"
+    rc, out, err = ctl("source", "list")
+    tap.ok(rc == 0 and "acme" in out and secret not in out, "%s source list shows the source, never the secret" % L)
+    rc, out, err = ctl("source", "list", "--json")
+    rows = json.loads(out) if rc == 0 else []
+    tap.eq([(r["provider"], r["account"], r["enabled"], r["secrets"]) for r in rows], [("supplier", "acme", True, 1)],
+           "%s source list --json" % L)
+    rc, out, err = ctl("source", "add", "supplier", "viastdin", "--secret-stdin", input=b"from-stdin-secret\n")
+    tap.eq(rc, 0, "%s --secret-stdin reads the secret from standard input" % L)
+
+    # the generated secret verifies a real delivery; event show returns the body byte for byte
+    t = kt.CgiTransport(env)
+    body = '{"eventId":"ctl-1","event":"stock.updated","data":{"ad":"Çay ☕","bytes":"\\u0000"}}\r\n'.encode()
+    r = t.send("POST", "/api/suppliers/acme/webhook",
+               {"Content-Type": "application/json", "X-Signature": kt.sign_hex(secret, body)}, body)
+    tap.eq(r.status, 200, "%s a delivery signed with the generated secret is accepted" % L)
+    bad = b'{"event":"stock.updated"}'
+    r = t.send("POST", "/api/suppliers/acme/webhook", {"X-Signature": "0" * 64}, bad)
+    tap.eq(r.status, 401, "%s a bad signature is refused" % L)
+
+    rc, out, err = ctl("events", "--json")
+    ev = json.loads(out) if rc == 0 else []
+    tap.eq([(e["provider"], e["account"], e["event_type"], e["idempotency_key"], e["status"], e["body_bytes"]) for e in ev],
+           [("supplier", "acme", "stock.updated", "ctl-1", "received", len(body))], "%s events --json" % L)
+    eid = ev[0]["id"] if ev else 0
+    rc, out, err = ctl("events", "--source", "supplier/acme", "--status", "received", "--limit", "5")
+    tap.ok(rc == 0 and "ctl-1" in out, "%s events filtered by source and status" % L)
+    rc, out, err = ctl("events", "--source", "supplier/other")
+    tap.ok(rc == 0 and "ctl-1" not in out, "%s events of another source: none" % L)
+    p = kt.subprocess.run([kt.binary("kancactl"), "-c", env.config, "event", "show", str(eid), "--body"],
+                          capture_output=True, env=env.environ(), timeout=30)
+    tap.eq(p.stdout, body, "%s event show --body prints the raw body byte for byte" % L)
+    p = kt.subprocess.run([kt.binary("kancactl"), "-c", env.config, "event", "show", str(eid)],
+                          capture_output=True, env=env.environ(), timeout=30)
+    head, _, raw = p.stdout.partition(b"\n\n")
+    tap.eq(raw, body, "%s event show: the raw body follows the first blank line" % L)
+    tap.ok(b"idempotency_key: ctl-1" in head and b"verification: hmac-sha256/hex" in head,
+           "%s event show has the key and the verification" % L)
+    tap.ok(secret.encode() not in p.stdout, "%s event show never shows the secret" % L)
+
+    rc, out, err = ctl("stats", "--json")
+    st = json.loads(out) if rc == 0 else []
+    tap.eq([(s["provider"], s["account"], s["event_type"], s["status"], s["count"]) for s in st],
+           [("supplier", "acme", "stock.updated", "received", 1)], "%s stats --json: last 24 hours" % L)
+    rc, out, err = ctl("audit", "--limit", "10")
+    tap.ok(rc == 0 and "rejected" in out and "received" in out, "%s audit shows received and rejected" % L)
+
+    rc, out, err = ctl("source", "disable", "supplier", "acme")
+    tap.eq(rc, 0, "%s disable" % L)
+    r = t.send("POST", "/api/suppliers/acme/webhook",
+               {"X-Signature": kt.sign_hex(secret, b'{"event":"x.y"}')}, b'{"event":"x.y"}')
+    tap.eq(r.status, 403, "%s a disabled source is refused with 403" % L)
+    rc, out, err = ctl("source", "enable", "supplier", "acme")
+    tap.eq(rc, 0, "%s enable" % L)
+
+    # failures (1) and usage errors (2), each with a message
+    cases = [
+        (("source", "add", "supplier", "acme", "--secret", "s"), 1, "already exists"),
+        (("source", "disable", "supplier", "nobody"), 1, "no source"),
+        (("event", "show", "999999"), 1, "no event"),
+        (("event", "show", "abc"), 2, "event show ID"),
+        (("source", "add", "nosuch", "a"), 2, "unknown provider"),
+        (("source", "add", "supplier", "bad/account"), 2, "account"),
+        (("source", "add", "supplier", "x1", "--secret", "a", "--generate-secret"), 2, "not both"),
+        (("source", "add", "supplier", "x2", "--set", "colour=blue"), 2, "unknown option"),
+        (("source", "add", "supplier", "x3", "--set", "novalue"), 2, "KEY=VALUE"),
+        (("source", "add", "hmac", "x4", "--secret", "s"), 2, "header=NAME is required"),
+        (("source", "add", "hmac", "x5", "--secret", "s", "--set", "header=X-Sig", "--set", "encoding=hex2"), 2, "encoding"),
+        (("source", "add", "supplier", "x6", "--secret", ""), 2, "empty"),
+        (("events", "--limit", "0"), 2, "--limit"),
+        (("events", "--source", "nosep"), 2, "PROVIDER/ACCOUNT"),
+        (("frobnicate",), 2, "unknown command"),
+        (("stats", "extra"), 2, "stats"),
+    ]
+    for args, want, msg in cases:
+        rc, out, err = ctl(*args)
+        tap.ok(rc == want and msg in err, "%s kancactl %s -> exit %d with '%s' (got %d: %s)"
+               % (L, " ".join(args), want, msg, rc, err.strip()[:120]))
+    rc, out, err = ctl("source", "add", "hmac", "gh", "--secret", "s3cret", "--set", "header=X-Hub-Signature-256",
+                       "--set", "prefix=sha256=", "--set", "event_type=header:X-GitHub-Event",
+                       "--set", "idempotency_key=header:X-GitHub-Delivery")
+    tap.eq(rc, 0, "%s an hmac source with all options" % L)
+    body = b'{"action":"opened"}'
+    r = t.send("POST", "/webhook/hmac/gh", {"X-Hub-Signature-256": "sha256=" + kt.sign_hex("s3cret", body),
+                                            "X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-1"}, body)
+    tap.eq((r.status, r.json()), (200, {"success": True, "event": "issues"}), "%s the hmac source accepts its delivery" % L)
+    rows = store.query("SELECT event_type, idempotency_key FROM events WHERE idempotency_key = ?", ("d-1",))
+    tap.eq([tuple(x) for x in rows], [("issues", "d-1")], "%s type and key taken from the configured headers" % L)
+    r = t.send("POST", "/webhook/hmac/gh", {"X-Hub-Signature-256": kt.sign_hex("s3cret", body)}, body)
+    tap.eq(r.status, 401, "%s the hmac source refuses a signature without its prefix" % L)
+    store.close()
+
+
+check("sqlite")
+check("pg")
+tap.done()
