@@ -9,10 +9,29 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+/* Fetching an algorithm is a locked lookup through OpenSSL's providers: do it once per process. */
+static EVP_MAC *hmac_alg(void)
+{
+	static EVP_MAC *mac;
+
+	if (!mac)
+		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	return mac;
+}
+
+static const EVP_MD *sha256_alg(void)
+{
+	static EVP_MD *md;
+
+	if (!md)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return md;
+}
+
 int verify_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts,
 			     const size_t *lens, size_t nparts, unsigned char out[VERIFY_SHA256_LEN])
 {
-	EVP_MAC *mac = NULL;
+	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx = NULL;
 	OSSL_PARAM params[2];
 	size_t outlen = 0;
@@ -20,7 +39,7 @@ int verify_hmac_sha256_parts(const void *key, size_t keylen, const void *const *
 
 	if (!key || keylen == 0)
 		return -1;
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	mac = hmac_alg();
 	if (!mac)
 		goto out;
 	ctx = EVP_MAC_CTX_new(mac);
@@ -38,7 +57,6 @@ int verify_hmac_sha256_parts(const void *key, size_t keylen, const void *const *
 	rc = 0;
 out:
 	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
 	return rc;
 }
 
@@ -51,11 +69,12 @@ int verify_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t m
 	return verify_hmac_sha256_parts(key, keylen, parts, lens, 1, out);
 }
 
-void verify_sha256(const void *msg, size_t len, unsigned char out[VERIFY_SHA256_LEN])
+int verify_sha256(const void *msg, size_t len, unsigned char out[VERIFY_SHA256_LEN])
 {
 	unsigned int n = 0;
+	const EVP_MD *md = sha256_alg();
 
-	EVP_Digest(msg, len, out, &n, EVP_sha256(), NULL);
+	return md && EVP_Digest(msg, len, out, &n, md, NULL) && n == VERIFY_SHA256_LEN ? 0 : -1;
 }
 
 void verify_hex_encode(const unsigned char *in, size_t n, char *out)

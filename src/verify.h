@@ -19,7 +19,9 @@ int verify_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t m
 int verify_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts,
 			     const size_t *lens, size_t nparts, unsigned char out[VERIFY_SHA256_LEN])
 	__attribute__((warn_unused_result));
-void verify_sha256(const void *msg, size_t len, unsigned char out[VERIFY_SHA256_LEN]);
+/* out = SHA-256(msg); 0 or -1. */
+int verify_sha256(const void *msg, size_t len, unsigned char out[VERIFY_SHA256_LEN])
+	__attribute__((warn_unused_result));
 
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void verify_hex_encode(const unsigned char *in, size_t n, char *out);

@@ -55,7 +55,7 @@ int common_copy_text(char *out, size_t cap, const char *s, size_t n)
 	return 0;
 }
 
-void common_key_or_body_hash(const struct provider_call *c, const struct json *obj, const char *field,
+enum outcome common_key_or_body_hash(const struct provider_call *c, const struct json *obj, const char *field,
 			     char key[KANCA_KEY_MAX + 1])
 {
 	size_t n = 0;
@@ -63,9 +63,11 @@ void common_key_or_body_hash(const struct provider_call *c, const struct json *o
 	unsigned char d[VERIFY_SHA256_LEN];
 
 	if (s && common_copy_text(key, KANCA_KEY_MAX + 1, s, n) == 0)
-		return;
-	verify_sha256(c->req->body.data ? c->req->body.data : "", c->req->body.len, d);
+		return OUTCOME_OK;
+	if (verify_sha256(c->req->body.data ? c->req->body.data : "", c->req->body.len, d) < 0)
+		return OUTCOME_INTERNAL;
 	verify_hex_encode(d, sizeof d, key);
+	return OUTCOME_OK;
 }
 
 enum outcome common_parse_body(const struct provider_call *c, struct json **root, struct buf *reason)

@@ -13,8 +13,8 @@ enum outcome common_verify_hmac_header(const struct provider_call *c, const char
 				       enum verify_encoding enc, const void *const *parts, const size_t *lens,
 				       size_t nparts, struct verdict *v);
 /* Sets key to the string member field of obj when it is a non-empty string that fits, else to the
- * lowercase hex SHA-256 of the raw body. */
-void common_key_or_body_hash(const struct provider_call *c, const struct json *obj, const char *field,
+ * lowercase hex SHA-256 of the raw body. OUTCOME_OK, or OUTCOME_INTERNAL when hashing fails. */
+enum outcome common_key_or_body_hash(const struct provider_call *c, const struct json *obj, const char *field,
 			     char key[KANCA_KEY_MAX + 1]);
 /* Copies s (n bytes) into out if it is non-empty, has no control characters and fits; 0 or -1. */
 int common_copy_text(char *out, size_t cap, const char *s, size_t n);

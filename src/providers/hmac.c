@@ -78,11 +78,12 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 			return o;
 	}
 	(void)locate(c, "event_type", root, evs[0].type, sizeof evs[0].type);
+	o = OUTCOME_OK;
 	if (!locate(c, "idempotency_key", root, evs[0].key, sizeof evs[0].key))
-		common_key_or_body_hash(c, NULL, NULL, evs[0].key);
+		o = common_key_or_body_hash(c, NULL, NULL, evs[0].key);
 	json_free(root);
 	*nevs = 1;
-	return OUTCOME_OK;
+	return o;
 }
 
 static int check_spec(const char *options, const char *key, struct buf *err)

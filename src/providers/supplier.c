@@ -258,9 +258,8 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 			return o;
 	}
 	memcpy(evs[0].type, st->event, sizeof st->event);
-	common_key_or_body_hash(c, st->root, "eventId", evs[0].key);
 	*nevs = 1;
-	return OUTCOME_OK;
+	return common_key_or_body_hash(c, st->root, "eventId", evs[0].key);
 }
 
 static int apply(struct store *s, long long event_id, void *arg, struct buf *answer)
