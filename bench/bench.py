@@ -753,7 +753,8 @@ def main():
         body_hex, verification, secret_id, headers = row.split("|", 3)
         stack.psql("CREATE TABLE bench_events (LIKE events INCLUDING ALL, FOREIGN KEY (source_id) REFERENCES sources(id)); "
                    "CREATE SEQUENCE bench_seq")
-        q = lambda s: "'" + s.replace("'", "''") + "'"
+        # E'' literals with the colons escaped: pgbench would take ":name" inside a literal for a variable
+        q = lambda s: "E'" + s.replace("\\", "\\\\").replace("'", "''").replace(":", "\\x3a") + "'"
         script = os.path.join(stack.tmp, "insert.sql")
         with open(script, "w") as f:
             # kanca's event insert (store.c EVENT_INSERT) with the probe row's content and a unique key
@@ -771,6 +772,11 @@ def main():
                         check=p["rows"] == p["n"] and p["failed"] == 0, rows=p["rows"], c2xx=p["n"], other=p["failed"],
                         cpu=p["cpu"], statuses={}, exhausted=0, rss=None, extra=None)
             note("pgbench c%d: %.0f tps p50 %.2f p99 %.2f rows %d/%d" % (c, p["rps"], p["p50"], p["p99"], p["rows"], p["n"]))
+        same = stack.psql("SELECT count(*) FROM (SELECT * FROM bench_events ORDER BY id LIMIT 1) b JOIN events e ON "
+                          "e.idempotency_key = 'probe-pg-00000000' AND e.headers = b.headers AND e.body = b.body AND "
+                          "e.verification = b.verification")
+        if same != "1":
+            raise BenchError("the pgbench row differs from kanca's probe row (script %s)" % script)
         ceiling = max(results.get("pgbench insert", c)["rps"] for c in conns_list)
         nreq = int(min(3000000, max(30000, 1.4 * ceiling * D + 5000)))
 

@@ -82,7 +82,6 @@ static void serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 	enum outcome o;
 	struct store *s;
 	int rc, dup_all = 1;
-	long long first_id = 0;
 	store_apply_fn apply = NULL;
 
 	memset(&v, 0, sizeof v);
@@ -179,8 +178,6 @@ static void serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 			answer(t, OUTCOME_INTERNAL, NULL, NULL);
 			goto out;
 		}
-		if (!first_id)
-			first_id = id;
 		dup_all = dup_all && dup;
 		log_info("%s event %lld type=%s", dup ? "duplicate of" : "stored", id, evs[i].type[0] ? evs[i].type : "-");
 	}
@@ -198,7 +195,6 @@ out:
 	buf_free(&reason);
 	buf_free(&headers);
 	buf_free(&stored);
-	(void)first_id;
 }
 
 void receive_serve(struct app *a, char *const *envp, request_read_fn read, void *ctx, struct buf *out)
