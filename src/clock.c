@@ -32,6 +32,14 @@ int64_t clock_now(void)
 	return pinned ? pinned_at : (int64_t)time(NULL);
 }
 
+double clock_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void clock_format(int64_t t, char *out, unsigned long outsz)
 {
 	time_t tt = (time_t)t;

@@ -8,6 +8,8 @@
 int clock_init(void);
 /* Current unix time in seconds. */
 int64_t clock_now(void);
+/* Seconds on a monotonic clock (never pinned): for ages and timeouts, not for timestamps. */
+double clock_monotonic(void);
 /* Formats t as RFC 3339 UTC ("2026-01-01T00:00:00Z") into out (>= 21 bytes). */
 void clock_format(int64_t t, char *out, unsigned long outsz);
 

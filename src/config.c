@@ -13,7 +13,7 @@
 #define KANCA_DEFAULT_CONFIG "/etc/kanca/kanca.conf"
 #endif
 
-enum key_type { KEY_STRING, KEY_SIZE, KEY_SECONDS, KEY_LOGLEVEL, KEY_STORE, KEY_PATHPREFIX };
+enum key_type { KEY_STRING, KEY_SIZE, KEY_SECONDS, KEY_CACHE_SECONDS, KEY_LOGLEVEL, KEY_STORE, KEY_PATHPREFIX };
 
 struct key {
 	const char *name;
@@ -36,6 +36,9 @@ static const struct key keys[] = {
 	 "URL prefix in front of kanca's routes, e.g. /hooks for /hooks/webhook/<provider>/<account>"},
 	{"timestamp_tolerance", KEY_SECONDS, F(timestamp_tolerance), "300",
 	 "seconds a signed timestamp may differ from now (Stripe, Standard Webhooks, Svix); 1 to 3600"},
+	{"source_cache_seconds", KEY_CACHE_SECONDS, F(source_cache_seconds), "1",
+	 "seconds a responder reuses a source and its secrets before asking the store again (0 to 300; 0 = always ask); "
+	 "kancactl changes reach every responder within this time"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -103,6 +106,13 @@ static int set_key(struct config *c, const struct key *k, const char *v, struct 
 		l = strtol(v, &end, 10);
 		if (errno || *end || end == v || l < 1 || l > 3600)
 			return buf_fail(err, "%s: expected seconds from 1 to 3600, got \"%s\"", k->name, v);
+		*(long *)(void *)dst = l;
+		return 0;
+	case KEY_CACHE_SECONDS:
+		errno = 0;
+		l = strtol(v, &end, 10);
+		if (errno || *end || end == v || l < 0 || l > 300)
+			return buf_fail(err, "%s: expected seconds from 0 to 300, got \"%s\"", k->name, v);
 		*(long *)(void *)dst = l;
 		return 0;
 	case KEY_LOGLEVEL:

@@ -13,6 +13,7 @@ struct config {
 	int log_level;           /* enum log_level */
 	char base_path[256];     /* prefix before /webhook/... ("" or e.g. "/hooks") */
 	long timestamp_tolerance;/* seconds a signed timestamp may be off (Stripe, Standard Webhooks) */
+	long source_cache_seconds;/* how long a responder reuses a source and its secrets; 0 = never */
 };
 
 /* Fills every key with its default. */

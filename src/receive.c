@@ -6,6 +6,7 @@
 #include "providers/registry.h"
 #include "response.h"
 #include "router.h"
+#include "source_cache.h"
 #include "store.h"
 #include "providers/common.h"
 
@@ -110,7 +111,9 @@ static void serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 		goto out;
 	}
 	s = app_store(t->app);
-	rc = s ? store_source_get(s, t->prov->name, t->route.account, t->now, &t->source) : -1;
+	rc = s ? source_cache_get(s, t->prov->name, t->route.account, t->now, t->app->cfg.source_cache_seconds,
+				  &t->source)
+	       : -1;
 	if (rc < 0) {
 		log_error("store unavailable: cannot look up the source");
 		answer(t, OUTCOME_INTERNAL, NULL, NULL);

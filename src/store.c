@@ -376,14 +376,17 @@ static enum db_status load_first(struct store *s, const struct db_param *p, long
 	"secret_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_id, idempotency_key) DO NOTHING " \
 	"RETURNING id"
 
-/* One round trip: the event and its 'received' audit row, or nothing for a duplicate. */
-static enum db_status receive_cte(struct store *s, const struct store_event *ev, long long *event_id,
-				  int *duplicate, struct buf *answer)
+/* The event and its 'received' audit row (one statement where the backend allows, else two), or for a
+ * duplicate nothing but the first delivery's id and kept answer. Runs in the caller's transaction,
+ * or alone (autocommit) when the caller has none. */
+static enum db_status insert_event(struct store *s, const struct store_event *ev, long long *event_id,
+				   int *duplicate, struct buf *answer)
 {
-	static const char sql[] =
+	static const char sql_cte[] =
 		"WITH e AS (" EVENT_INSERT "), a AS (INSERT INTO audit_log (at, action, provider, account, source_id, "
 		"event_id, status_code, remote_addr) SELECT $6, 'received', $10, $11, $1, id, 200, $9 FROM e) "
 		"SELECT id FROM e";
+	static const char sql_insert[] = EVENT_INSERT;
 	struct db_param p[11];
 	struct num n[3];
 	struct db_rows rows;
@@ -392,51 +395,34 @@ static enum db_status receive_cte(struct store *s, const struct store_event *ev,
 	event_params(ev, p, n);
 	p[9] = P(ev->provider);
 	p[10] = P(ev->account);
-	rc = exec(s, sql, 11, p, &rows);
+	rc = s->ops->dml_cte ? exec(s, sql_cte, 11, p, &rows) : exec(s, sql_insert, 8, p, &rows);
 	if (rc != DB_OK)
 		return rc;
 	*duplicate = rows.nrows == 0;
 	*event_id = *duplicate ? 0 : cell_ll(&rows, 0, 0);
 	db_rows_free(&rows);
-	/* rare: a second round trip only for duplicates */
-	return *duplicate ? load_first(s, p, event_id, answer) : DB_OK;
+	if (*duplicate) /* rare: a second round trip only for duplicates */
+		return load_first(s, p, event_id, answer);
+	if (!s->ops->dml_cte && store_audit(s, ev->received_at, "received", ev->provider, ev->account, ev->source_id,
+					    *event_id, 200, NULL, ev->remote_addr) < 0)
+		return DB_ERROR;
+	return DB_OK;
 }
 
 static enum db_status receive_tx(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg,
 				 long long *event_id, int *duplicate, struct buf *answer)
 {
-	static const char sql_insert[] = EVENT_INSERT;
 	static const char sql_answer[] = "UPDATE events SET response = $2 WHERE id = $1";
-	struct db_param p[11];
-	struct num n[3], nid;
-	struct db_rows rows;
+	struct num nid;
 	enum db_status rc;
 
 	rc = exec(s, s->ops->begin_sql, 0, NULL, NULL);
 	if (rc != DB_OK)
 		return rc;
-	event_params(ev, p, n);
-	rc = exec(s, sql_insert, 8, p, &rows);
+	rc = insert_event(s, ev, event_id, duplicate, answer);
 	if (rc != DB_OK)
 		goto fail;
-	*duplicate = rows.nrows == 0;
-	*event_id = *duplicate ? 0 : cell_ll(&rows, 0, 0);
-	db_rows_free(&rows);
-	if (*duplicate) {
-		rc = load_first(s, p, event_id, answer);
-		if (rc != DB_OK)
-			goto fail;
-		rc = exec(s, "COMMIT", 0, NULL, NULL);
-		if (rc != DB_OK)
-			goto fail;
-		return DB_OK;
-	}
-	if (store_audit(s, ev->received_at, "received", ev->provider, ev->account, ev->source_id, *event_id, 200,
-			NULL, ev->remote_addr) < 0) {
-		rc = DB_ERROR;
-		goto fail;
-	}
-	if (apply) {
+	if (!*duplicate && apply) {
 		if (apply(s, *event_id, arg, answer) < 0) {
 			rc = DB_ERROR;
 			goto fail;
@@ -465,7 +451,7 @@ int store_receive(struct store *s, const struct store_event *ev, store_apply_fn 
 
 		buf_reset(answer);
 		if (!apply && s->ops->dml_cte)
-			rc = receive_cte(s, ev, event_id, duplicate, answer);
+			rc = insert_event(s, ev, event_id, duplicate, answer); /* one statement, autocommit */
 		else
 			rc = receive_tx(s, ev, apply, arg, event_id, duplicate, answer);
 		if (rc == DB_OK)

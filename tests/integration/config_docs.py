@@ -34,6 +34,7 @@ bad_values = {
     "log_level": "loud",
     "base_path": "hooks/",
     "timestamp_tolerance": "0",
+    "source_cache_seconds": "301",
 }
 tap.eq(sorted(bad_values), sorted(k[0] for k in keys), "every key has a bad-value case below")
 

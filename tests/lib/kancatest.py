@@ -1290,6 +1290,8 @@ class Suite:
             secret=dsec, account=dis)
         rc, out, err = self.env.kancactl("source", "enable", "supplier", dis)
         self.eq(rc, 0, "kancactl source enable")
+        # a responder reuses a source for source_cache_seconds (1 s by default): wait that out
+        time.sleep(float(self.env.settings.get("source_cache_seconds", 1)) + 0.2)
         r = self.post(dis, self.offer_body("stock.updated", {"sku": "1"}, "dis-1"), dsec)
         self.eq(r.status, 200, "the same request after source enable -> 200")
         self.env.add_source("supplier", "acme-nosecret")

@@ -1,0 +1,93 @@
+/* source_cache.c: per-process source cache (no request globals: it holds only store data). */
+#include "source_cache.h"
+#include "clock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_SLOTS 64
+
+struct slot {
+	int used;
+	double fetched_at; /* clock_monotonic(): a pinned test clock must not keep entries forever */
+	struct store_source src;
+};
+
+static struct slot slots[CACHE_SLOTS];
+static unsigned next_victim;
+
+/* Deep copy of a source, leaving out secrets expired at now. 0 or -1 (dst then empty). */
+static int copy_source(struct store_source *dst, const struct store_source *src, long long now)
+{
+	memset(dst, 0, sizeof *dst);
+	dst->id = src->id;
+	memcpy(dst->provider, src->provider, sizeof dst->provider);
+	memcpy(dst->account, src->account, sizeof dst->account);
+	dst->enabled = src->enabled;
+	dst->options = strdup(src->options ? src->options : "");
+	if (!dst->options)
+		return -1;
+	for (size_t i = 0; i < src->nsecrets; i++) {
+		const struct store_secret *k = &src->secrets[i];
+		struct store_secret *d = &dst->secrets[dst->nsecrets];
+		if (k->expires_at && k->expires_at <= now)
+			continue;
+		d->value = malloc(k->len + 1);
+		if (!d->value) {
+			store_source_free(dst);
+			return -1;
+		}
+		memcpy(d->value, k->value, k->len + 1);
+		d->len = k->len;
+		d->id = k->id;
+		d->expires_at = k->expires_at;
+		dst->nsecrets++;
+	}
+	return 0;
+}
+
+void source_cache_clear(void)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		if (slots[i].used)
+			store_source_free(&slots[i].src);
+		slots[i].used = 0;
+	}
+}
+
+int source_cache_get(struct store *s, const char *provider, const char *account, long long now, long ttl,
+		     struct store_source *out)
+{
+	struct slot *sl;
+	int rc;
+
+	if (ttl > 0) {
+		for (size_t i = 0; i < CACHE_SLOTS; i++) {
+			sl = &slots[i];
+			if (!sl->used || strcmp(sl->src.provider, provider) != 0 || strcmp(sl->src.account, account) != 0)
+				continue;
+			if (clock_monotonic() - sl->fetched_at < (double)ttl)
+				return copy_source(out, &sl->src, now) < 0 ? -1 : 1;
+			store_source_free(&sl->src);
+			sl->used = 0;
+			break;
+		}
+	}
+	rc = store_source_get(s, provider, account, now, out);
+	if (rc != 1 || ttl <= 0)
+		return rc;
+	sl = NULL;
+	for (size_t i = 0; i < CACHE_SLOTS && !sl; i++)
+		if (!slots[i].used)
+			sl = &slots[i];
+	if (!sl) {
+		sl = &slots[next_victim++ % CACHE_SLOTS];
+		store_source_free(&sl->src);
+		sl->used = 0;
+	}
+	if (copy_source(&sl->src, out, now) == 0) {
+		sl->used = 1;
+		sl->fetched_at = clock_monotonic();
+	}
+	return 1;
+}
