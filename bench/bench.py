@@ -373,7 +373,7 @@ fastcgi.server = (
     "bin-path" => "%(kanca)s",
     "min-procs" => %(procs)d,
     "max-procs" => %(procs)d,
-    "bin-environment" => ("KANCA_CONFIG" => "%(kconf)s"),
+    "bin-environment" => ("KANCA_CONFIG" => "%(kconf)s", "GNUTLS_NO_IMPLICIT_INIT" => "1"),
     "check-local" => "disable"
   ))
 )

@@ -1480,6 +1480,26 @@ class Suite:
             after = self.snapshot()
             self.eq(after["events"], before["events"], "%s stores nothing" % text)
 
+        # JSON nesting cap (32 nested objects/arrays): the envelope object + 31 arrays pass, + 32 do not
+        for depth, status in ((31, 200), (32, 400)):
+            eid = self.uniq("deep")
+            body = ('{"eventId":"%s","event":"stock.updated","data":%s%s}' % (eid, "[" * depth, "]" * depth)).encode()
+            before = self.snapshot()
+            r = self.post(acc, body, sec)
+            if status == 200:
+                self.eq(r.status, 200, "JSON nested 32 levels deep (the cap) -> 200")
+            else:
+                self.expect_json(r, 400, {"success": False, "error": "Invalid JSON: nested too deeply"},
+                                 "JSON nested 33 levels deep -> 400")
+                self.eq(self.snapshot()["events"], before["events"], "too deep JSON stores nothing")
+
+        # 414: a path over 1024 bytes
+        r = self.t.send("POST", "/api/suppliers/%s/webhook" % ("p" * 1100), {"Content-Type": "application/json"}, b"{}")
+        if r.json() is None and self.t.name == "lighttpd":
+            self.ok(400 <= r.status < 500, "a 1100-byte path refused by lighttpd with a 4xx (%d)" % r.status)
+        else:
+            self.eq((r.status, (r.json() or {}).get("success")), (414, False), "a 1100-byte path -> 414 JSON")
+
         # 411: no Content-Length
         body = self.offer_body("stock.updated", {"sku": "L"}, "no-length")
         before = self.snapshot()
