@@ -700,8 +700,8 @@ def main():
     ap = argparse.ArgumentParser(description="kanca benchmark (prints figures; not a test)")
     ap.add_argument("--duration", type=int, default=10, help="seconds per measured run (default 10)")
     ap.add_argument("--quick", action="store_true", help="3 s per run")
-    ap.add_argument("--procs", type=int, default=int(os.environ.get("KANCA_BENCH_PROCS", "4")),
-                    help="lighttpd min-procs = max-procs for kanca (default 4; see bench/README.md)")
+    ap.add_argument("--procs", type=int, default=int(os.environ.get("KANCA_BENCH_PROCS", "8")),
+                    help="lighttpd min-procs = max-procs for kanca (default 8; see bench/README.md)")
     ap.add_argument("--sweep-procs", default="", help="also measure kanca+PostgreSQL at 64 connections with these "
                     "max-procs values, e.g. 2,4,8 (adds runs)")
     ap.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")

@@ -1,63 +1,53 @@
 /* verify.c: HMAC, digests, encodings and comparison on OpenSSL libcrypto. */
+/* SHA256_Init and friends: see verify_hmac_sha256_parts */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "verify.h"
 
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-/* Fetching an algorithm is a locked lookup through OpenSSL's providers: do it once per process. */
-static EVP_MAC *hmac_alg(void)
-{
-	static EVP_MAC *mac;
-
-	if (!mac)
-		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	return mac;
-}
-
-static const EVP_MD *sha256_alg(void)
-{
-	static EVP_MD *md;
-
-	if (!md)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	return md;
-}
+/* HMAC-SHA256 (RFC 2104) and SHA-256 on OpenSSL's SHA-256 primitive (SHA256_Init and friends,
+ * deprecated in 3.0 but kept). The EVP route (EVP_MAC_fetch, EVP_Digest) first activates OpenSSL's
+ * provider machinery, which touches about 1.9 MiB of libcrypto pages in every responder process;
+ * the primitive touches none of that. RFC 4231's vectors in tests/unit/test_verify.c hold it. */
+#define HMAC_BLOCK 64
 
 int verify_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts,
 			     const size_t *lens, size_t nparts, unsigned char out[VERIFY_SHA256_LEN])
 {
-	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	size_t outlen = 0;
-	int rc = -1;
+	unsigned char k[HMAC_BLOCK], pad[HMAC_BLOCK], inner[VERIFY_SHA256_LEN];
+	SHA256_CTX ctx;
+	int ok;
 
 	if (!key || keylen == 0)
 		return -1;
-	mac = hmac_alg();
-	if (!mac)
-		goto out;
-	ctx = EVP_MAC_CTX_new(mac);
-	if (!ctx)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(ctx, key, keylen, params))
-		goto out;
-	for (size_t i = 0; i < nparts; i++)
-		if (lens[i] && !EVP_MAC_update(ctx, parts[i], lens[i]))
+	memset(k, 0, sizeof k);
+	if (keylen > HMAC_BLOCK) {
+		ok = SHA256_Init(&ctx) && SHA256_Update(&ctx, key, keylen) && SHA256_Final(k, &ctx);
+		if (!ok)
 			goto out;
-	if (!EVP_MAC_final(ctx, out, &outlen, VERIFY_SHA256_LEN) || outlen != VERIFY_SHA256_LEN)
-		goto out;
-	rc = 0;
+	} else {
+		memcpy(k, key, keylen);
+	}
+	for (size_t i = 0; i < HMAC_BLOCK; i++)
+		pad[i] = k[i] ^ 0x36;
+	ok = SHA256_Init(&ctx) && SHA256_Update(&ctx, pad, sizeof pad);
+	for (size_t i = 0; ok && i < nparts; i++)
+		ok = !lens[i] || SHA256_Update(&ctx, parts[i], lens[i]);
+	ok = ok && SHA256_Final(inner, &ctx);
+	for (size_t i = 0; ok && i < HMAC_BLOCK; i++)
+		pad[i] = k[i] ^ 0x5c;
+	ok = ok && SHA256_Init(&ctx) && SHA256_Update(&ctx, pad, sizeof pad) &&
+	     SHA256_Update(&ctx, inner, sizeof inner) && SHA256_Final(out, &ctx);
 out:
-	EVP_MAC_CTX_free(ctx);
-	return rc;
+	OPENSSL_cleanse(k, sizeof k);
+	OPENSSL_cleanse(pad, sizeof pad);
+	OPENSSL_cleanse(inner, sizeof inner);
+	OPENSSL_cleanse(&ctx, sizeof ctx);
+	return ok ? 0 : -1;
 }
 
 int verify_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
@@ -71,10 +61,11 @@ int verify_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t m
 
 int verify_sha256(const void *msg, size_t len, unsigned char out[VERIFY_SHA256_LEN])
 {
-	unsigned int n = 0;
-	const EVP_MD *md = sha256_alg();
+	SHA256_CTX ctx;
+	int ok = SHA256_Init(&ctx) && SHA256_Update(&ctx, msg, len) && SHA256_Final(out, &ctx);
 
-	return md && EVP_Digest(msg, len, out, &n, md, NULL) && n == VERIFY_SHA256_LEN ? 0 : -1;
+	OPENSSL_cleanse(&ctx, sizeof ctx);
+	return ok ? 0 : -1;
 }
 
 void verify_hex_encode(const unsigned char *in, size_t n, char *out)
