@@ -65,6 +65,7 @@ static void test_defaults(void)
 	is_int(c.log_level, LOG_LEVEL_INFO, "default log_level is info");
 	is_str(c.base_path, "", "default base_path is empty");
 	is_int(c.timestamp_tolerance, 300, "default timestamp_tolerance is 300");
+	is_int(c.source_cache_seconds, 1, "default source_cache_seconds is 1");
 }
 
 static void test_config_path(void)
@@ -208,6 +209,9 @@ static void test_bad_values(void)
 	expect_bad(line, 1, "base_path", "base_path longer than the field");
 
 	expect_bad("timestamp_tolerance = 0\n", 1, "timestamp_tolerance", "timestamp_tolerance 0");
+	expect_bad("source_cache_seconds = 301\n", 1, "source_cache_seconds", "source_cache_seconds 301");
+	expect_bad("source_cache_seconds = -1\n", 1, "source_cache_seconds", "source_cache_seconds negative");
+	expect_bad("source_cache_seconds = 1s\n", 1, "source_cache_seconds", "source_cache_seconds with a unit");
 	expect_bad("timestamp_tolerance = 3601\n", 1, "timestamp_tolerance", "timestamp_tolerance 3601");
 	expect_bad("timestamp_tolerance = -5\n", 1, "timestamp_tolerance", "timestamp_tolerance negative");
 	expect_bad("timestamp_tolerance = 5s\n", 1, "timestamp_tolerance", "timestamp_tolerance with a unit");
@@ -238,6 +242,10 @@ static void test_bounds(void)
 	is_int(c.max_body_bytes, 2 * 1024 * 1024, "max_body_bytes 2m value");
 	is_int(config_set(&c, "max_body_bytes", "100k", &err), 0, "max_body_bytes lowercase k is accepted");
 	is_int(c.max_body_bytes, 100 * 1024, "max_body_bytes 100k value");
+	is_int(config_set(&c, "source_cache_seconds", "0", &err), 0, "source_cache_seconds 0 is accepted");
+	is_int(c.source_cache_seconds, 0, "source_cache_seconds 0 value");
+	is_int(config_set(&c, "source_cache_seconds", "300", &err), 0, "source_cache_seconds 300 is accepted");
+	is_int(c.source_cache_seconds, 300, "source_cache_seconds 300 value");
 	is_int(config_set(&c, "timestamp_tolerance", "1", &err), 0, "timestamp_tolerance 1 is accepted");
 	is_int(c.timestamp_tolerance, 1, "timestamp_tolerance 1 value");
 	is_int(config_set(&c, "timestamp_tolerance", "3600", &err), 0, "timestamp_tolerance 3600 is accepted");
@@ -395,7 +403,8 @@ static void test_all_problems(void)
 
 static void test_describe(void)
 {
-	static const char *keys[] = {"store", "max_body_bytes", "log_level", "base_path", "timestamp_tolerance"};
+	static const char *keys[] = {"store", "max_body_bytes", "log_level", "base_path", "timestamp_tolerance",
+				     "source_cache_seconds"};
 	char *text = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&text, &n);
@@ -406,7 +415,7 @@ static void test_describe(void)
 	}
 	config_describe(f);
 	fclose(f);
-	is_int(count_lines(text), 5, "config_describe writes one line per key");
+	is_int(count_lines(text), (int)(sizeof keys / sizeof keys[0]), "config_describe writes one line per key");
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		char want[64];
 		int found = 0;
