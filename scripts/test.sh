@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh: the whole test suite from a fresh Debian 12 machine (as root) or a developer's checkout.
 # Installs what is missing, builds with -Werror, runs make check, runs the suite again under
-# ASan+UBSan, runs make distcheck, and ends with the line "N passed, N failed".
+# ASan+UBSan, runs make distcheck, runs each libFuzzer target for FUZZ_SECONDS (20), and ends with
+# the line "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -76,6 +77,14 @@ if [ -f _build/ci/Makefile ]; then
 	fi
 fi
 
+step "fuzz targets (libFuzzer, ASan+UBSan, ${FUZZ_SECONDS:-20} s each)"
+sh scripts/fuzz.sh "${FUZZ_SECONDS:-20}" >_build/fuzz.out 2>&1
+grep -E "^(ok|not ok|#)" _build/fuzz.out | sed 's/^/   /'
+fp=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' _build/fuzz.out | tail -1)
+ff=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' _build/fuzz.out | tail -1)
+[ -z "$fp" ] && { fp=0; ff=1; tail -5 _build/fuzz.out; }
+[ "${ff:-1}" -ne 0 ] && status=1
+
 # Totals over every run: TAP results from each test-suite.log, distcheck as one result.
 passed=0; failed=0
 for l in $logs; do
@@ -91,6 +100,7 @@ for l in $logs; do
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
 done
+passed=$((passed + fp)); failed=$((failed + ff))
 [ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

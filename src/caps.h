@@ -14,7 +14,7 @@
 #define KANCA_KEY_MAX           256   /* idempotency key */
 #define KANCA_TYPE_MAX          128   /* event type */
 #define KANCA_SIGNATURES_MAX    16    /* signatures in one header list */
-#define KANCA_OPTION_MAX        1024  /* one per-source option value */
+#define KANCA_OPTION_MAX        4096  /* one per-source option value (an Apple root certificate fits) */
 #define KANCA_CONFIG_LINE_MAX   4096  /* one line of the configuration file */
 #define KANCA_REASON_MAX        200   /* reason text kept in the audit log */
 

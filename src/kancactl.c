@@ -229,7 +229,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CTL_USAGE;
 	}
-	if (strcmp(cmd->name, "config keys") == 0)
+	/* commands that read neither the configuration nor the store */
+	if (!cmd->needs_store && strcmp(cmd->name, "config check") != 0)
 		return cmd->run(NULL, argc - i - used, argv + i + used);
 	buf_init(&err, 8192);
 	if (app_init(&a, config, 0, &err) < 0) {

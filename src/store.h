@@ -39,6 +39,7 @@ struct store_event {
 	size_t body_len;
 	const char *headers_json;
 	const char *verification;        /* e.g. "hmac-sha256 hex; secret 3" */
+	const char *status;              /* NULL: "received"; "test" for a provider's test ping */
 	long long secret_id;             /* the secret that verified it; 0 when none */
 	long long received_at;
 	const char *remote_addr;
