@@ -35,6 +35,14 @@ int ctl_source_add(struct app *a, int argc, char **argv);
 int ctl_source_list(struct app *a, int argc, char **argv);
 int ctl_source_enable(struct app *a, int argc, char **argv);
 int ctl_source_disable(struct app *a, int argc, char **argv);
+int ctl_secret_add(struct app *a, int argc, char **argv);
+int ctl_secret_list(struct app *a, int argc, char **argv);
+int ctl_secret_remove(struct app *a, int argc, char **argv);
+int ctl_secret_expire(struct app *a, int argc, char **argv);
+/* A secret line from standard input (newline removed); 0, or -1 when none or longer than cap-1. */
+int ctl_secret_read_stdin(char *out, size_t cap);
+/* 32 random bytes as 64 lowercase hex characters; 0 or -1. */
+int ctl_secret_generate(char out[65]);
 int ctl_events(struct app *a, int argc, char **argv);
 int ctl_event_show(struct app *a, int argc, char **argv);
 int ctl_stats(struct app *a, int argc, char **argv);

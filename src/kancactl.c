@@ -22,6 +22,14 @@ static const struct ctl_command commands[] = {
 	{"source add", "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] [--set KEY=VALUE]...",
 	 "add a source (a provider account that may send webhooks)", 1, ctl_source_add},
 	{"source list", "[--json]", "list sources with their options and number of valid secrets", 1, ctl_source_list},
+	{"source secret add", "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] "
+	 "[--expires DURATION | --expires-at UNIX]", "add a secret to a source (rotation: every unexpired secret verifies)",
+	 1, ctl_secret_add},
+	{"source secret list", "PROVIDER ACCOUNT", "list a source's secrets: id, created, expiry (never the values)", 1,
+	 ctl_secret_list},
+	{"source secret expire", "PROVIDER ACCOUNT ID --expires DURATION | --expires-at UNIX",
+	 "set when a secret stops verifying (the end of a rotation)", 1, ctl_secret_expire},
+	{"source secret remove", "PROVIDER ACCOUNT ID", "remove a secret at once", 1, ctl_secret_remove},
 	{"source enable", "PROVIDER ACCOUNT", "accept deliveries for a source again", 1, ctl_source_enable},
 	{"source disable", "PROVIDER ACCOUNT", "refuse deliveries for a source (403)", 1, ctl_source_disable},
 	{"events", "[--source P/A] [--status S] [--limit N] [--json]", "list stored events, newest first", 1,
@@ -178,24 +186,35 @@ static void usage(FILE *f)
 		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].help);
 }
 
-/* Finds the command whose words begin argv; *used = how many words matched. */
+/* How many of argv's words spell name ("source secret add": 3), or 0 when they do not. */
+static int words_match(const char *name, int argc, char **argv)
+{
+	int used = 0;
+
+	while (*name) {
+		size_t n = strcspn(name, " ");
+		if (used >= argc || strlen(argv[used]) != n || strncmp(argv[used], name, n) != 0)
+			return 0;
+		used++;
+		name += n + (name[n] == ' ');
+	}
+	return used;
+}
+
+/* Finds the command whose words begin argv (the longest match); *used = how many words matched. */
 static const struct ctl_command *find(int argc, char **argv, int *used)
 {
+	const struct ctl_command *best = NULL;
+
+	*used = 0;
 	for (size_t i = 0; i < NCOMMANDS; i++) {
-		const char *name = commands[i].name, *sp = strchr(name, ' ');
-		if (sp) {
-			size_t n = (size_t)(sp - name);
-			if (argc >= 2 && strlen(argv[0]) == n && strncmp(argv[0], name, n) == 0 &&
-			    strcmp(argv[1], sp + 1) == 0) {
-				*used = 2;
-				return &commands[i];
-			}
-		} else if (strcmp(argv[0], name) == 0) {
-			*used = 1;
-			return &commands[i];
+		int u = words_match(commands[i].name, argc, argv);
+		if (u > *used) {
+			*used = u;
+			best = &commands[i];
 		}
 	}
-	return NULL;
+	return best;
 }
 
 int main(int argc, char **argv)

@@ -170,6 +170,7 @@ static void serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 			.secret_id = v.secret_id,
 			.received_at = t->now,
 			.remote_addr = t->req->remote_addr,
+			.status = evs[i].status[0] ? evs[i].status : NULL,
 		};
 		long long id = 0;
 		int dup = 0;

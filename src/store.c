@@ -43,6 +43,9 @@ static struct db_param PZ(struct num *n, long long v)
 	return v ? PN(n, v) : P(NULL);
 }
 
+static int listing(struct store *s, const char *sql, size_t n, const struct db_param *p, struct store_rows **out);
+static int change_one(struct store *s, const char *sql, size_t n, const struct db_param *p);
+
 static long long cell_ll(const struct db_rows *r, size_t row, size_t col)
 {
 	const char *c = db_cell(r, row, col);
@@ -277,18 +280,9 @@ int store_source_add(struct store *s, const char *provider, const char *account,
 int store_source_set_enabled(struct store *s, const char *provider, const char *account, int enabled)
 {
 	static const char sql[] = "UPDATE sources SET enabled = $3 WHERE provider = $1 AND account = $2 RETURNING id";
-	struct db_rows rows;
-	struct db_param p[3];
-	int rc;
+	struct db_param p[3] = {P(provider), P(account), P(enabled ? "1" : "0")};
 
-	p[0] = P(provider);
-	p[1] = P(account);
-	p[2] = P(enabled ? "1" : "0");
-	if (exec(s, sql, 3, p, &rows) != DB_OK)
-		return -1;
-	rc = rows.nrows > 0;
-	db_rows_free(&rows);
-	return rc;
+	return change_one(s, sql, 3, p);
 }
 
 int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at,
@@ -313,6 +307,47 @@ int store_secret_add(struct store *s, long long source_id, const char *value, lo
 	}
 	db_rows_free(&rows);
 	return rc;
+}
+
+int store_secret_list(struct store *s, long long source_id, struct store_rows **out)
+{
+	static const char sql[] =
+		"SELECT id, created_at, expires_at FROM secrets WHERE source_id = $1 ORDER BY id DESC";
+	struct num n;
+	struct db_param p[1] = {PN(&n, source_id)};
+
+	return listing(s, sql, 1, p, out);
+}
+
+/* Runs a one-row change returning id: 1 changed, 0 no row, -1 error. */
+static int change_one(struct store *s, const char *sql, size_t n, const struct db_param *p)
+{
+	struct db_rows rows;
+	int rc;
+
+	if (exec(s, sql, n, p, &rows) != DB_OK)
+		return -1;
+	rc = rows.nrows > 0;
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_secret_remove(struct store *s, long long source_id, long long secret_id)
+{
+	static const char sql[] = "DELETE FROM secrets WHERE source_id = $1 AND id = $2 RETURNING id";
+	struct num n1, n2;
+	struct db_param p[2] = {PN(&n1, source_id), PN(&n2, secret_id)};
+
+	return change_one(s, sql, 2, p);
+}
+
+int store_secret_expire(struct store *s, long long source_id, long long secret_id, long long expires_at)
+{
+	static const char sql[] = "UPDATE secrets SET expires_at = $3 WHERE source_id = $1 AND id = $2 RETURNING id";
+	struct num n1, n2, n3;
+	struct db_param p[3] = {PN(&n1, source_id), PN(&n2, secret_id), PZ(&n3, expires_at)};
+
+	return change_one(s, sql, 3, p);
 }
 
 int store_audit(struct store *s, long long at, const char *action, const char *provider, const char *account,

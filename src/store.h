@@ -81,6 +81,15 @@ int store_source_set_enabled(struct store *s, const char *provider, const char *
 int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at,
 		     long long now, long long *id) STORE_MUST_CHECK;
 
+/* The secrets of a source, newest first, expired ones included: id, created_at, expires_at (NULL =
+ * never). Values are never returned. */
+int store_secret_list(struct store *s, long long source_id, struct store_rows **out) STORE_MUST_CHECK;
+/* Removes one secret of a source: 1 removed, 0 no such secret, -1 error. */
+int store_secret_remove(struct store *s, long long source_id, long long secret_id) STORE_MUST_CHECK;
+/* Sets (or with 0 clears) the expiry of one secret: 1 changed, 0 no such secret, -1 error. */
+int store_secret_expire(struct store *s, long long source_id, long long secret_id, long long expires_at)
+	STORE_MUST_CHECK;
+
 /* Stores an authentic delivery exactly once, committed before return.
  * New: *duplicate = 0, *event_id set, apply (may be NULL) ran in the same transaction, answer holds
  * what it produced. Duplicate: *duplicate = 1, *event_id = the first one's, answer = the answer kept

@@ -33,6 +33,7 @@ struct verdict {
 struct provider_event {
 	char key[KANCA_KEY_MAX + 1];
 	char type[KANCA_TYPE_MAX + 1];
+	char status[16];   /* "" stores the event as "received"; "test" records a provider's test ping */
 };
 
 #define PROVIDER_EVENTS_MAX 100
