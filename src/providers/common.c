@@ -93,7 +93,6 @@ void common_answer(const struct provider_call *c, enum outcome o, const struct p
 	    (ev && ev->type[0] &&
 	     (buf_append_str(&res->body, ",\"event\":") < 0 ||
 	      buf_append_json_string(&res->body, ev->type, strlen(ev->type)) < 0)) ||
-	    (o == OUTCOME_DUPLICATE && buf_append_str(&res->body, ",\"duplicate\":true") < 0) ||
 	    buf_append_str(&res->body, "}") < 0)
 		buf_reset(&res->body);
 }

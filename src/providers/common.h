@@ -20,7 +20,8 @@ enum outcome common_key_or_body_hash(const struct provider_call *c, const struct
 int common_copy_text(char *out, size_t cap, const char *s, size_t n);
 /* Parses the raw body as JSON with kanca's depth cap; on failure reason says why. */
 enum outcome common_parse_body(const struct provider_call *c, struct json **root, struct buf *reason);
-/* The default answers: {"success":true,...} for OK/DUPLICATE, {"success":false,"error":...} else. */
+/* The default answers: {"success":true,"event":...} for OK and, identically, for DUPLICATE (a duplicate
+ * gets the same answer as the first delivery); {"success":false,"error":...} else. */
 void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
 		   const char *message, struct response *res);
 

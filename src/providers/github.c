@@ -1,27 +1,71 @@
-/* github.c: placeholder until the provider is written (issue 3); refuses every request. */
+/* github.c: GitHub webhooks (PROVIDERS.md section 9). X-Hub-Signature-256 must be exactly
+ * "sha256=" + lowercase hex HMAC-SHA256(secret, raw body); the legacy sha1 X-Hub-Signature is never
+ * enough. The body is not parsed: GitHub may send application/x-www-form-urlencoded payloads too.
+ * Key X-GitHub-Delivery, type X-GitHub-Event (body "action" only refines it; not used here). */
+#include "github.h"
 #include "common.h"
+#include "../request.h"
 
 #include <stdio.h>
 
 static enum outcome verify(const struct provider_call *c, struct verdict *v)
 {
-	(void)c;
-	snprintf(v->reason, sizeof v->reason, "provider not implemented yet");
-	return OUTCOME_INTERNAL;
+	const void *parts[1] = {c->req->body.data ? c->req->body.data : ""};
+	size_t lens[1] = {c->req->body.len};
+
+	return common_verify_hmac_header(c, "x-hub-signature-256", "sha256=", VERIFY_HEX, parts, lens, 1, v);
+}
+
+/* Copies a required header into out; 0, or -1 with the reason (missing or unusable). */
+static int required(const struct request *req, const char *name, const char *shown, char *out, size_t cap,
+		    struct buf *reason)
+{
+	size_t n = 0;
+	const char *s = request_header(req, name, &n);
+
+	if (!s || n == 0)
+		return buf_fail(reason, "missing %s header", shown);
+	if (common_copy_text(out, cap, s, n) < 0)
+		return buf_fail(reason, "%s header is too long or holds control characters", shown);
+	return 0;
+}
+
+int github_identify_headers(const struct request *req, struct provider_event *ev, struct buf *reason)
+{
+	if (required(req, "x-github-delivery", "X-GitHub-Delivery", ev->key, sizeof ev->key, reason) < 0 ||
+	    required(req, "x-github-event", "X-GitHub-Event", ev->type, sizeof ev->type, reason) < 0)
+		return -1;
+	return 0;
 }
 
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 			     struct buf *reason, void **state)
 {
-	(void)c; (void)evs; (void)nevs; (void)reason; (void)state;
-	return OUTCOME_INTERNAL;
+	(void)state;
+	if (github_identify_headers(c->req, &evs[0], reason) < 0)
+		return OUTCOME_BAD_REQUEST;
+	*nevs = 1;
+	return OUTCOME_OK;
+}
+
+static int check_options(const char *options, struct buf *err)
+{
+	static const char *const known[] = {NULL};
+
+	return common_check_keys(options, known, err);
 }
 
 const struct provider provider_github = {
 	.name = "github",
-	.summary = "not implemented yet",
+	.aliases = NULL,
+	.summary = "GitHub: X-Hub-Signature-256 sha256=<hex HMAC>, key X-GitHub-Delivery, type X-GitHub-Event",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
+	.check_options = check_options,
 	.verify = verify,
 	.identify = identify,
+	.apply = NULL,
+	.apply_needed = NULL,
+	.answer = NULL,
+	.state_free = NULL,
 };

@@ -1,27 +1,111 @@
-/* sosyalkopru.c: placeholder until the provider is written (issue 3); refuses every request. */
+/* sosyalkopru.c: Sosyal Köprü webhooks (PROVIDERS.md section 6). X-SosyalKopru-Signature must be
+ * exactly "sha256=" + lowercase hex HMAC-SHA256(webhook secret, raw body). Key
+ * X-SosyalKopru-Delivery, type the body's "event". The webhook.test ping is answered with
+ * "test":true so the sender's test shows success. */
+#include "sosyalkopru.h"
 #include "common.h"
+#include "../json.h"
+#include "../request.h"
+#include "../response.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static enum outcome verify(const struct provider_call *c, struct verdict *v)
 {
-	(void)c;
-	snprintf(v->reason, sizeof v->reason, "provider not implemented yet");
-	return OUTCOME_INTERNAL;
+	const void *parts[1] = {c->req->body.data ? c->req->body.data : ""};
+	size_t lens[1] = {c->req->body.len};
+
+	return common_verify_hmac_header(c, "x-sosyalkopru-signature", "sha256=", VERIFY_HEX, parts, lens, 1, v);
+}
+
+enum outcome sosyalkopru_event_type(const char *body, size_t len, char type[KANCA_TYPE_MAX + 1],
+				    struct buf *reason)
+{
+	struct json *root = NULL;
+	enum json_error e = json_parse(body ? body : "", len, KANCA_JSON_DEPTH, &root);
+	enum outcome o = OUTCOME_OK;
+	const char *s;
+	size_t n = 0;
+
+	if (e != JSON_OK) {
+		(void)!buf_append_str(reason, e == JSON_ERR_DEPTH ? "Invalid JSON: nested too deeply" : "Invalid JSON");
+		return e == JSON_ERR_MEMORY ? OUTCOME_INTERNAL : OUTCOME_BAD_REQUEST;
+	}
+	if (json_kind_of(root) != JSON_OBJECT) {
+		(void)!buf_append_str(reason, "Invalid JSON: expected an object");
+		o = OUTCOME_BAD_REQUEST;
+		goto out;
+	}
+	s = json_get_string(root, "event", &n);
+	if (!s || common_copy_text(type, KANCA_TYPE_MAX + 1, s, n) < 0) {
+		(void)!buf_append_str(reason, "Invalid event type");
+		o = OUTCOME_BAD_REQUEST;
+	}
+out:
+	json_free(root);
+	return o;
 }
 
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 			     struct buf *reason, void **state)
 {
-	(void)c; (void)evs; (void)nevs; (void)reason; (void)state;
-	return OUTCOME_INTERNAL;
+	const char *d;
+	size_t n = 0;
+	enum outcome o;
+
+	(void)state;
+	d = request_header(c->req, "x-sosyalkopru-delivery", &n);
+	if (!d || n == 0) {
+		(void)!buf_append_str(reason, "missing X-SosyalKopru-Delivery header");
+		return OUTCOME_BAD_REQUEST;
+	}
+	if (common_copy_text(evs[0].key, sizeof evs[0].key, d, n) < 0) {
+		(void)!buf_append_str(reason, "X-SosyalKopru-Delivery is too long or holds control characters");
+		return OUTCOME_BAD_REQUEST;
+	}
+	o = sosyalkopru_event_type(c->req->body.data, c->req->body.len, evs[0].type, reason);
+	if (o != OUTCOME_OK)
+		return o;
+	if (strcmp(evs[0].type, SOSYALKOPRU_TEST_EVENT) == 0)
+		snprintf(evs[0].status, sizeof evs[0].status, "test"); /* recorded as a test, not for processing */
+	*nevs = 1;
+	return OUTCOME_OK;
+}
+
+/* The test ping gets the default success answer plus "test":true ({"success":true,"event":"webhook.test",
+ * "test":true}), so a repeated ping answers like any other duplicate; the rest: the default answers. */
+static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
+		   const char *message, struct response *res)
+{
+	common_answer(c, o, ev, message, res);
+	if ((o != OUTCOME_OK && o != OUTCOME_DUPLICATE) || !ev || strcmp(ev->type, SOSYALKOPRU_TEST_EVENT) != 0 ||
+	    res->body.len == 0 || res->body.data[res->body.len - 1] != '}')
+		return;
+	res->body.len--;
+	if (buf_append_str(&res->body, ",\"test\":true}") < 0)
+		res->body.len++; /* the event is stored: keep the plain success answer rather than fail */
+}
+
+static int check_options(const char *options, struct buf *err)
+{
+	static const char *const known[] = {NULL};
+
+	return common_check_keys(options, known, err);
 }
 
 const struct provider provider_sosyalkopru = {
 	.name = "sosyalkopru",
-	.summary = "not implemented yet",
+	.aliases = NULL,
+	.summary = "Sosyal Köprü: X-SosyalKopru-Signature sha256=<hex HMAC>, key X-SosyalKopru-Delivery, "
+		   "type body event",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
+	.check_options = check_options,
 	.verify = verify,
 	.identify = identify,
+	.apply = NULL,
+	.apply_needed = NULL,
+	.answer = answer,
+	.state_free = NULL,
 };
