@@ -46,7 +46,7 @@ static const struct ctl_command commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static void vsay(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
 {
 	fputs("kancactl: ", stderr);
 	vfprintf(stderr, fmt, ap);

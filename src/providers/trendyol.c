@@ -1,27 +1,333 @@
-/* trendyol.c: placeholder until the provider is written (issue 3); refuses every request. */
+/* trendyol.c: Trendyol order-package webhooks (PROVIDERS.md section 3). Trendyol signs nothing: a
+ * delivery carries the credential registered with createWebhook, per source option auth_mode:
+ *   api_key    (default) header x-api-key equals one of the source's secrets;
+ *   basic_auth Authorization: Basic base64(username:password), username = option username,
+ *              password = one of the secrets;
+ *   seed_hmac  the seed documents' scheme: X-Trendyol-Signature = base64 HMAC-SHA256(secret, raw
+ *              body), and X-Event-Id is the idempotency key.
+ * The body is a shipment-package page; each element of content is one event, typed by its status.
+ * Route alias "ty": Trendyol refuses endpoint URLs containing "trendyol". */
+#include "trendyol.h"
 #include "common.h"
+#include "../json.h"
+#include "../options.h"
+#include "../request.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define AUTH_MODE_MAX 16
+#define USERNAME_MAX 256
+/* decoded credentials of the longest header value kanca accepts */
+#define BASIC_DECODED_MAX (KANCA_HEADER_VALUE_MAX / 4 * 3 + 3)
+
+enum auth_mode { MODE_API_KEY = 0, MODE_BASIC_AUTH, MODE_SEED_HMAC, MODE_UNKNOWN };
+
+static enum auth_mode auth_mode_of(const char *options)
+{
+	char m[AUTH_MODE_MAX + 1];
+	int rc = options_get(options, "auth_mode", m, sizeof m);
+
+	if (rc == 0 || (rc == 1 && (!m[0] || strcmp(m, "api_key") == 0)))
+		return MODE_API_KEY;
+	if (rc == 1 && strcmp(m, "basic_auth") == 0)
+		return MODE_BASIC_AUTH;
+	if (rc == 1 && strcmp(m, "seed_hmac") == 0)
+		return MODE_SEED_HMAC;
+	return MODE_UNKNOWN;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Appends the reason and gives 400. */
+static enum outcome bad(struct buf *reason, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static enum outcome bad(struct buf *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)!buf_vprintf(reason, fmt, ap);
+	va_end(ap);
+	return OUTCOME_BAD_REQUEST;
+}
+
+static int printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int trendyol_basic_parse(const char *value, size_t n, char *out, size_t cap, struct trendyol_basic *cred,
+			 const char **why)
+{
+	size_t i = 0, end = n;
+	const char *colon;
+	long len;
+
+	memset(cred, 0, sizeof *cred);
+	if (!value)
+		n = end = 0;
+	while (i < end && is_space(value[i]))
+		i++;
+	while (end > i && is_space(value[end - 1]))
+		end--;
+	if (end - i < 5 || strncasecmp(value + i, "basic", 5) != 0 || (end - i > 5 && !is_space(value[i + 5]))) {
+		*why = "Authorization is not Basic credentials";
+		return -1;
+	}
+	i += 5;
+	while (i < end && is_space(value[i]))
+		i++;
+	if (i == end) {
+		*why = "Basic credentials are empty";
+		return -1;
+	}
+	len = verify_base64_decode(value + i, end - i, 0, (unsigned char *)out, cap);
+	if (len < 0) {
+		*why = "Basic credentials are not valid base64";
+		return -1;
+	}
+	if (!printable(out, (size_t)len)) {
+		*why = "Basic credentials hold a control character";
+		return -1;
+	}
+	colon = memchr(out, ':', (size_t)len);
+	if (!colon) {
+		*why = "Basic credentials have no colon";
+		return -1;
+	}
+	cred->user = out;
+	cred->user_len = (size_t)(colon - out);
+	cred->pass = colon + 1;
+	cred->pass_len = (size_t)len - cred->user_len - 1;
+	if (cred->user_len == 0 || cred->pass_len == 0) {
+		*why = cred->user_len == 0 ? "Basic credentials have an empty user"
+					   : "Basic credentials have an empty password";
+		memset(cred, 0, sizeof *cred);
+		return -1;
+	}
+	*why = "";
+	return 0;
+}
+
+static enum outcome verify_api_key(const struct provider_call *c, struct verdict *v)
+{
+	size_t n;
+	const char *key = request_header(c->req, "x-api-key", &n);
+
+	if (!key || n == 0) {
+		snprintf(v->reason, sizeof v->reason, "missing x-api-key header");
+		return OUTCOME_UNAUTHORIZED;
+	}
+	for (size_t i = 0; i < c->source->nsecrets; i++) {
+		const struct store_secret *k = &c->source->secrets[i];
+
+		if (verify_equal(key, n, k->value, k->len)) {
+			v->secret_id = k->id;
+			snprintf(v->detail, sizeof v->detail, "api-key header=x-api-key secret=%lld", k->id);
+			return OUTCOME_OK;
+		}
+	}
+	snprintf(v->reason, sizeof v->reason, "x-api-key does not match");
+	return OUTCOME_UNAUTHORIZED;
+}
+
+static enum outcome verify_basic(const struct provider_call *c, struct verdict *v)
+{
+	char user[USERNAME_MAX + 1], decoded[BASIC_DECODED_MAX];
+	struct trendyol_basic cred;
+	const char *why;
+	size_t n;
+	const char *h = request_header(c->req, "authorization", &n);
+	enum outcome o = OUTCOME_UNAUTHORIZED;
+	int user_ok;
+
+	if (options_get(c->source->options, "username", user, sizeof user) != 1 || !user[0]) {
+		snprintf(v->reason, sizeof v->reason, "source has auth_mode=basic_auth but no username");
+		return OUTCOME_INTERNAL;
+	}
+	if (!h || n == 0) {
+		snprintf(v->reason, sizeof v->reason, "missing Authorization header");
+		return OUTCOME_UNAUTHORIZED;
+	}
+	if (trendyol_basic_parse(h, n, decoded, sizeof decoded, &cred, &why) < 0) {
+		snprintf(v->reason, sizeof v->reason, "%s", why);
+		goto out;
+	}
+	/* user and password are both compared, whatever the first comparison gave */
+	user_ok = verify_equal(cred.user, cred.user_len, user, strlen(user));
+	snprintf(v->reason, sizeof v->reason, "Basic credentials do not match");
+	for (size_t i = 0; i < c->source->nsecrets; i++) {
+		const struct store_secret *k = &c->source->secrets[i];
+
+		if (verify_equal(cred.pass, cred.pass_len, k->value, k->len) && user_ok) {
+			v->secret_id = k->id;
+			v->reason[0] = '\0';
+			snprintf(v->detail, sizeof v->detail, "basic-auth header=authorization secret=%lld", k->id);
+			o = OUTCOME_OK;
+			break;
+		}
+	}
+out:
+	verify_wipe(decoded, sizeof decoded);
+	return o;
+}
 
 static enum outcome verify(const struct provider_call *c, struct verdict *v)
 {
-	(void)c;
-	snprintf(v->reason, sizeof v->reason, "provider not implemented yet");
-	return OUTCOME_INTERNAL;
+	const void *parts[1] = {c->req->body.data ? c->req->body.data : ""};
+	size_t lens[1] = {c->req->body.len};
+
+	switch (auth_mode_of(c->source->options)) {
+	case MODE_API_KEY:
+		return verify_api_key(c, v);
+	case MODE_BASIC_AUTH:
+		return verify_basic(c, v);
+	case MODE_SEED_HMAC:
+		return common_verify_hmac_header(c, "x-trendyol-signature", "", VERIFY_BASE64, parts, lens, 1, v);
+	default:
+		snprintf(v->reason, sizeof v->reason, "source has an unknown auth_mode");
+		return OUTCOME_INTERNAL;
+	}
+}
+
+/* The text of an integer member, or NULL. */
+static const char *integer_text(const struct json *j)
+{
+	return json_kind_of(j) == JSON_NUMBER && json_is_integer(j) ? json_number_text(j) : NULL;
+}
+
+static enum outcome element_event(const struct json *el, size_t i, size_t count, enum trendyol_key_mode mode,
+				  const char *event_id, size_t event_id_len, struct provider_event *ev,
+				  struct buf *reason)
+{
+	const struct json *id = json_get(el, "shipmentPackageId");
+	const char *id_text = NULL, *status, *modified;
+	size_t id_len = 0, status_len = 0;
+	int n;
+
+	if (json_kind_of(el) != JSON_OBJECT)
+		return bad(reason, "content[%zu] is not an object", i);
+	if (json_kind_of(id) == JSON_STRING)
+		id_text = json_string(id, &id_len);
+	else if ((id_text = integer_text(id)) != NULL)
+		id_len = strlen(id_text);
+	if (!id_text || id_len == 0 || memchr(id_text, ':', id_len))
+		return bad(reason, "content[%zu].shipmentPackageId is missing or not an integer", i);
+	status = json_get_string(el, "status", &status_len);
+	if (!status || common_copy_text(ev->type, sizeof ev->type, status, status_len) < 0)
+		return bad(reason, "content[%zu].status is missing or not a short string", i);
+	modified = integer_text(json_get(el, "lastModifiedDate"));
+	if (!modified)
+		return bad(reason, "content[%zu].lastModifiedDate is missing or not an integer", i);
+	if (mode == TRENDYOL_KEY_EVENT_ID) {
+		if (count == 1)
+			n = snprintf(ev->key, sizeof ev->key, "%.*s", (int)event_id_len, event_id);
+		else
+			n = snprintf(ev->key, sizeof ev->key, "%.*s:%zu", (int)event_id_len, event_id, i);
+	} else {
+		n = snprintf(ev->key, sizeof ev->key, "%.*s:%s:%s", (int)id_len, id_text, ev->type, modified);
+	}
+	if (n <= 0 || (size_t)n >= sizeof ev->key || !printable(ev->key, (size_t)n))
+		return bad(reason, "content[%zu]: the idempotency key is too long or not printable", i);
+	return OUTCOME_OK;
+}
+
+enum outcome trendyol_page_events(const struct json *page, enum trendyol_key_mode mode, const char *event_id,
+				  size_t event_id_len, struct provider_event *evs, size_t *nevs, struct buf *reason)
+{
+	const struct json *content = json_get(page, "content");
+	size_t count = json_array_len(content);
+
+	*nevs = 0;
+	if (json_kind_of(page) != JSON_OBJECT)
+		return bad(reason, "body is not a JSON object");
+	if (json_kind_of(content) != JSON_ARRAY)
+		return bad(reason, "content is missing or not an array");
+	if (count == 0)
+		return bad(reason, "content is empty");
+	if (count > PROVIDER_EVENTS_MAX)
+		return bad(reason, "content has %zu packages; at most %d are accepted per request", count,
+				PROVIDER_EVENTS_MAX);
+	if (mode == TRENDYOL_KEY_EVENT_ID && (!event_id || event_id_len == 0))
+		return bad(reason, "missing X-Event-Id header");
+	for (size_t i = 0; i < count; i++) {
+		enum outcome o = element_event(json_array_at(content, i), i, count, mode, event_id, event_id_len,
+					       &evs[i], reason);
+		if (o != OUTCOME_OK)
+			return o;
+	}
+	*nevs = count;
+	return OUTCOME_OK;
 }
 
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 			     struct buf *reason, void **state)
 {
-	(void)c; (void)evs; (void)nevs; (void)reason; (void)state;
-	return OUTCOME_INTERNAL;
+	struct json *root = NULL;
+	enum trendyol_key_mode mode = TRENDYOL_KEY_PACKAGE;
+	const char *event_id = NULL;
+	size_t event_id_len = 0;
+	enum outcome o;
+
+	(void)state;
+	*nevs = 0;
+	if (auth_mode_of(c->source->options) == MODE_SEED_HMAC) {
+		mode = TRENDYOL_KEY_EVENT_ID;
+		event_id = request_header(c->req, "x-event-id", &event_id_len);
+	}
+	o = common_parse_body(c, &root, reason);
+	if (o != OUTCOME_OK)
+		return o;
+	o = trendyol_page_events(root, mode, event_id, event_id_len, evs, nevs, reason);
+	json_free(root);
+	return o;
 }
+
+static int check_options(const char *options, struct buf *err)
+{
+	static const char *const known[] = {"auth_mode", "username", NULL};
+	char user[USERNAME_MAX + 1];
+	enum auth_mode m;
+	int rc;
+
+	if (common_check_keys(options, known, err) < 0)
+		return -1;
+	m = auth_mode_of(options);
+	if (m == MODE_UNKNOWN)
+		return buf_fail(err, "%s", "auth_mode must be api_key, basic_auth or seed_hmac");
+	rc = options_get(options, "username", user, sizeof user);
+	if (rc < 0)
+		return buf_fail(err, "username is longer than %d bytes", USERNAME_MAX);
+	if (m != MODE_BASIC_AUTH)
+		return rc == 1 ? buf_fail(err, "%s", "username is only used with auth_mode=basic_auth") : 0;
+	if (rc == 0 || common_copy_text(user, sizeof user, user, strlen(user)) < 0 || strchr(user, ':'))
+		return buf_fail(err, "%s", "auth_mode=basic_auth needs username=NAME (printable, without ':'); "
+					  "the password is the source's secret");
+	return 0;
+}
+
+static const char *const aliases[] = {"ty", NULL};
 
 const struct provider provider_trendyol = {
 	.name = "trendyol",
-	.summary = "not implemented yet",
+	.aliases = aliases,
+	.summary = "Trendyol order packages (route alias ty): auth_mode=api_key (x-api-key), "
+		   "basic_auth (username + password secret) or seed_hmac (X-Trendyol-Signature)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
+	.check_options = check_options,
 	.verify = verify,
 	.identify = identify,
+	.apply = NULL,
+	.apply_needed = NULL,
+	.answer = NULL,
+	.state_free = NULL,
 };
