@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "options.h"
+#include "providers/apple.h"
 #include "providers/registry.h"
 #include "router.h"
 #include "store.h"
@@ -30,17 +31,79 @@ static int read_secret_stdin(char *out, size_t cap)
 	return 0;
 }
 
+#define ROOT_CERT_FILE_MAX (64 * 1024)
+
+/* --root-cert FILE (apple): a PEM or DER certificate, stored as option root_cert=<base64 DER>;
+ * fp gets its SHA-256 fingerprint as XX:XX:... 0, or -1 with the reason in err. */
+static int load_root_cert(const char *path, struct buf *opts, char fp[3 * VERIFY_SHA256_LEN], struct buf *err)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *raw = NULL, *der = NULL, d[VERIFY_SHA256_LEN];
+	char *b64 = NULL;
+	size_t n = 0;
+	long dlen;
+	struct verify_cert *cert = NULL;
+	int rc = -1;
+
+	if (!f)
+		return buf_fail(err, "--root-cert %s: cannot open it", path);
+	raw = malloc(ROOT_CERT_FILE_MAX + 1);
+	der = malloc(ROOT_CERT_FILE_MAX);
+	if (!raw || !der) {
+		buf_fail(err, "out of memory");
+		goto out;
+	}
+	n = fread(raw, 1, ROOT_CERT_FILE_MAX + 1, f);
+	if (ferror(f) || n == 0 || n > ROOT_CERT_FILE_MAX) {
+		buf_fail(err, "--root-cert %s: cannot read it, or it is empty or larger than %d bytes", path,
+			 ROOT_CERT_FILE_MAX);
+		goto out;
+	}
+	raw[n] = '\0';
+	if (strstr((char *)raw, "-----BEGIN")) {
+		dlen = verify_pem_certificate((const char *)raw, n, der, ROOT_CERT_FILE_MAX);
+	} else {
+		memcpy(der, raw, n);
+		dlen = (long)n;
+	}
+	cert = dlen > 0 ? verify_cert_parse(der, (size_t)dlen) : NULL;
+	if (!cert) {
+		buf_fail(err, "--root-cert %s: not a certificate (PEM CERTIFICATE block or DER)", path);
+		goto out;
+	}
+	if (verify_cert_sha256(cert, d) < 0) {
+		buf_fail(err, "cannot hash the certificate");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof d; i++)
+		snprintf(fp + 3 * i, 4, "%02X%s", d[i], i + 1 < sizeof d ? ":" : "");
+	b64 = malloc(((size_t)dlen + 2) / 3 * 4 + 1);
+	if (!b64) {
+		buf_fail(err, "out of memory");
+		goto out;
+	}
+	verify_base64_encode(der, (size_t)dlen, b64);
+	rc = options_set(opts, "root_cert", b64, err);
+out:
+	verify_cert_free(cert);
+	free(raw);
+	free(der);
+	free(b64);
+	fclose(f);
+	return rc;
+}
+
 int ctl_source_add(struct app *a, int argc, char **argv)
 {
 	const struct provider *p;
-	char secret[KANCA_SECRET_MAX + 2] = "";
+	char secret[KANCA_SECRET_MAX + 2] = "", root_fp[3 * VERIFY_SHA256_LEN] = "";
 	int generate = 0, have_secret = 0, rc = CTL_FAIL;
 	struct buf opts, err;
 	long long id = 0, sid = 0;
 
 	if (argc < 2)
 		return ctl_usage_error("source add PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] "
-				       "[--set KEY=VALUE]...");
+				       "[--set KEY=VALUE]... [--root-cert FILE (apple)]");
 	p = registry_find(argv[0]);
 	if (!p)
 		return ctl_usage_error("unknown provider \"%s\" (see kancactl providers)", argv[0]);
@@ -73,6 +136,15 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 			}
 			*eq = '\0';
 			if (options_set(&opts, kv, eq + 1, &err) < 0) {
+				rc = ctl_usage_error("%s", buf_str(&err));
+				goto out;
+			}
+		} else if (strcmp(argv[i], "--root-cert") == 0 && i + 1 < argc) {
+			if (strcmp(p->name, "apple") != 0) {
+				rc = ctl_usage_error("--root-cert is for the apple provider");
+				goto out;
+			}
+			if (load_root_cert(argv[++i], &opts, root_fp, &err) < 0) {
 				rc = ctl_usage_error("%s", buf_str(&err));
 				goto out;
 			}
@@ -121,6 +193,12 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 	       have_secret ? "" : p->needs_secret ? "; it has no secret yet and refuses deliveries until it has one" : "");
 	if (generate)
 		printf("secret: %s\n(shown once: give it to the sender now)\n", secret);
+	if (root_fp[0]) {
+		printf("root certificate SHA-256 fingerprint: %s\n", root_fp);
+		puts(strcmp(root_fp, APPLE_ROOT_G3_SHA256) == 0
+			     ? "this is Apple Root CA - G3"
+			     : "this is not Apple Root CA - G3: only notifications signed under this root will be accepted");
+	}
 	rc = CTL_OK;
 out:
 	verify_wipe(secret, sizeof secret);

@@ -1,13 +1,23 @@
-/* verify.c: HMAC, digests, encodings and comparison on OpenSSL libcrypto. */
+/* verify.c: HMAC, digests, encodings and comparison on OpenSSL libcrypto; X.509 and ES256 for Apple. */
 /* SHA256_Init and friends: see verify_hmac_sha256_parts */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "verify.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 /* HMAC-SHA256 (RFC 2104) and SHA-256 on OpenSSL's SHA-256 primitive (SHA256_Init and friends,
  * deprecated in 3.0 but kept). The EVP route (EVP_MAC_fetch, EVP_Digest) first activates OpenSSL's
@@ -188,4 +198,226 @@ void verify_wipe(void *p, size_t n)
 {
 	if (p && n)
 		OPENSSL_cleanse(p, n);
+}
+
+/* ---- X.509 certificates and ES256 ----------------------------------------------------------- */
+
+struct verify_cert {
+	X509 *x;
+	unsigned char *der; /* the bytes parsed: the fingerprint is theirs, not a re-encoding's */
+	size_t len;
+};
+
+struct verify_cert *verify_cert_parse(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	struct verify_cert *c;
+	X509 *x;
+
+	if (!der || len == 0 || len > LONG_MAX)
+		return NULL;
+	x = d2i_X509(NULL, &p, (long)len);
+	if (!x || p != der + len) {
+		X509_free(x);
+		ERR_clear_error();
+		return NULL;
+	}
+	c = malloc(sizeof *c);
+	if (c)
+		c->der = malloc(len);
+	if (!c || !c->der) {
+		free(c);
+		X509_free(x);
+		return NULL;
+	}
+	memcpy(c->der, der, len);
+	c->len = len;
+	c->x = x;
+	return c;
+}
+
+void verify_cert_free(struct verify_cert *c)
+{
+	if (!c)
+		return;
+	X509_free(c->x);
+	free(c->der);
+	free(c);
+}
+
+int verify_cert_signed_by(const struct verify_cert *child, const struct verify_cert *issuer)
+{
+	EVP_PKEY *k = X509_get0_pubkey(issuer->x);
+	int ok;
+
+	ok = k && X509_NAME_cmp(X509_get_issuer_name(child->x), X509_get_subject_name(issuer->x)) == 0 &&
+	     X509_verify(child->x, k) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+int verify_cert_is_ca(const struct verify_cert *c)
+{
+	int ok = X509_check_ca(c->x) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
+int verify_cert_has_extension(const struct verify_cert *c, const char *oid)
+{
+	ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+	int rc;
+
+	if (!o) {
+		ERR_clear_error();
+		return -1;
+	}
+	rc = X509_get_ext_by_OBJ(c->x, o, -1) >= 0;
+	ASN1_OBJECT_free(o);
+	return rc;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+	long long era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long long)doe - 719468;
+}
+
+static int asn1_time_unix(const ASN1_TIME *t, long long *out)
+{
+	struct tm tm;
+
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	*out = days_from_civil((long long)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) * 86400 +
+	       tm.tm_hour * 3600LL + tm.tm_min * 60LL + tm.tm_sec;
+	return 0;
+}
+
+int verify_cert_validity(const struct verify_cert *c, long long *not_before, long long *not_after)
+{
+	if (asn1_time_unix(X509_get0_notBefore(c->x), not_before) < 0 ||
+	    asn1_time_unix(X509_get0_notAfter(c->x), not_after) < 0)
+		return -1;
+	return 0;
+}
+
+int verify_cert_valid_at(const struct verify_cert *c, long long t, long long slack)
+{
+	long long nb, na;
+
+	if (verify_cert_validity(c, &nb, &na) < 0)
+		return 0;
+	return nb <= t + slack && na >= t - slack;
+}
+
+int verify_cert_sha256(const struct verify_cert *c, unsigned char out[VERIFY_SHA256_LEN])
+{
+	return verify_sha256(c->der, c->len, out);
+}
+
+/* One DER INTEGER of an unsigned big-endian number: leading zero bytes dropped, one zero byte
+ * added when the high bit is set (DER integers are signed). */
+static size_t der_uint(const unsigned char *v, size_t n, unsigned char *out)
+{
+	size_t o = 0;
+
+	while (n > 1 && v[0] == 0) {
+		v++;
+		n--;
+	}
+	out[o++] = 0x02;
+	out[o++] = (unsigned char)(n + (v[0] & 0x80 ? 1 : 0));
+	if (v[0] & 0x80)
+		out[o++] = 0;
+	memcpy(out + o, v, n);
+	return o + n;
+}
+
+long verify_ecdsa_raw_to_der(const unsigned char *rs, size_t rslen, unsigned char *out, size_t cap)
+{
+	unsigned char tmp[2 * (3 + 66)];
+	size_t half = rslen / 2, n;
+
+	/* up to P-521 (2 x 66 bytes): every length then fits in one DER length byte */
+	if (!rs || rslen == 0 || rslen % 2 || half > 66)
+		return -1;
+	n = der_uint(rs, half, tmp);
+	n += der_uint(rs + half, half, tmp + n);
+	if (n > 127 || n + 2 > cap)
+		return -1;
+	out[0] = 0x30;
+	out[1] = (unsigned char)n;
+	memcpy(out + 2, tmp, n);
+	return (long)(n + 2);
+}
+
+int verify_es256(const struct verify_cert *c, const void *msg, size_t len, const unsigned char *sig, size_t siglen)
+{
+	unsigned char der[VERIFY_ECDSA_DER_MAX];
+	char group[64];
+	size_t glen = 0;
+	EVP_PKEY *k = X509_get0_pubkey(c->x);
+	EVP_MD_CTX *ctx = NULL;
+	long dlen;
+	int ok = 0;
+
+	if (!k || siglen != VERIFY_ES256_SIG_LEN || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
+	    EVP_PKEY_get_group_name(k, group, sizeof group, &glen) != 1 || strcmp(group, SN_X9_62_prime256v1) != 0)
+		goto out;
+	dlen = verify_ecdsa_raw_to_der(sig, siglen, der, sizeof der);
+	if (dlen < 0)
+		goto out;
+	ctx = EVP_MD_CTX_new();
+	ok = ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
+	     EVP_DigestVerify(ctx, der, (size_t)dlen, msg, len) == 1;
+out:
+	EVP_MD_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
+
+long verify_pem_certificate(const char *pem, size_t n, unsigned char *out, size_t cap)
+{
+	BIO *bio;
+	long rc = -1;
+
+	if (!pem || n == 0 || n > INT_MAX)
+		return -1;
+	bio = BIO_new_mem_buf(pem, (int)n);
+	if (!bio)
+		return -1;
+	for (;;) {
+		char *name = NULL, *header = NULL;
+		unsigned char *data = NULL;
+		long len = 0;
+		int found;
+
+		if (PEM_read_bio(bio, &name, &header, &data, &len) != 1)
+			break;
+		found = strcmp(name, PEM_STRING_X509) == 0 || strcmp(name, PEM_STRING_X509_OLD) == 0;
+		if (found && len > 0 && (size_t)len <= cap) {
+			memcpy(out, data, (size_t)len);
+			rc = len;
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
+		if (found)
+			break;
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
 }

@@ -45,4 +45,48 @@ int verify_random(unsigned char *out, size_t n) __attribute__((warn_unused_resul
 /* Wipes memory in a way the compiler does not drop. */
 void verify_wipe(void *p, size_t n);
 
+/* ---- X.509 certificates and ES256 (Apple App Store notifications, providers/apple.c) ----
+ * These use OpenSSL's EVP layer, so only the requests that need them pay for its provider
+ * machinery (see verify.c on HMAC). All take and return plain bytes; certificates are opaque. */
+
+#define VERIFY_ES256_SIG_LEN 64  /* a JWS ES256 signature: R || S, 32 bytes each, big-endian */
+#define VERIFY_ECDSA_DER_MAX 72  /* the longest DER ECDSA-Sig-Value of a P-256 signature */
+
+/* A parsed X.509 certificate. */
+struct verify_cert;
+
+/* Parses exactly len bytes of DER as a certificate (trailing bytes are refused). NULL when the
+ * bytes are not a certificate (or memory ran out). Free with verify_cert_free. */
+struct verify_cert *verify_cert_parse(const unsigned char *der, size_t len);
+/* NULL is fine. */
+void verify_cert_free(struct verify_cert *c);
+/* 1 when child's signature verifies with issuer's public key AND child's issuer name equals
+ * issuer's subject name; 0 otherwise. No other path building, no trust store. */
+int verify_cert_signed_by(const struct verify_cert *child, const struct verify_cert *issuer);
+/* 1 when basicConstraints says CA:TRUE (and keyUsage, when present, allows keyCertSign): OpenSSL's
+ * X509_check_ca() == 1, which is what Node's X509Certificate.ca reports. 0 otherwise. */
+int verify_cert_is_ca(const struct verify_cert *c);
+/* 1 when the certificate carries an extension with this dotted OID (any value, critical or not),
+ * 0 when not, -1 when oid is not a dotted OID. */
+int verify_cert_has_extension(const struct verify_cert *c, const char *oid);
+/* notBefore and notAfter as unix seconds; 0, or -1 when a date cannot be read. */
+int verify_cert_validity(const struct verify_cert *c, long long *not_before, long long *not_after)
+	__attribute__((warn_unused_result));
+/* 1 when not_before <= t + slack and not_after >= t - slack (unix seconds), 0 otherwise. */
+int verify_cert_valid_at(const struct verify_cert *c, long long t, long long slack);
+/* out = SHA-256 of the certificate's DER (its fingerprint); 0 or -1. */
+int verify_cert_sha256(const struct verify_cert *c, unsigned char out[VERIFY_SHA256_LEN])
+	__attribute__((warn_unused_result));
+/* ES256 (RFC 7518 3.4): 1 when sig is exactly VERIFY_ES256_SIG_LEN bytes of R || S and is a valid
+ * ECDSA P-256 / SHA-256 signature of msg by the certificate's public key; 0 otherwise, also when
+ * the key is not an EC key on P-256. A DER-encoded signature is refused (wrong length). */
+int verify_es256(const struct verify_cert *c, const void *msg, size_t len, const unsigned char *sig, size_t siglen);
+/* Converts a raw ECDSA signature R || S (rslen bytes, even, at most 132) to DER
+ * (SEQUENCE { INTEGER r, INTEGER s }, minimal integers). Returns the DER length, or -1 when rslen is
+ * odd or 0, or the result would not fit in cap. */
+long verify_ecdsa_raw_to_der(const unsigned char *rs, size_t rslen, unsigned char *out, size_t cap);
+/* Decodes the first PEM "CERTIFICATE" block in n bytes (blocks of other types are skipped) into
+ * DER. Returns the DER length, or -1 when there is none or it would not fit in cap. */
+long verify_pem_certificate(const char *pem, size_t n, unsigned char *out, size_t cap);
+
 #endif

@@ -1,36 +1,253 @@
-/* standardwebhooks.c: placeholder until the provider is written (issue 3); refuses every request. */
+/* standardwebhooks.c: Standard Webhooks and Svix (PROVIDERS.md section 8), two vtables sharing one
+ * verifier. Headers webhook-id, webhook-timestamp, webhook-signature (Svix: svix-*, falling back to
+ * webhook-* as the svix library does); HMAC-SHA256 keyed with the base64-decoded part of whsec_ over
+ * "<id>.<ts>.<raw body>", standard padded base64, any "v1" entry may match; the timestamp must be
+ * within the tolerance both ways. Rejections answer 401. Key: the id header; type: body "type". */
+#include "standardwebhooks.h"
+
 #include "common.h"
+#include "stripe.h"
+#include "../config.h"
+#include "../json.h"
+#include "../request.h"
 
 #include <stdio.h>
+#include <string.h>
 
-static enum outcome verify(const struct provider_call *c, struct verdict *v)
+#define SECRET_PREFIX "whsec_"
+
+int standardwebhooks_sig_list_parse(const char *s, size_t n, struct standardwebhooks_sig *out, size_t cap)
 {
-	(void)c;
-	snprintf(v->reason, sizeof v->reason, "provider not implemented yet");
-	return OUTCOME_INTERNAL;
+	size_t i = 0, kept = 0;
+
+	if (!s) {
+		s = "";
+		n = 0;
+	}
+	for (;;) {
+		const char *e = s + i, *sp = n > i ? memchr(e, ' ', n - i) : NULL;
+		size_t len = sp ? (size_t)(sp - e) : n - i;
+		const char *comma = len ? memchr(e, ',', len) : NULL;
+
+		if (comma && comma - e == 2 && e[0] == 'v' && e[1] == '1') {
+			const char *sig = comma + 1;
+			const char *next = memchr(sig, ',', (size_t)(e + len - sig));
+
+			if (kept == cap)
+				return -1;
+			out[kept].p = sig;
+			out[kept].len = (size_t)((next ? next : e + len) - sig);
+			kept++;
+		}
+		/* "v1" without ',' has an undefined signature in the library: it never matches, so skip it */
+		if (!sp)
+			break;
+		i += len + 1;
+	}
+	return (int)kept;
 }
 
-static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
-			     struct buf *reason, void **state)
+long standardwebhooks_secret_key(const char *secret, size_t len, unsigned char *out, size_t cap)
 {
-	(void)c; (void)evs; (void)nevs; (void)reason; (void)state;
-	return OUTCOME_INTERNAL;
+	size_t plen = sizeof SECRET_PREFIX - 1;
+	long n;
+
+	if (!secret)
+		return -1;
+	if (len >= plen && memcmp(secret, SECRET_PREFIX, plen) == 0) {
+		secret += plen;
+		len -= plen;
+	}
+	if (len == 0)
+		return -1;
+	n = verify_base64_decode(secret, len, 0, out, cap);
+	return n > 0 ? n : -1;
+}
+
+/* The three headers of a message, and the names they came under. */
+struct message {
+	const char *id, *ts, *sig;
+	size_t idlen, tslen, siglen;
+	const char *sig_name;
+};
+
+static int get_set(const struct request *r, const char *id, const char *ts, const char *sig, struct message *m)
+{
+	m->id = request_header(r, id, &m->idlen);
+	m->ts = request_header(r, ts, &m->tslen);
+	m->sig = request_header(r, sig, &m->siglen);
+	m->sig_name = sig;
+	/* the libraries treat an empty header as missing */
+	return m->id && m->idlen && m->ts && m->tslen && m->sig && m->siglen;
+}
+
+/* Svix: all three svix-* headers, else all three webhook-*. 1 found, 0 missing. */
+static int get_message(const struct request *r, int svix, struct message *m)
+{
+	if (svix && get_set(r, "svix-id", "svix-timestamp", "svix-signature", m))
+		return 1;
+	return get_set(r, "webhook-id", "webhook-timestamp", "webhook-signature", m);
+}
+
+static enum outcome verify_message(const struct provider_call *c, struct verdict *v, int svix)
+{
+	const char *name = svix ? "svix" : "standardwebhooks";
+	long long tol = c->cfg->timestamp_tolerance, ts = 0;
+	struct standardwebhooks_sig sigs[KANCA_SIGNATURES_MAX];
+	unsigned char key[KANCA_SECRET_MAX];
+	char tsbuf[32], expected[VERIFY_HEX_LEN + 1];
+	const void *parts[5];
+	size_t lens[5], usable = 0;
+	struct message m;
+	int nsigs;
+
+	if (!get_message(c->req, svix, &m)) {
+		snprintf(v->reason, sizeof v->reason, "missing %s", svix ? "svix-id, svix-timestamp or svix-signature header"
+								       : "webhook-id, webhook-timestamp or webhook-signature header");
+		return OUTCOME_UNAUTHORIZED;
+	}
+	if (!stripe_parse_int(m.ts, m.tslen, &ts)) {
+		snprintf(v->reason, sizeof v->reason, "timestamp header is not an integer");
+		return OUTCOME_UNAUTHORIZED;
+	}
+	if (c->now - ts > tol || ts > c->now + tol) {
+		snprintf(v->reason, sizeof v->reason, "message timestamp too %s", ts > c->now ? "new" : "old");
+		return OUTCOME_UNAUTHORIZED;
+	}
+	nsigs = standardwebhooks_sig_list_parse(m.sig, m.siglen, sigs, KANCA_SIGNATURES_MAX);
+	if (nsigs <= 0) {
+		snprintf(v->reason, sizeof v->reason, nsigs < 0 ? "too many v1 signatures in %s" : "no v1 signature in %s",
+			 m.sig_name);
+		return OUTCOME_UNAUTHORIZED;
+	}
+
+	/* the library signs `${msgId}.${timestampNumber}.${payload}`: the decimal of the parsed integer */
+	snprintf(tsbuf, sizeof tsbuf, "%lld", ts);
+	parts[0] = m.id;
+	lens[0] = m.idlen;
+	parts[1] = ".";
+	lens[1] = 1;
+	parts[2] = tsbuf;
+	lens[2] = strlen(tsbuf);
+	parts[3] = ".";
+	lens[3] = 1;
+	parts[4] = c->req->body.data ? c->req->body.data : "";
+	lens[4] = c->req->body.len;
+	for (size_t k = 0; k < c->source->nsecrets; k++) {
+		const struct store_secret *sec = &c->source->secrets[k];
+		long klen = standardwebhooks_secret_key(sec->value, sec->len, key, sizeof key);
+		int match = 0, rc;
+
+		if (klen < 0)
+			continue;
+		rc = verify_hmac_text(VERIFY_BASE64, key, (size_t)klen, parts, lens, 5, expected);
+		verify_wipe(key, sizeof key);
+		if (rc < 0)
+			continue;
+		usable++;
+		for (int i = 0; i < nsigs; i++)
+			match |= verify_equal(sigs[i].p, sigs[i].len, expected, VERIFY_B64_LEN);
+		verify_wipe(expected, sizeof expected);
+		if (match) {
+			v->secret_id = sec->id;
+			snprintf(v->detail, sizeof v->detail, "%s v1 hmac-sha256/base64 header=%s secret=%lld", name,
+				 m.sig_name, sec->id);
+			return OUTCOME_OK;
+		}
+	}
+	if (usable == 0) {
+		snprintf(v->reason, sizeof v->reason, "no secret of this source is whsec_<base64> (fail closed)");
+		return OUTCOME_INTERNAL;
+	}
+	snprintf(v->reason, sizeof v->reason, "no v1 signature in %s matches", m.sig_name);
+	return OUTCOME_UNAUTHORIZED;
+}
+
+static enum outcome identify_message(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
+				     struct buf *reason, int svix)
+{
+	struct json *root = NULL;
+	const char *type;
+	struct message m;
+	enum json_error e;
+	size_t n = 0;
+
+	if (!get_message(c->req, svix, &m)) { /* verify saw them: cannot happen */
+		(void)!buf_append_str(reason, "message headers vanished after verification");
+		return OUTCOME_INTERNAL;
+	}
+	if (common_copy_text(evs[0].key, sizeof evs[0].key, m.id, m.idlen) < 0) {
+		/* an id that does not fit (or has control bytes) is still stable across retries: hash it */
+		unsigned char d[VERIFY_SHA256_LEN];
+
+		if (verify_sha256(m.id, m.idlen, d) < 0)
+			return OUTCOME_INTERNAL;
+		verify_hex_encode(d, sizeof d, evs[0].key);
+	}
+	/* the type is a convention of the spec: a body that is not JSON still verified, so keep it */
+	e = json_parse(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, &root);
+	if (e == JSON_ERR_MEMORY) {
+		(void)!buf_append_str(reason, "out of memory parsing the body");
+		return OUTCOME_INTERNAL;
+	}
+	type = e == JSON_OK ? json_get_string(root, "type", &n) : NULL;
+	if (!type || common_copy_text(evs[0].type, sizeof evs[0].type, type, n) < 0)
+		evs[0].type[0] = '\0';
+	json_free(root);
+	*nevs = 1;
+	return OUTCOME_OK;
+}
+
+static enum outcome verify_standard(const struct provider_call *c, struct verdict *v)
+{
+	return verify_message(c, v, 0);
+}
+
+static enum outcome verify_svix(const struct provider_call *c, struct verdict *v)
+{
+	return verify_message(c, v, 1);
+}
+
+static enum outcome identify_standard(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
+				      struct buf *reason, void **state)
+{
+	(void)state;
+	return identify_message(c, evs, nevs, reason, 0);
+}
+
+static enum outcome identify_svix(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
+				  struct buf *reason, void **state)
+{
+	(void)state;
+	return identify_message(c, evs, nevs, reason, 1);
 }
 
 const struct provider provider_standardwebhooks = {
 	.name = "standardwebhooks",
-	.summary = "not implemented yet",
+	.aliases = NULL,
+	.summary = "Standard Webhooks (webhook-id/-timestamp/-signature: v1 HMAC-SHA256 base64, whsec_<base64> key)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
-	.verify = verify,
-	.identify = identify,
+	.check_options = NULL,
+	.verify = verify_standard,
+	.identify = identify_standard,
+	.apply = NULL,
+	.apply_needed = NULL,
+	.answer = NULL,
+	.state_free = NULL,
 };
 
 const struct provider provider_svix = {
 	.name = "svix",
-	.summary = "not implemented yet",
+	.aliases = NULL,
+	.summary = "Svix (svix-id/-timestamp/-signature, else webhook-*: Standard Webhooks signatures)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
-	.verify = verify,
-	.identify = identify,
+	.check_options = NULL,
+	.verify = verify_svix,
+	.identify = identify_svix,
+	.apply = NULL,
+	.apply_needed = NULL,
+	.answer = NULL,
+	.state_free = NULL,
 };

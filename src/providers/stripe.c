@@ -1,27 +1,184 @@
-/* stripe.c: placeholder until the provider is written (issue 3); refuses every request. */
+/* stripe.c: Stripe webhooks (PROVIDERS.md section 4). Stripe-Signature "t=<unix>,v1=<hex>[,v1=...]",
+ * HMAC-SHA256 keyed with the whole whsec_ string over "<t>.<raw body>", lowercase hex; rejections
+ * answer 400 as Stripe's examples do. Key: body "id"; type: body "type". */
+#include "stripe.h"
+
 #include "common.h"
+#include "../config.h"
+#include "../json.h"
+#include "../log.h"
+#include "../request.h"
 
 #include <stdio.h>
+#include <string.h>
+
+int stripe_parse_int(const char *s, size_t n, long long *out)
+{
+	size_t i = 0;
+	long long v = 0;
+	int neg = 0, digits = 0;
+
+	while (i < n && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+		i++;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		digits = 1;
+		if (v <= (STRIPE_INT_MAX - (s[i] - '0')) / 10)
+			v = v * 10 + (s[i] - '0');
+		else
+			v = STRIPE_INT_MAX; /* saturate: keep consuming digits */
+	}
+	if (!digits)
+		return 0;
+	*out = neg ? -v : v;
+	return 1;
+}
+
+int stripe_header_parse(const char *s, size_t n, struct stripe_header *out)
+{
+	size_t i = 0;
+
+	memset(out, 0, sizeof *out);
+	if (!s) {
+		s = "";
+		n = 0;
+	}
+	/* every item, including empty ones ("a,,b" has three; "" has one) */
+	for (;;) {
+		const char *item = s + i, *comma = n > i ? memchr(item, ',', n - i) : NULL;
+		size_t len = comma ? (size_t)(comma - item) : n - i;
+		const char *eq = len ? memchr(item, '=', len) : NULL;
+		size_t klen = eq ? (size_t)(eq - item) : len;
+		const char *val = eq ? eq + 1 : NULL;
+		/* the value stops at the next '=' (JavaScript item.split('=')[1]) */
+		const char *eq2 = val ? memchr(val, '=', (size_t)(item + len - val)) : NULL;
+		size_t vlen = val ? (size_t)((eq2 ? eq2 : item + len) - val) : 0;
+
+		if (klen == 1 && item[0] == 't') {
+			out->has_t = 1;
+			out->t = 0;
+			out->t_ok = val ? stripe_parse_int(val, vlen, &out->t) : 0;
+		} else if (klen == 2 && item[0] == 'v' && item[1] == '1') {
+			if (out->nv1 == KANCA_SIGNATURES_MAX)
+				return -1;
+			/* an absent or empty value makes the library's secureCompare throw */
+			if (!val || vlen == 0)
+				out->bad_v1 = 1;
+			out->v1[out->nv1].p = val;
+			out->v1[out->nv1].len = vlen;
+			out->nv1++;
+		}
+		if (!comma)
+			break;
+		i += len + 1;
+	}
+	return 0;
+}
+
+static enum outcome reject(struct verdict *v, const char *why)
+{
+	snprintf(v->reason, sizeof v->reason, "%s", why);
+	return OUTCOME_BAD_REQUEST;
+}
 
 static enum outcome verify(const struct provider_call *c, struct verdict *v)
 {
-	(void)c;
-	snprintf(v->reason, sizeof v->reason, "provider not implemented yet");
-	return OUTCOME_INTERNAL;
+	size_t hlen = 0, usable = 0;
+	const char *h = request_header(c->req, "stripe-signature", &hlen);
+	long long tol = c->cfg->timestamp_tolerance;
+	struct stripe_header sh;
+	char ts[32], expected[VERIFY_HEX_LEN + 1];
+	const void *parts[3];
+	size_t lens[3];
+
+	if (!h || hlen == 0)
+		return reject(v, "missing Stripe-Signature header");
+	if (stripe_header_parse(h, hlen, &sh) < 0)
+		return reject(v, "too many v1 signatures in Stripe-Signature");
+	if (!sh.has_t || !sh.t_ok)
+		return reject(v, "no timestamp (t=) in Stripe-Signature");
+	if (sh.nv1 == 0)
+		return reject(v, "no v1 signature in Stripe-Signature");
+	if (sh.bad_v1)
+		return reject(v, "empty v1 signature in Stripe-Signature");
+	/* the library rejects only now - t > tolerance; a future t beyond it is refused as hardening */
+	if (sh.t < c->now - tol)
+		return reject(v, "Stripe-Signature timestamp is older than the tolerance");
+	if (sh.t > c->now + tol)
+		return reject(v, "Stripe-Signature timestamp is in the future beyond the tolerance");
+
+	/* the library signs `${timestamp}.${payload}`: the decimal of the parsed integer */
+	snprintf(ts, sizeof ts, "%lld", sh.t);
+	parts[0] = ts;
+	lens[0] = strlen(ts);
+	parts[1] = ".";
+	lens[1] = 1;
+	parts[2] = c->req->body.data ? c->req->body.data : "";
+	lens[2] = c->req->body.len;
+	for (size_t k = 0; k < c->source->nsecrets; k++) {
+		const struct store_secret *sec = &c->source->secrets[k];
+		int match = 0;
+
+		/* the whole whsec_... string is the key, as bytes */
+		if (verify_hmac_text(VERIFY_HEX, sec->value, sec->len, parts, lens, 3, expected) < 0)
+			continue;
+		usable++;
+		for (size_t i = 0; i < sh.nv1; i++)
+			match |= verify_equal(sh.v1[i].p, sh.v1[i].len, expected, VERIFY_HEX_LEN);
+		verify_wipe(expected, sizeof expected);
+		if (match) {
+			v->secret_id = sec->id;
+			snprintf(v->detail, sizeof v->detail, "stripe v1 hmac-sha256/hex header=stripe-signature secret=%lld",
+				 sec->id);
+			return OUTCOME_OK;
+		}
+	}
+	if (usable == 0) {
+		snprintf(v->reason, sizeof v->reason, "no usable secret for this source (fail closed)");
+		return OUTCOME_INTERNAL;
+	}
+	return reject(v, "no v1 signature in Stripe-Signature matches");
 }
 
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 			     struct buf *reason, void **state)
 {
-	(void)c; (void)evs; (void)nevs; (void)reason; (void)state;
-	return OUTCOME_INTERNAL;
+	struct json *root = NULL;
+	enum json_error e = json_parse(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, &root);
+	const char *type;
+	enum outcome o;
+	size_t n = 0;
+
+	(void)state;
+	if (e == JSON_ERR_MEMORY) {
+		(void)!buf_append_str(reason, "out of memory parsing the body");
+		return OUTCOME_INTERNAL;
+	}
+	/* authentic but without a usable id: kept (retrying would not help), keyed by the body */
+	if (e != JSON_OK || !json_get_string(root, "id", NULL))
+		log_warn("authentic Stripe delivery %s: idempotency key is the body's SHA-256",
+			 e != JSON_OK ? "whose body is not JSON" : "without a string id");
+	o = common_key_or_body_hash(c, root, "id", evs[0].key);
+	type = json_get_string(root, "type", &n);
+	if (!type || common_copy_text(evs[0].type, sizeof evs[0].type, type, n) < 0)
+		evs[0].type[0] = '\0';
+	json_free(root);
+	*nevs = 1;
+	return o;
 }
 
 const struct provider provider_stripe = {
 	.name = "stripe",
-	.summary = "not implemented yet",
+	.aliases = NULL,
+	.summary = "Stripe (Stripe-Signature t=,v1=: HMAC-SHA256 hex over t.body keyed with the whole whsec_ secret)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
+	.check_options = NULL,
 	.verify = verify,
 	.identify = identify,
+	.apply = NULL,
+	.apply_needed = NULL,
+	.answer = NULL,
+	.state_free = NULL,
 };
