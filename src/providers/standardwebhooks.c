@@ -102,8 +102,9 @@ static enum outcome verify_message(const struct provider_call *c, struct verdict
 	int nsigs;
 
 	if (!get_message(c->req, svix, &m)) {
-		snprintf(v->reason, sizeof v->reason, "missing %s", svix ? "svix-id, svix-timestamp or svix-signature header"
-								       : "webhook-id, webhook-timestamp or webhook-signature header");
+		snprintf(v->reason, sizeof v->reason, "missing %s",
+			 svix ? "svix-id/-timestamp/-signature (or webhook-id/-timestamp/-signature) headers"
+			      : "webhook-id, webhook-timestamp or webhook-signature header");
 		return OUTCOME_UNAUTHORIZED;
 	}
 	if (!stripe_parse_int(m.ts, m.tslen, &ts)) {
@@ -116,8 +117,8 @@ static enum outcome verify_message(const struct provider_call *c, struct verdict
 	}
 	nsigs = standardwebhooks_sig_list_parse(m.sig, m.siglen, sigs, KANCA_SIGNATURES_MAX);
 	if (nsigs <= 0) {
-		snprintf(v->reason, sizeof v->reason, nsigs < 0 ? "too many v1 signatures in %s" : "no v1 signature in %s",
-			 m.sig_name);
+		snprintf(v->reason, sizeof v->reason,
+			 nsigs < 0 ? "too many v1 signatures in %s" : "no v1 signature in %s", m.sig_name);
 		return OUTCOME_UNAUTHORIZED;
 	}
 

@@ -129,8 +129,8 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 		verify_wipe(expected, sizeof expected);
 		if (match) {
 			v->secret_id = sec->id;
-			snprintf(v->detail, sizeof v->detail, "stripe v1 hmac-sha256/hex header=stripe-signature secret=%lld",
-				 sec->id);
+			snprintf(v->detail, sizeof v->detail,
+				 "stripe v1 hmac-sha256/hex header=stripe-signature secret=%lld", sec->id);
 			return OUTCOME_OK;
 		}
 	}

@@ -321,12 +321,14 @@ static void test_vectors(const char *provider, const struct provider *p)
 			continue;
 		seen++;
 		seen_valid += valid;
-		if (!ok(build_from_vector(vec, &r, &s, &now) == 0, "%s/%s: body decodes to body_sha256", provider, name)) {
+		if (!ok(build_from_vector(vec, &r, &s, &now) == 0, "%s/%s: body decodes to body_sha256", provider,
+			name)) {
 			request_free(&r);
 			store_source_free(&s);
 			continue;
 		}
-		has_headers = request_header(&r, "webhook-signature", NULL) || request_header(&r, "svix-signature", NULL);
+		has_headers =
+		    request_header(&r, "webhook-signature", NULL) || request_header(&r, "svix-signature", NULL);
 		run(p, &r, &s, now, has_headers, &res);
 		if (valid) {
 			is_int(res.verdict, OUTCOME_OK, "%s/%s: valid (%s)", provider, name, res.v.reason);
@@ -494,7 +496,8 @@ static void test_rules(void)
 	for (int i = 0; i < KANCA_SIGNATURES_MAX; i++)
 		n += (size_t)snprintf(hv + n, sizeof hv - n, "v1,%043d= ", i);
 	snprintf(hv + n, sizeof hv - n, "v1,%s", sig);
-	is_int(check(sw, &m, a, NOW, &res), OUTCOME_UNAUTHORIZED, "a %dth v1 refuses the header", KANCA_SIGNATURES_MAX + 1);
+	is_int(check(sw, &m, a, NOW, &res), OUTCOME_UNAUTHORIZED, "a %dth v1 refuses the header",
+	       KANCA_SIGNATURES_MAX + 1);
 	snprintf(hv, sizeof hv, "v1,%s", sig);
 
 	/* missing and empty headers */
@@ -529,7 +532,8 @@ static void test_rules(void)
 	is_str(res.ev.key, "msg_1", "svix: key from the set that verified");
 	m = (struct msg){.prefix = "svix", .id = "msg_other", .ts = ts, .sig = NULL,
 			 .prefix2 = "webhook", .id2 = "msg_1", .ts2 = ts, .sig2 = hv};
-	is_int(check(&provider_svix, &m, a, NOW, &res), OUTCOME_OK, "svix: an incomplete svix-* set falls back to webhook-*");
+	is_int(check(&provider_svix, &m, a, NOW, &res), OUTCOME_OK,
+	       "svix: an incomplete svix-* set falls back to webhook-*");
 	is_str(res.ev.key, "msg_1", "svix: key is then webhook-id");
 	m = (struct msg){.prefix = "svix", .id = "msg_1", .ts = ts, .sig = "v1,AAAA",
 			 .prefix2 = "webhook", .id2 = "msg_1", .ts2 = ts, .sig2 = hv};
@@ -558,10 +562,12 @@ static void test_rules(void)
 		is_int(check(sw, &m, rotated, NOW, &res), OUTCOME_OK, "rotation: signed with the new secret");
 		is_int(res.v.secret_id, 10, "rotation: the new secret (id 10) is recorded");
 		m.sig = hv;
-		is_int(check(sw, &m, lost, NOW, &res), OUTCOME_UNAUTHORIZED, "rotation: a secret the source lost fails");
+		is_int(check(sw, &m, lost, NOW, &res), OUTCOME_UNAUTHORIZED,
+		       "rotation: a secret the source lost fails");
 		is_int(res.v.secret_id, 0, "rotation: nothing recorded on failure");
 		is_int(check(sw, &m, bare, NOW, &res), OUTCOME_OK, "a secret without whsec_ is the base64 itself");
-		is_int(check(sw, &m, bad_first, NOW, &res), OUTCOME_OK, "undecodable secrets are skipped, a good one works");
+		is_int(check(sw, &m, bad_first, NOW, &res), OUTCOME_OK,
+		       "undecodable secrets are skipped, a good one works");
 		is_int(res.v.secret_id, 12, "... and it is the one recorded");
 		is_int(check(sw, &m, all_bad, NOW, &res), OUTCOME_INTERNAL, "no decodable secret: fail closed (500)");
 		is_int(check(sw, &m, as_text, NOW, &res), OUTCOME_INTERNAL, "a non-base64 secret never keys as text");
@@ -569,8 +575,8 @@ static void test_rules(void)
 
 	/* identify: non-JSON bodies verify with an empty type; odd ids */
 	{
-		static const char *const bodies[] = {"plain text", "", "[1]", "{\"type\":7}", "{\"type\":\"a\\u0000b\"}",
-						     "{\"type\":\"user.created\"}"};
+		static const char *const bodies[] = {
+		    "plain text", "", "[1]", "{\"type\":7}", "{\"type\":\"a\\u0000b\"}", "{\"type\":\"user.created\"}"};
 		static const char *const types[] = {"", "", "", "", "", "user.created"};
 		char long_id[400], hex[VERIFY_HEX_LEN + 1];
 		unsigned char d[VERIFY_SHA256_LEN];

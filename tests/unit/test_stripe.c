@@ -335,7 +335,8 @@ static void test_vectors(void)
 			ok(strstr(res.v.detail, "secret=1") && !strstr(res.v.detail, "whsec_"),
 			   "stripe/%s: detail names the secret id, not the secret (%s)", name, res.v.detail);
 		} else {
-			is_int(res.verdict, OUTCOME_BAD_REQUEST, "stripe/%s: rejected with 400 (%s)", name, res.v.reason);
+			is_int(res.verdict, OUTCOME_BAD_REQUEST, "stripe/%s: rejected with 400 (%s)", name,
+			       res.v.reason);
 			ok(res.v.reason[0] != '\0', "stripe/%s: with a reason", name);
 			is_int(res.v.secret_id, 0, "stripe/%s: no secret recorded", name);
 			if (strstr(name, "expired")) {
@@ -361,7 +362,8 @@ static void test_vectors(void)
 
 /* ---- signing our own requests ---- */
 
-static const char body_json[] = "{\n  \"id\": \"evt_test_1\",\n  \"object\": \"event\",\n  \"type\": \"charge.refunded\"\n}";
+static const char body_json[] =
+    "{\n  \"id\": \"evt_test_1\",\n  \"object\": \"event\",\n  \"type\": \"charge.refunded\"\n}";
 
 static void sign_hex(const char *secret, const char *tstext, const char *body, size_t blen, char out[65])
 {
@@ -425,7 +427,8 @@ static void test_rules(void)
 		snprintf(zts, sizeof zts, "00%s", ts);
 		sign_hex(one[0], zts, body_json, strlen(body_json), zsig);
 		snprintf(hv, sizeof hv, "t=%s,v1=%s", zts, zsig);
-		is_int(check(hv, one, NOW, &res), OUTCOME_BAD_REQUEST, "a MAC over the raw t text \"00...\" is invalid");
+		is_int(check(hv, one, NOW, &res), OUTCOME_BAD_REQUEST,
+		       "a MAC over the raw t text \"00...\" is invalid");
 	}
 
 	/* parsing rules seen through verify */
@@ -434,7 +437,8 @@ static void test_rules(void)
 	snprintf(hv, sizeof hv, "t=%s,v1=%s=extra", ts, sig);
 	is_int(check(hv, one, NOW, &res), OUTCOME_OK, "v1=<sig>=extra: the value ends at the second '='");
 	snprintf(hv, sizeof hv, "t=%s,v1=%s,v1=", ts, sig);
-	is_int(check(hv, one, NOW, &res), OUTCOME_BAD_REQUEST, "an empty v1 beside a good one is refused (library throws)");
+	is_int(check(hv, one, NOW, &res), OUTCOME_BAD_REQUEST,
+	       "an empty v1 beside a good one is refused (library throws)");
 	snprintf(hv, sizeof hv, "t=%s,v0=%s", ts, sig);
 	is_int(check(hv, one, NOW, &res), OUTCOME_BAD_REQUEST, "a good MAC under v0 is ignored");
 	snprintf(hv, sizeof hv, "v1=%s", sig);
@@ -474,7 +478,8 @@ static void test_rules(void)
 	for (int i = 0; i < KANCA_SIGNATURES_MAX; i++)
 		n += (size_t)snprintf(hv + n, sizeof hv - n, ",v1=%064d", i);
 	snprintf(hv + n, sizeof hv - n, ",v1=%s", sig);
-	is_int(check(hv, one, NOW, &res), OUTCOME_BAD_REQUEST, "a %dth v1 refuses the header", KANCA_SIGNATURES_MAX + 1);
+	is_int(check(hv, one, NOW, &res), OUTCOME_BAD_REQUEST, "a %dth v1 refuses the header",
+	       KANCA_SIGNATURES_MAX + 1);
 
 	/* rotation: the source's secrets are newest first; each is tried, the matching one recorded */
 	{
@@ -491,7 +496,8 @@ static void test_rules(void)
 		is_int(check(hv, rotated, NOW, &res), OUTCOME_OK, "rotation: signed with the new secret");
 		is_int(res.v.secret_id, 10, "rotation: the new secret (id 10) is recorded");
 		snprintf(hv, sizeof hv, "t=%s,v1=%s", ts, sig);
-		is_int(check(hv, others, NOW, &res), OUTCOME_BAD_REQUEST, "rotation: a secret the source lost is refused");
+		is_int(check(hv, others, NOW, &res), OUTCOME_BAD_REQUEST,
+		       "rotation: a secret the source lost is refused");
 		is_int(res.v.secret_id, 0, "rotation: nothing recorded on failure");
 		snprintf(hv, sizeof hv, "t=%s,v1=%s,v1=%s", ts, other, sig);
 		is_int(check(hv, one, NOW, &res), OUTCOME_OK, "Stripe's own rotation: second v1 matches");
