@@ -101,7 +101,7 @@ int ctl_event_show(struct app *a, int argc, char **argv)
 {
 	static const char *const labels[] = {"id", "provider", "account", "event_type", "idempotency_key", "status",
 					     "received_at", "verification", "secret_id", "headers", NULL, "attempts",
-					     "processed_at", "response"};
+					     "processed_at", "response", "decoded"};
 	struct store_rows *rows;
 	long long id;
 	int body_only = argc == 2 && strcmp(argv[1], "--body") == 0;

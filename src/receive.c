@@ -171,6 +171,7 @@ static void serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 			.received_at = t->now,
 			.remote_addr = t->req->remote_addr,
 			.status = evs[i].status[0] ? evs[i].status : NULL,
+			.decoded = evs[i].decoded,
 		};
 		long long id = 0;
 		int dup = 0;

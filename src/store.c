@@ -373,7 +373,7 @@ int store_audit(struct store *s, long long at, const char *action, const char *p
 	return exec(s, sql, 9, p, NULL) == DB_OK ? 0 : -1;
 }
 
-/* Parameters of an event insert: $1..$9 and $12 (status); $10, $11 are set by the caller. */
+/* Parameters of an event insert: $1..$9, $12 (status), $13 (decoded); $10, $11 are set by the caller. */
 static void event_params(const struct store_event *ev, struct db_param *p, struct num *n)
 {
 	p[0] = PN(&n[0], ev->source_id);
@@ -388,6 +388,7 @@ static void event_params(const struct store_event *ev, struct db_param *p, struc
 	p[7] = PZ(&n[2], ev->secret_id);
 	p[8] = P(ev->remote_addr && *ev->remote_addr ? ev->remote_addr : NULL);
 	p[11] = P(ev->status ? ev->status : "received");
+	p[12] = P(ev->decoded);
 }
 
 /* The first delivery of a duplicate: its id and the answer kept for it. */
@@ -409,7 +410,7 @@ static enum db_status load_first(struct store *s, const struct db_param *p, long
 
 #define EVENT_INSERT \
 	"INSERT INTO events (source_id, idempotency_key, event_type, body, headers, received_at, verification, " \
-	"secret_id, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12) " \
+	"secret_id, status, decoded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $13) " \
 	"ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING id"
 
 /* The event and its 'received' audit row (one statement where the backend allows, else two), or for a
@@ -423,7 +424,7 @@ static enum db_status insert_event(struct store *s, const struct store_event *ev
 		"event_id, status_code, remote_addr) SELECT $6, 'received', $10, $11, $1, id, 200, $9 FROM e) "
 		"SELECT id FROM e";
 	static const char sql_insert[] = EVENT_INSERT;
-	struct db_param p[12];
+	struct db_param p[13];
 	struct num n[3];
 	struct db_rows rows;
 	enum db_status rc;
@@ -431,7 +432,7 @@ static enum db_status insert_event(struct store *s, const struct store_event *ev
 	event_params(ev, p, n);
 	p[9] = P(ev->provider);
 	p[10] = P(ev->account);
-	rc = s->ops->dml_cte ? exec(s, sql_cte, 12, p, &rows) : exec(s, sql_insert, 12, p, &rows);
+	rc = s->ops->dml_cte ? exec(s, sql_cte, 13, p, &rows) : exec(s, sql_insert, 13, p, &rows);
 	if (rc != DB_OK)
 		return rc;
 	*duplicate = rows.nrows == 0;
@@ -617,7 +618,7 @@ int store_get_event(struct store *s, long long id, struct store_rows **out)
 {
 	static const char sql[] =
 		"SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
-		"e.verification, e.secret_id, e.headers, e.body, e.attempts, e.processed_at, e.response "
+		"e.verification, e.secret_id, e.headers, e.body, e.attempts, e.processed_at, e.response, e.decoded "
 		"FROM events e JOIN sources s ON s.id = e.source_id WHERE e.id = $1";
 	struct num n;
 	struct db_param p[1] = {PN(&n, id)};

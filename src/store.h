@@ -40,6 +40,7 @@ struct store_event {
 	const char *headers_json;
 	const char *verification;        /* e.g. "hmac-sha256 hex; secret 3" */
 	const char *status;              /* NULL: "received"; "test" for a provider's test ping */
+	const char *decoded;             /* JSON text decoded from the request by the provider, or NULL */
 	long long secret_id;             /* the secret that verified it; 0 when none */
 	long long received_at;
 	const char *remote_addr;
@@ -125,7 +126,7 @@ int store_list_sources(struct store *s, long long now, struct store_rows **out) 
 int store_list_events(struct store *s, const char *provider, const char *account, const char *status,
 		      long limit, struct store_rows **out) STORE_MUST_CHECK;
 /* id, provider, account, event_type, idempotency_key, status, received_at, verification, secret_id,
- * headers, body, attempts, processed_at, response */
+ * headers, body, attempts, processed_at, response, decoded */
 int store_get_event(struct store *s, long long id, struct store_rows **out) STORE_MUST_CHECK;
 /* provider, account, event_type, status, count, last received_at; events received after since */
 int store_stats(struct store *s, long long since, struct store_rows **out) STORE_MUST_CHECK;

@@ -310,9 +310,10 @@ int apple_config_load(const char *options, int need_root, struct apple_config *c
 
 	memset(cfg, 0, sizeof *cfg);
 	rc = options_get(options, "bundle_id", cfg->bundle_id, sizeof cfg->bundle_id);
-	if (rc <= 0 || !cfg->bundle_id[0])
-		return buf_fail(err, rc < 0 ? "bundle_id is longer than %d bytes" : "bundle_id is required (--set bundle_id=...)",
-				APPLE_BUNDLE_ID_MAX);
+	if (rc < 0)
+		return buf_fail(err, "bundle_id is longer than %d bytes", APPLE_BUNDLE_ID_MAX);
+	if (rc == 0 || !cfg->bundle_id[0])
+		return buf_fail(err, "bundle_id is required (--set bundle_id=...)");
 	rc = options_get(options, "environment", cfg->environment, sizeof cfg->environment);
 	if (rc <= 0 || (strcmp(cfg->environment, "Sandbox") != 0 && strcmp(cfg->environment, "Production") != 0))
 		return buf_fail(err, "environment must be Sandbox or Production (--set environment=...)");
@@ -321,8 +322,9 @@ int apple_config_load(const char *options, int need_root, struct apple_config *c
 		return buf_fail(err, "app_apple_id must be a number");
 	if (rc == 1) {
 		size_t n = strlen(id);
-		if (n == 0 || n > 18 || strspn(id, "0123456789") != n)
-			return buf_fail(err, "app_apple_id must be a number (1 to 18 digits)");
+		/* at most 15 digits: compared as a JavaScript number (a double) would be, exactly */
+		if (n == 0 || n > 15 || strspn(id, "0123456789") != n)
+			return buf_fail(err, "app_apple_id must be a number (1 to 15 digits)");
 		for (size_t i = 0; i < n; i++)
 			cfg->app_apple_id = cfg->app_apple_id * 10 + (id[i] - '0');
 	}
@@ -427,17 +429,17 @@ static const struct json *app_part(const struct json *payload, int *external)
 static enum apple_status check_claims(const struct apple_config *cfg, const struct json *payload)
 {
 	int external;
-	const struct json *app = app_part(payload, &external), *aid;
+	const struct json *app = app_part(payload, &external);
 	size_t n;
 	const char *epid;
+	double aid;
 
 	if (!app || !text_equals(app, "bundleId", cfg->bundle_id))
 		return APPLE_INVALID_APP_IDENTIFIER;
-	if (strcmp(cfg->environment, "Production") == 0) {
-		aid = json_get(app, "appAppleId");
-		if (!aid || !json_is_integer(aid) || json_integer(aid) != cfg->app_apple_id)
-			return APPLE_INVALID_APP_IDENTIFIER;
-	}
+	/* a JavaScript number comparison (ids stay far below 2^53, so doubles are exact) */
+	if (strcmp(cfg->environment, "Production") == 0 &&
+	    (json_number(json_get(app, "appAppleId"), &aid) < 0 || aid != (double)cfg->app_apple_id))
+		return APPLE_INVALID_APP_IDENTIFIER;
 	if (external) {
 		/* an external purchase token names its environment by its id's prefix */
 		epid = json_get_string(app, "externalPurchaseId", &n);
@@ -711,6 +713,9 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 		goto out;
 	}
 	*state = st;
+	evs[0].decoded = buf_str(&st->decoded);
+	if (strcmp(evs[0].type, "TEST") == 0)
+		snprintf(evs[0].status, sizeof evs[0].status, "test"); /* Apple's test ping */
 	*nevs = 1;
 out:
 	apple_notification_free(&note);
@@ -723,7 +728,9 @@ static int check_options(const char *options, struct buf *err)
 	static const char *const allowed[] = {"bundle_id", "environment", "app_apple_id", "root_cert", NULL};
 	struct apple_config cfg;
 
-	if (common_check_keys(options, allowed, err) < 0 || apple_config_load(options, 0, &cfg, err) < 0)
+	/* the root is required here (kancactl source add apple ... --root-cert FILE): a source that could
+	 * verify nothing is refused when it is configured, not at its first delivery */
+	if (common_check_keys(options, allowed, err) < 0 || apple_config_load(options, 1, &cfg, err) < 0)
 		return -1;
 	apple_config_free(&cfg);
 	return 0;

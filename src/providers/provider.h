@@ -34,6 +34,8 @@ struct provider_event {
 	char key[KANCA_KEY_MAX + 1];
 	char type[KANCA_TYPE_MAX + 1];
 	char status[16];   /* "" stores the event as "received"; "test" records a provider's test ping */
+	const char *decoded; /* JSON text stored with the event (Apple's verified, decoded JWS payloads);
+			      * NULL for none; points into the provider's state */
 };
 
 #define PROVIDER_EVENTS_MAX 100

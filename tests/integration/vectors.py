@@ -4,6 +4,7 @@ lighttpd spawning kanca — on a fresh SQLite file and on a throwaway PostgreSQL
 pinned to the vector's `now`. valid: the provider's success answer, exactly one stored event with the
 vector's event_type and idempotency_key and the exact raw body, and a second delivery is a duplicate
 (same answer, nothing stored). invalid: the provider's rejection status and nothing stored."""
+import json
 import os
 import sys
 
@@ -86,6 +87,15 @@ def walk(kind):
                        "%s one event with the vector's type and key" % L)
                 if rows:
                     tap.eq(store.body_of(rows[0][0]), body, "%s the raw body stored byte for byte" % L)
+                if rows and v["provider"] == "apple":
+                    dec = store.query("SELECT decoded, status FROM events WHERE id = ?", (rows[0][0],))[0]
+                    doc = json.loads(dec[0]) if dec[0] else {}
+                    tap.eq(sorted(doc), ["notification", "renewal", "transaction"],
+                           "%s the decoded notification is stored with the event" % L)
+                    tap.eq((doc.get("notification") or {}).get("notificationUUID"), v["idempotency_key"],
+                           "%s ... and it is the verified payload" % L)
+                    tap.eq(dec[1], "test" if v["event_type"] == "TEST" else "received",
+                           "%s a TEST notification is recorded as a test" % L)
                 r2 = t.send(method, path, headers, body)
                 tap.eq((r2.status, r2.body), (r.status, r.body), "%s a second delivery gets the same answer" % L)
                 tap.eq(store.count("events", "source_id = ?", (sid,)), len(rows), "%s and stores nothing" % L)

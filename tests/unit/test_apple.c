@@ -3,13 +3,14 @@
  * the provider vtable, and every apple vector of tests/vectors.json (read via KANCA_SRCDIR).
  *
  * The fixtures below were generated once with Python's cryptography package (keys discarded):
- * P-256 root "TEST kanca Root CA" (2025-01-01..2045-01-01), a second root with the same name and
- * another key (ROOT2), intermediates with the same name and key (INT: CA:TRUE + OID
- * 1.2.840.113635.100.6.2.1; INT_NOCA: CA:FALSE; INT_NOOID; INT_ROOT2: signed by ROOT2;
- * INT_EXPIRED: until 2025-12-01), leaves with the same name and key (LEAF: OID
- * 1.2.840.113635.100.6.11.1, 2025-06-01..2030-01-01; LEAF_NOOID; LEAF_BY_ROOT: issued by the root;
- * LEAF_P384: a P-384 key). Each JWS case is rebuilt here byte for byte (make_header) and carries
- * the signature made over it: ES256 R||S, or DER for "dersig", or ES384 for "p384leaf". */
+ * P-256 root "TEST kanca Root CA" (2025-01-01..2045-01-01); the same root expiring 2025-12-01
+ * (ROOT_EXPIRED); a second root with the same name and another key (ROOT2); intermediates with
+ * one name and key (INT: CA:TRUE + OID 1.2.840.113635.100.6.2.1; INT_NOCA: CA:FALSE; INT_NOOID;
+ * INT_ROOT2: signed by ROOT2; INT_EXPIRED: until 2025-12-01); leaves with one name and key (LEAF:
+ * OID 1.2.840.113635.100.6.11.1, 2025-06-01..2030-01-01; LEAF_NOOID; LEAF_BY_ROOT: issued by the
+ * root; LEAF_P384: a P-384 key). Each JWS case is rebuilt here byte for byte (make_header) and
+ * carries the signature made over it: ES256 R||S, or DER for "dersig", or ES384 for "p384leaf";
+ * nested_cases sign nested_fmt filled with two JWSs built from the cases. */
 #include "buf.h"
 #include "json.h"
 #include "outcome.h"
@@ -49,174 +50,185 @@ struct rs_der_case {
 
 /* ---- fixtures: generated once (Python cryptography, keys discarded); see the comment above ---- */
 static const char ROOT[] =
-	"MIIBkjCCATegAwIBAgICIAAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+	"MIIBkTCCATegAwIBAgICIAAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
 	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00NTAxMDEwMDAwMDBaMD8xCzAJBgNV"
 	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
-	"IBBggqhkjOPQMBBwNCAAQNJz0MdCPQ38DQJ1xfZXSvk4HmF7pkdPmlV5lEYHsmdDDdFTqYBkRb23Om0NrqlsnTA2P0"
-	"P8UrSyNyRrCJ3XsqoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNJADBGAi"
-	"EAkww0LENwECG+Od6xLAZE+kxRm9bxmebQG4rCsoCDIqcCIQCrP5Ar6dPE8n/NkodIJOiVq78CUJJxybfRtFhC3//+"
-	"HQ==";
+	"IBBggqhkjOPQMBBwNCAATJLNe+LDDOJdoDXMRY/FF+UfPCdGprb6RjbMgSEovDtqTj1fUZlzvQxarhm5zho/rjuCSR"
+	"yF9wjOZWNpDQV6yBoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
+	"EA8Vwt6fWORceiJVocBkjOL4k6eTxZ3615eJTMh5yPFagCIDD3/7ztYOVf4Ixyq5G0ZGJ06d9RCM6I564Atykx2mpl";
 static const char ROOT2[] =
 	"MIIBkTCCATegAwIBAgICIQAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
 	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00NTAxMDEwMDAwMDBaMD8xCzAJBgNV"
 	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
-	"IBBggqhkjOPQMBBwNCAASvV8weflQoGRLIR79nWlu2z/QgUMzLRuveDbdbRsFH6JHmvR1UJAOqvd0k0pHCvSiXQz3Z"
-	"EXnQd1WsmhnVavaWoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
-	"EAsp5cSD2Rrum7i6ugAMB755I+nFzKf9GragrNyFiZ3KcCIF2pXnB4lkKPEx83+O8sB2Xj5Z2mL3/XXAbT+JWnaCAo";
+	"IBBggqhkjOPQMBBwNCAASp8gKwEjyPpTNvSGjsgUdlHTDdKkif54nKfNj2pq8l6TUPlGKOctu1IagHkFANQI8jI6r+"
+	"SZK2qf7jEb4zDI0DoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
+	"EArcYk757rBU9cwi51XqJEfAsBq7ZplUWEUqTju9TdCVYCIBSCf08z6BOeRksWDgbYbwdKDdjvpqvzeFZB/m/CvUsH";
+static const char ROOT_EXPIRED[] =
+	"MIIBkTCCATegAwIBAgICIgAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw0yNTEyMDEwMDAwMDBaMD8xCzAJBgNV"
+	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
+	"IBBggqhkjOPQMBBwNCAATJLNe+LDDOJdoDXMRY/FF+UfPCdGprb6RjbMgSEovDtqTj1fUZlzvQxarhm5zho/rjuCSR"
+	"yF9wjOZWNpDQV6yBoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
+	"AKbx3J+7cvao0z27wmWgEgAz0mnjMkwANZJsCqotktQwIhAK76Fmn6MX409gImUhJu/2uP2oOsNABHeF7/Mug03UIa";
 static const char INT[] =
 	"MIIBqzCCAVGgAwIBAgICIAEwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
 	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
 	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABIDX1gXrspRJPIrbWCYItwk/pHL2PBOSV+kXYI2/xTPtMr68RfwJjnxDKKdPzDef"
-	"yqKGYjuHO7BZjbRNcfo21BGjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
-	"QGAgEEAgUAMAoGCCqGSM49BAMCA0gAMEUCIQCQ8FHcwFIIcy6s3mRWq8B5gTafLqRib1UM81upE3xvTAIgSDGrEZJ9"
-	"k3qY2QAfN1MyGt4E6+OlSuGcCT9HYhEXB8I=";
+	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+	"PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
+	"QGAgEEAgUAMAoGCCqGSM49BAMCA0gAMEUCIALYkiROPuIAe4aHhMcHhXukeT4K2d4J06DJU9SjkXTZAiEAgYWdqRIv"
+	"v/ooPonV185UL5RHmCfUwiIOe15CVbF2yLA=";
 static const char INT_NOCA[] =
 	"MIIBpTCCAUugAwIBAgICIAIwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
 	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
 	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABIDX1gXrspRJPIrbWCYItwk/pHL2PBOSV+kXYI2/xTPtMr68RfwJjnxDKKdPzDef"
-	"yqKGYjuHO7BZjbRNcfo21BGjMjAwMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBAGCiqGSIb3Y2QGAgEEAg"
-	"UAMAoGCCqGSM49BAMCA0gAMEUCIQDsmovNXZVfhtu2d/Mj3UK6H5gaMGliA8ppjzWoDEoP8AIgAhNwls5WNntOItX3"
-	"cl1MXuxTBsrnXuf0UBKW+aov+EE=";
+	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+	"PXqFnbOP2wOndgtNYaZaZmmjMjAwMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBAGCiqGSIb3Y2QGAgEEAg"
+	"UAMAoGCCqGSM49BAMCA0gAMEUCIQDS4tq5GVXUv4jMb0ZO2bhKQvbRVz8ixqUNE1QyysiiyQIgekWbhJ+t3EWnaLSQ"
+	"iFAKae5hKh40/xluhbEvUUJ4XMo=";
 static const char INT_NOOID[] =
-	"MIIBmjCCAT+gAwIBAgICIAMwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+	"MIIBmTCCAT+gAwIBAgICIAMwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
 	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
 	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABIDX1gXrspRJPIrbWCYItwk/pHL2PBOSV+kXYI2/xTPtMr68RfwJjnxDKKdPzDef"
-	"yqKGYjuHO7BZjbRNcfo21BGjJjAkMBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM49BA"
-	"MCA0kAMEYCIQDA5c6r5Fsb6ZkIdZR+89YAvWulzwXLQ4UTyl72HiuvTQIhAODqfU5d6Qi5tv9JfHZ3fkV8gNGliBjM"
-	"3T/yZ50yBe+Z";
+	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+	"PXqFnbOP2wOndgtNYaZaZmmjJjAkMBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM49BA"
+	"MCA0gAMEUCIQDungbIrpfJiCQVscNbQgajaFpGH/9diIKNnsGOZzGH+wIgEzQQCaa3Wxda5+ABbuklSBDfA5GeVfqX"
+	"+yMlkqT4+Q8=";
 static const char INT_ROOT2[] =
-	"MIIBqjCCAVGgAwIBAgICIAQwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+	"MIIBrDCCAVGgAwIBAgICIAQwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
 	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
 	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABIDX1gXrspRJPIrbWCYItwk/pHL2PBOSV+kXYI2/xTPtMr68RfwJjnxDKKdPzDef"
-	"yqKGYjuHO7BZjbRNcfo21BGjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
-	"QGAgEEAgUAMAoGCCqGSM49BAMCA0cAMEQCIH3iEm95gfTVB69hjWhGJrsfBJkMRjZhdD20MT7OjrUGAiBWhNESNVFJ"
-	"3Sl1Nuw5e109Rmr1ONgsv/BzJiaNieiL0g==";
+	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+	"PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
+	"QGAgEEAgUAMAoGCCqGSM49BAMCA0kAMEYCIQDDK2pfr3b9V9hJNpjfcrlDpl44zxBWsdEY2ZqaKIw/9gIhAJbP2CJD"
+	"6deQkTBD6oUAclsEwXsNdAgoJ7dEQE7Z4IiN";
 static const char INT_EXPIRED[] =
 	"MIIBqzCCAVGgAwIBAgICIAUwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
 	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw0yNTEyMDEwMDAwMDBaMEQxCzAJBgNV"
 	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABIDX1gXrspRJPIrbWCYItwk/pHL2PBOSV+kXYI2/xTPtMr68RfwJjnxDKKdPzDef"
-	"yqKGYjuHO7BZjbRNcfo21BGjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
-	"QGAgEEAgUAMAoGCCqGSM49BAMCA0gAMEUCIQDGpQsw2aobqdlIJfPADLPhG0TkUGP7La5UTToTP7hJWgIgEXd1xEiR"
-	"YgVWGDgBz13jUdAHpPBy4WYShuHud3uzOkc=";
+	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+	"PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
+	"QGAgEEAgUAMAoGCCqGSM49BAMCA0gAMEUCIH/eIFgkn4BMQnG/amicJJX5nlI7LTO56+PpWhccnmsyAiEAnlaTZcuC"
+	"+2RUj2lM01sUpJiIuilbHOBLVsFxIvDXMug=";
 static const char LEAF[] =
-	"MIIBozCCAUigAwIBAgICIAYwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
+	"MIIBoTCCAUigAwIBAgICIAYwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
 	"AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
 	"MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjBZMBMGByqGSM"
-	"49AgEGCCqGSM49AwEHA0IABGs5yOrJOEKOdD08q4GqSSag0/BxOgZsXAUnxyS5mf+jI5N0o/XXv4Db2bieJP3dLP9l"
-	"IIrJXa6MtXpFi2HfNPqjMjAwMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBAGCiqGSIb3Y2QGCwEEAgUAMA"
-	"oGCCqGSM49BAMCA0kAMEYCIQCkHotyV2DdfKfbwxKpKlV5yIJT/XVpSRK3fwc8mIKm/gIhAMC6+smZh321jPRCBLzK"
-	"FLGi5S/OEcUGC6UbD3ygt7mu";
+	"49AgEGCCqGSM49AwEHA0IABGbLDpalN5nm8zWWjdnqWG2ZeIHb6lFmKqVkatmc7jtuFYTuZyjvvtU7IjDUtFckNjuH"
+	"TmaBbiUM1nkew4y//2GjMjAwMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBAGCiqGSIb3Y2QGCwEEAgUAMA"
+	"oGCCqGSM49BAMCA0cAMEQCIA5ezr7nia2ppejE2G4NOSuL16BZbyeLvxny3jiD0QD8AiBe/RVbiJJaUzM+1ohC/znc"
+	"dMPodtUfAWoGcmeVVLfbfQ==";
 static const char LEAF_NOOID[] =
-	"MIIBjzCCATagAwIBAgICIAcwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
+	"MIIBkDCCATagAwIBAgICIAcwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
 	"AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
 	"MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjBZMBMGByqGSM"
-	"49AgEGCCqGSM49AwEHA0IABGs5yOrJOEKOdD08q4GqSSag0/BxOgZsXAUnxyS5mf+jI5N0o/XXv4Db2bieJP3dLP9l"
-	"IIrJXa6MtXpFi2HfNPqjIDAeMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMAoGCCqGSM49BAMCA0cAMEQCID"
-	"dL9QBh1WSc4vOBTBDARhwRLM7S71VOFEPSQHhV6nJhAiA2DJLf2HhsTNIJfLfcLTduxQyp5rsULjbsM46F8EY5ZQ==";
+	"49AgEGCCqGSM49AwEHA0IABGbLDpalN5nm8zWWjdnqWG2ZeIHb6lFmKqVkatmc7jtuFYTuZyjvvtU7IjDUtFckNjuH"
+	"TmaBbiUM1nkew4y//2GjIDAeMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMAoGCCqGSM49BAMCA0gAMEUCIH"
+	"vqz8PFR4E9/Nw3n2cTf/UWOKEikeeqsE2i8ZC8JkOeAiEA3a9lY6AEjJs/UggBSGad6Ek+HhBj0rMe3QHoTYNOjAg=";
 static const char LEAF_BY_ROOT[] =
-	"MIIBnjCCAUOgAwIBAgICIAgwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+	"MIIBnDCCAUOgAwIBAgICIAgwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
 	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTA2MDEwMDAwMDBaFw0zMDAxMDEwMDAwMDBaMDwxCzAJBgNV"
 	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRgwFgYDVQQDDA9URVNUIGthbmNhIExlYWYwWTATBgcqhkjOPQIBBg"
-	"gqhkjOPQMBBwNCAARrOcjqyThCjnQ9PKuBqkkmoNPwcToGbFwFJ8ckuZn/oyOTdKP117+A29m4niT93Sz/ZSCKyV2u"
-	"jLV6RYth3zT6ozIwMDAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBggqhk"
-	"jOPQQDAgNJADBGAiEAjCTybZMqQ30Xb3foczM7fH+hqVMhCPArk+J2ThvFJ2ICIQDVpd/xl47F6UAD4KsZxmbfS1cq"
-	"QPZFk+hN5n0CQR37hA==";
+	"gqhkjOPQMBBwNCAARmyw6WpTeZ5vM1lo3Z6lhtmXiB2+pRZiqlZGrZnO47bhWE7mco777VOyIw1LRXJDY7h05mgW4l"
+	"DNZ5HsOMv/9hozIwMDAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBggqhk"
+	"jOPQQDAgNHADBEAiAZdcNbkWb/MbC6bt0f66vhLzryVOto9eib7jUm6T5xygIgTFdsMVJT5Mbl9QyV/f+oAzqlHlIc"
+	"ZF6dAaLEmOobSp4=";
 static const char LEAF_P384[] =
 	"MIIBvzCCAWWgAwIBAgICIAkwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
 	"AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
 	"MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjB2MBAGByqGSM"
-	"49AgEGBSuBBAAiA2IABJUdcZLaezMMJYputqoqcvjFtTn2Of5ssyqXLAq0NxLmUda9wJVYYoG4l1WDCKPV81R/EBRw"
-	"UxGid7L+Y46T05JSwj2mBRSahpxKb11FXaK5fMqR3kEhuo6Y02s1v/VXrqMyMDAwDAYDVR0TAQH/BAIwADAOBgNVHQ"
-	"8BAf8EBAMCB4AwEAYKKoZIhvdjZAYLAQQCBQAwCgYIKoZIzj0EAwIDSAAwRQIhALxEtFZo3hdHmKb4lGiOZV6Xdl8h"
-	"eQmfrTcd+EdcL5vOAiAbZfvcPJBpfETmTYQ0i7djgyBWlac/cDbCj0wTIEAMhg==";
+	"49AgEGBSuBBAAiA2IABLliIk4zfeVPvz5lxY3Nk2BHdakuvg4D5j961MrFVou7Ez5WsnX71QVS4fhSFkIn1SJUxsj0"
+	"Yiz7d71CXxwtw/C7bZ9qr1B6H3F7f+2ETJTIcoM/Ufw+XE1q2EXoQT172KMyMDAwDAYDVR0TAQH/BAIwADAOBgNVHQ"
+	"8BAf8EBAMCB4AwEAYKKoZIhvdjZAYLAQQCBQAwCgYIKoZIzj0EAwIDSAAwRQIhAOF69LdiDSz97jaTPC1/a5jEKUwc"
+	"KZwDK9RBdLP/YPaAAiBnSlS2TJODr6nPlvGQVWURtAJ6DIKzT30mDaEtcr37aQ==";
 
 static const struct jws_case jws_cases[] = {
 	{"good", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "sxe41JI3JFzXX5pIUjtWYYOgXJfIiT2-Opmmj9IS1RQODzOadT3WK9VjhnRGccSmW6M6aZLVwobXC6UWeZhxbQ"},
+	 "p4GvNgjddTl6iumrrYITKgT6XPU1swMO_rldPECkHqB1PGGuKEcoZtQCq9r-f5eDLxu0Tasr1yMeR0dUVT-tWw"},
 	{"x5c4", "ES256", {LEAF, INT, ROOT, ROOT}, 4,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "J_cpcih4y5Dvckr0Wq4yvLyZVmuR6j5GDmoZuSoKmZgdnuup0FmRDom6rEN8PcD4Qs47zquAE_sEM0S1oEBVyg"},
+	 "YDZRO-mYAoOwn6BX1pbWCshkoKlAF0xoN13reViD2flL9HjYsZKtoxernmR_J3VnRVE-VO8a7IHqJrhEW_jFtg"},
 	{"x5c2", "ES256", {LEAF, INT}, 2,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "5uNqn8C5oO2MKY5nP1wrwsZEyAJXVFC-eeGfRdyN8dnjsYkh6CKxLuhSmx35zBrBQwk9sXhE-eWjrJwWHjOsVA"},
+	 "gd-ZF-Px-yGj7eRvNFrFixC20YKBnKQB0wdttbWtbOHvy6qKOF5Udig1I1Old7zWPGZ9rxt3X3JDeq7IthbDeQ"},
 	{"alg384", "ES384", {LEAF, INT, ROOT}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "aoxEzNwHIn-gl539hprO1cWoi_i37iqN6GcU2ukE1LRXvDQRifO7yK--rGk0MQaf2iMPn30PG7gZcfDDWBi_zg"},
+	 "_9w1aJpeb-8t3SYJtBuReMIMZh6x14Xr2t3GkNIZHWKZB-Ee8KlgHFaQvrR_LmLmEghXsje-FwNpTYhBugjKaA"},
 	{"dersig", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "MEYCIQCCJg8ZoVp6gJ8tgqv-KyfEA8HErrYXHNfmQHLNmlsXyQIhAPH3NgJMeH9kuMIQdSJkmRq5uxEqXviexlRdk72B-Reo"},
+	 "MEUCIBJuEVFAr0mv1SpHZCVai_ioTRl8v5TY2Ryp_X7MXkNiAiEA_Lp04Rx_6ty0SDTgcwJrmnTPOCp6dVU8IpTRlW"
+	 "YmwJg"},
 	{"p384leaf", "ES256", {LEAF_P384, INT, ROOT}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "ztpMgNc3uWDS6pIPkFLX9HPlY2u2Z_hJGEX_aaJk-Gh9KIsmQ19lyRsJM52CQ76r7RgoJuJcES_HIQzL4mpjyKdYVdSnfy6WFaT7ME-zuwvDLwHvxMFDxrmwMeBsc5_Y"},
+	 "5I7V4Pjnv7SNWwdYAjHqpJMjSQs59xV-w3Svi8BLHl-h8LRwz5Q-nQJcwOTih8VEiuUV-qq331neu7f4bbVv-2P-rM"
+	 "Ywy41wFKJFJrN3_6UrXNjTi8QX5uQJubMyVmFn"},
 	{"intnoca", "ES256", {LEAF, INT_NOCA, ROOT}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "R7KoaoYIggDsY5BmK_0pPCCU_l9qYts9VXg2KP6j9x45a8l7yMbh9q7n-AZzGDXB57J2G9pr66vLU7hEg0TLag"},
+	 "ybBzxBZo4HVnyZHHkPaK1qChhUnTSs-dOxgzaUeobZhTQtkhUJ3Iav5ON4MYx-QfX5-oMk1-BDlKyN9ybfYY2w"},
 	{"leafnooid", "ES256", {LEAF_NOOID, INT, ROOT}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "V3efMQ_hQzRv2unNRi9PjhH6LsOsc_jEMfqoKMz33f9G3dv0q8Tq7KQQ7rSguqHmVq0-eHIimVPK7QQGtPvLHw"},
+	 "seCLwdZxF1OkoJPPL7G3Iy6ymvbdietzetdl1PSd6INqDRxRe8PfLWvwrVtCO527SeeE8_SZhH4-193sZaBI_A"},
 	{"introot2", "ES256", {LEAF, INT_ROOT2, ROOT2}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
 	 "67225598500}",
-	 "Y9Vvi0492DpGiiKdGD7zjYSTPpyaQaDtNOO0T-elediDK9SXkEul3KTga36yZG-n7qA1thZtJBZJAXdrnifCcg"},
+	 "qzzxujUEzho7JeysrOvrUDy89dhzFHjGmeonL9AIfwynlohW-oBq1V4a__JLJTrNiB_f2X4roVm6tIa922XAdA"},
 	{"prod", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"notificationType\":\"DID_RENEW\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000002\","
 	 "\"data\":{\"appAppleId\":1234567890,\"bundleId\":\"com.example.kanca\",\"bundleVersion\":\"7\",\"enviro"
 	 "nment\":\"Production\"},\"version\":\"2.0\",\"signedDate\":1767225598500}",
-	 "V15wvbt0kwpJLLsZCDcaRWTm5vWSTIsvfPgSEUElnwZ8OrGz9LEc73rufL-lmgDvNHfFt75SoNSgircIJvnYXA"},
+	 "UydpLX6hLP2IZw4AlquidwswBK-J0Cty5AevIEnZ0EVej6MT6sIvRrX8X2Z-yQpEv9ume7Eq81ENQfGeUwJHnA"},
 	{"summary", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"notificationType\":\"RENEWAL_EXTENSION\",\"subtype\":\"SUMMARY\",\"notificationUUID\":\"0b7f3d57-0"
 	 "000-4000-8000-000000000003\",\"summary\":{\"requestIdentifier\":\"r1\",\"environment\":\"Sandbox\",\"a"
 	 "ppAppleId\":1,\"bundleId\":\"com.example.kanca\",\"productId\":\"p\",\"failedCount\":0,\"succeededCoun"
 	 "t\":3},\"version\":\"2.0\",\"signedDate\":1767225598500}",
-	 "ywgIKi8RNIBBHSNE6OV3LzG4PC6Tsg24P9uA9Ot-vf8r6P5-y4qPG0zxZQZVGPiLUW1Md5BP_0aOSVjgpgVyLw"},
+	 "7Vsl5xG3qsxEIPpJHnnwuID79XLO2QabEurUl0kSzE24YB-l_Zz8VOWu2eSKOBhLhLgb4r9Brp8XpFzqATgGCw"},
 	{"external", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"notificationType\":\"EXTERNAL_PURCHASE_TOKEN\",\"subtype\":\"UNREPORTED\",\"notificationUUID\":\"0"
 	 "b7f3d57-0000-4000-8000-000000000004\",\"externalPurchaseToken\":{\"externalPurchaseId\":\"SANDBO"
 	 "X_1\",\"tokenCreationDate\":1767225500000,\"appAppleId\":5,\"bundleId\":\"com.example.kanca\"},\"ver"
 	 "sion\":\"2.0\",\"signedDate\":1767225598500}",
-	 "Q5zfvtXu4tmzpr_m-Xh2pkCFAAcnHfMhUppOErqnyPh4gBmAVem4yPW-ePGEDH9hDlU9SNIp_Kdwu6XyIXtpkA"},
+	 "u2pv1NWKYO2RUPBks0IHIWIi8yID1j2TAx4woM_McLfKVy9kvHSGuyetcwIbHGEZm8QYKVHZeiZ8y_FlZosNGA"},
 	{"expired_token", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000005\",\"data"
 	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"exp\":1767225000}",
-	 "ITKwXcQKjJWoMO29hZfOEa0lDmrbA44xfNKhylmE-6egrsAcsdUV_Yvl2YMLadk5e66-kv-FERI46fVEdvhc7g"},
+	 "va6FbDgixFizm19yzmxyZnYyTQvEXNDjF-OE5K8oLI1pEyr_Elre1qwwLM-HQjPzZCL3e5-mPHuxI-m5DUnqdA"},
 	{"uuid_number", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"notificationType\":\"TEST\",\"notificationUUID\":7,\"data\":{\"bundleId\":\"com.example.kanca\",\"en"
 	 "vironment\":\"Sandbox\"},\"version\":\"2.0\"}",
-	 "QRVsdONJPUvzq5NOYPVwNlgD7zf5EbVxQsSc8btbj_75MoJqvO53qumow1k_TzLKd2t8EkvVHe9QaSoeyi9GvQ"},
+	 "gKj3_kZh3oNEir1nWkkd6yavQn07QS8mRqf-x9NxV6y6FpeEioI_G7A0p415XW5Mx8K4Re0SSTzxvrfX4fwjEQ"},
 	{"tx_good", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"transactionId\":\"1\",\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\",\"signedDate\":1"
 	 "767225598500}",
-	 "9_PYkj20Pm0T6Kz-JxTKnNRTwC6ji_S3xCBdxfdT1udu-G7-f_Ps_bAT-LMtKOnc6VfTW9H_EuPCKBS3KQHhyw"},
+	 "fhlGWyifM1qPqh6uHlQ9zAy3wvR3b1WpMDa2kUFKPiy_PRXoBcKj_q2FiEIDDpfX6F-RcDym81XdvAxSe_1Gow"},
 	{"tx_other", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"transactionId\":\"1\",\"bundleId\":\"com.example.other\",\"environment\":\"Sandbox\",\"signedDate\":1"
 	 "767225598500}",
-	 "nDFcxZ1m1g484S1TBDLJyxsWusd2Oiy-1HP8Asrf31wNaixzXKKWmDru3rdnbyaEkTUJM__zFKOFCZ8m1iwIgQ"},
+	 "FqeML3UhMh_fY_CfIHpORdfy8di-2zjsxEgcxxdPYLI289tntiRdJC0lPRtv9DVS-WvNuvIY_6WTDVA63oPjtg"},
 	{"renewal", "ES256", {LEAF, INT, ROOT}, 3,
 	 "{\"originalTransactionId\":\"1\",\"environment\":\"Sandbox\",\"signedDate\":1767225598500}",
-	 "3IUScSnInnQu08OdhmDgAUoN_7f41wLF9ew2mx31FJJm6uI76yDaVpd2NyAIVW80ruuMZfTKCxnVpYbIjYdHhQ"},
+	 "WRu9rhp6RxARwSveVRZUf0Sv_FgnOGQhxbDPlLFMGYcHZMmRH7yS2kxR2pSfsmeUrRqumsl2jx4Y7XtXSDMJ0g"},
+	{"renewal_prod", "ES256", {LEAF, INT, ROOT}, 3,
+	 "{\"originalTransactionId\":\"1\",\"environment\":\"Production\",\"signedDate\":1767225598500}",
+	 "7CjtSwzxZ8PyZCz5iLhDGcLDLBmnSUkPraIE2d-PXI5_kFz6tY0EDUfGyuoVR_iatKY2qAouFzcph0OEMbfSzw"},
 };
 
 static const char nested_fmt[] =
@@ -224,17 +236,120 @@ static const char nested_fmt[] =
 	"\"data\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\",\"signedTransactionInfo\":\"%s"
 	"\",\"signedRenewalInfo\":\"%s\"},\"version\":\"2.0\",\"signedDate\":1767225598500}";
 static const struct nested_case nested_cases[] = {
-	{"nested_ok", "tx_good", "renewal", NULL, "YGyOaBSfFTnazy-I4W80jlPchdUC5Gk3MlTet_Wd4PSEA2OVMBQ2Ba09FrtwGecwJnVvAo0ULPTHqUbUvpqiEQ"},
-	{"nested_tx_other", "tx_other", "renewal", NULL, "A5TgTPbq-1PbgVQgsPfzqfAiUGjo3bAi3kLegTamAXOm5REv5a8Qnt8zlHt2AhLEx_aEMvOdU-xdhp3Cq8hwIA"},
-	{"nested_bad_renewal", "tx_good", "renewal", "tx_good", "84ldjagA-ZbuIqVR5TD3WhmQMmi2eRBu-Q4AnKiNVsI4W6iszIMOaMa-W-s5NZPMYcn1YlFVywSJMWOYcKh5Eg"},
+	{"nested_ok", "tx_good", "renewal", NULL,
+	 "2VXhsrLPaxsuV8tjxnYAhiNy37xhqn3dcVu2Ifo-AkfkVyz-jsK6mqH11_rgKQtFlQgzHlmxtqUQ4FvwgLTC_g"},
+	{"nested_tx_other", "tx_other", "renewal", NULL,
+	 "ltFfTSGofLUfKVnyVH46cMxHfdpVf3N7YLDrIxXVR3bKiqUWFeP3qsMX2ngI0nTqYAtoTvkwfQOZkBqZTp6FTg"},
+	{"nested_bad_renewal", "tx_good", "renewal", "tx_good",
+	 "tkPFmdQX1DBD9dzJSnoXWIy-7FjaqhemgmSqoV82W1cA1bpxQV7_xKPeZAomiZ3DV-bQCDiqhonHyZJfMoVrRQ"},
+	{"nested_renewal_env", "tx_good", "renewal_prod", NULL,
+	 "FyqZWC3fA_uaLQG7juH5Tda_LHDYNSCK7fhUhaEztuu_4p8uVzm-NZDs9AWDsKxVZ0K8R1RnfDPsOhkjXnUVPw"},
 };
 
 static const struct rs_der_case rs_der_cases[] = {
-	{"high", "9f5c4b78a72e62f3025130fae7007fdfe9aa34bb5d9f4a9fb517a6c00e51f84f0100a96e6e51e6757b98820c1f7bed4b9136e6d7405d38120a65ff5b8dbb204d",
-	 "30450221009f5c4b78a72e62f3025130fae7007fdfe9aa34bb5d9f4a9fb517a6c00e51f84f02200100a96e6e51e6757b98820c1f7bed4b9136e6d7405d38120a65ff5b8dbb204d"},
-	{"zero", "0086387faec282ca6e30edeaf2b0272f6c715ab91a19c31cb27d29c18a6170ce4948a80e019fd24d4d265cca3bab084b43f8057872402d216cef8ca180d4c380",
-	 "304402200086387faec282ca6e30edeaf2b0272f6c715ab91a19c31cb27d29c18a6170ce02204948a80e019fd24d4d265cca3bab084b43f8057872402d216cef8ca180d4c380"},
+	{"high",
+	 "d6e6b2bab7f2cab661c4a263aa875babc20b4dd769340e3813a2c21b1737868e8b49ba713652b66a79ba20b0e3"
+	 "054638944bceec1e9201fa89d1fb86bca95f1d",
+	 "3046022100d6e6b2bab7f2cab661c4a263aa875babc20b4dd769340e3813a2c21b1737868e0221008b49ba7136"
+	 "52b66a79ba20b0e3054638944bceec1e9201fa89d1fb86bca95f1d"},
+	{"zero",
+	 "0017c4371ee7247b5a6bb766ac25e914e55125d2577143652645514273b6214a2617af893d5c3afdca1af41e6b"
+	 "65031e00a4ae297214625238df66540e5a76bf",
+	 "3043021f17c4371ee7247b5a6bb766ac25e914e55125d2577143652645514273b6214a02202617af893d5c3afd"
+	 "ca1af41e6b65031e00a4ae297214625238df66540e5a76bf"},
 };
+
+/* ---- the official library's own chain fixtures (apple/app-store-server-library-node,
+ * tests/unit-tests/jws_verification.test.ts, MIT licence, Copyright (c) 2023 Apple Inc.): its test
+ * chain and Apple's real chain (Apple Root CA - G3, WWDR G6, a receipt-signing leaf). Public
+ * certificates; no keys. The expected results are that test file's. ---- */
+static const char LIB_ROOT[] =
+	"MIIBgjCCASmgAwIBAgIJALUc5ALiH5pbMAoGCCqGSM49BAMDMDYxCzAJBgNVBAYTAlVTMRMwEQYDVQQIDApDYWxpZm"
+	"9ybmlhMRIwEAYDVQQHDAlDdXBlcnRpbm8wHhcNMjMwMTA1MjEzMDIyWhcNMzMwMTAyMjEzMDIyWjA2MQswCQYDVQQG"
+	"EwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMBAGA1UEBwwJQ3VwZXJ0aW5vMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQ"
+	"cDQgAEc+/Bl+gospo6tf9Z7io5tdKdrlN1YdVnqEhEDXDShzdAJPQijamXIMHf8xWWTa1zgoYTxOKpbuJtDplz1Xri"
+	"TaMgMB4wDAYDVR0TBAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYwCgYIKoZIzj0EAwMDRwAwRAIgemWQXnMAdTad2JDJWn"
+	"g9U4uBBL5mA7WI05H7oH7c6iQCIHiRqMjNfzUAyiu9h6rOU/K+iTR0I/3Y/NSWsXHX+acc";
+static const char LIB_INT[] =
+	"MIIBnzCCAUWgAwIBAgIBCzAKBggqhkjOPQQDAzA2MQswCQYDVQQGEwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMB"
+	"AGA1UEBwwJQ3VwZXJ0aW5vMB4XDTIzMDEwNTIxMzEwNVoXDTMzMDEwMTIxMzEwNVowRTELMAkGA1UEBhMCVVMxCzAJ"
+	"BgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xFTATBgNVBAoMDEludGVybWVkaWF0ZTBZMBMGByqGSM49AgEGCC"
+	"qGSM49AwEHA0IABBUN5V9rKjfRiMAIojEA0Av5Mp0oF+O0cL4gzrTF178inUHugj7Et46NrkQ7hKgMVnjogq45Q1rM"
+	"s+cMHVNILWqjNTAzMA8GA1UdEwQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2QGAgEEAgUAMAoGCC"
+	"qGSM49BAMDA0gAMEUCIQCmsIKYs41ullssHX4rVveUT0Z7Is5/hLK1lFPTtun3hAIgc2+2RG5+gNcFVcs+XJeEl4GZ"
+	"+ojl3ROOmll+ye7dynQ=";
+static const char LIB_LEAF[] =
+	"MIIBoDCCAUagAwIBAgIBDDAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
+	"N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzEzNFoXDTMzMDEwMTIxMzEzNFowPTEL"
+	"MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
+	"jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
+	"nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBg"
+	"gqhkjOPQQDAwNIADBFAiBX4c+T0Fp5nJ5QRClRfu5PSByRvNPtuaTsk0vPB3WAIAIhANgaauAj/YP9s0AkEhyJhxQO"
+	"/6Q2zouZ+H1CIOehnMzQ";
+static const char LIB_INT_BAD_OID[] =
+	"MIIBnjCCAUWgAwIBAgIBDTAKBggqhkjOPQQDAzA2MQswCQYDVQQGEwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMB"
+	"AGA1UEBwwJQ3VwZXJ0aW5vMB4XDTIzMDEwNTIxMzYxNFoXDTMzMDEwMTIxMzYxNFowRTELMAkGA1UEBhMCVVMxCzAJ"
+	"BgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xFTATBgNVBAoMDEludGVybWVkaWF0ZTBZMBMGByqGSM49AgEGCC"
+	"qGSM49AwEHA0IABBUN5V9rKjfRiMAIojEA0Av5Mp0oF+O0cL4gzrTF178inUHugj7Et46NrkQ7hKgMVnjogq45Q1rM"
+	"s+cMHVNILWqjNTAzMA8GA1UdEwQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2QGAgIEAgUAMAoGCC"
+	"qGSM49BAMDA0cAMEQCIFROtTE+RQpKxNXETFsf7Mc0h+5IAsxxo/X6oCC/c33qAiAmC5rn5yCOOEjTY4R1H1QcQVh+"
+	"eUwCl13NbQxWCuwxxA==";
+static const char LIB_LEAF_FOR_INT_BAD_OID[] =
+	"MIIBnzCCAUagAwIBAgIBDjAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
+	"N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzY1OFoXDTMzMDEwMTIxMzY1OFowPTEL"
+	"MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
+	"jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
+	"nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBg"
+	"gqhkjOPQQDAwNHADBEAiAUAs+gzYOsEXDwQquvHYbcVymyNqDtGw9BnUFp2YLuuAIgXxQ3Ie9YU0cMqkeaFd+lyo0a"
+	"sv9eyzk6stwjeIeOtTU=";
+static const char LIB_LEAF_BAD_OID[] =
+	"MIIBoDCCAUagAwIBAgIBDzAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
+	"N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzczMVoXDTMzMDEwMTIxMzczMVowPTEL"
+	"MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
+	"jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
+	"nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsCBAIFADAKBg"
+	"gqhkjOPQQDAwNIADBFAiAb+7S3i//bSGy7skJY9+D4VgcQLKFeYfIMSrUCmdrFqwIhAIMVwzD1RrxPRtJyiOCXLyib"
+	"IvwcY+VS73HYfk0O9lgz";
+static const char REAL_ROOT_G3[] =
+	"MIICQzCCAcmgAwIBAgIILcX8iNLFS5UwCgYIKoZIzj0EAwMwZzEbMBkGA1UEAwwSQXBwbGUgUm9vdCBDQSAtIEczMS"
+	"YwJAYDVQQLDB1BcHBsZSBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTETMBEGA1UECgwKQXBwbGUgSW5jLjELMAkGA1UE"
+	"BhMCVVMwHhcNMTQwNDMwMTgxOTA2WhcNMzkwNDMwMTgxOTA2WjBnMRswGQYDVQQDDBJBcHBsZSBSb290IENBIC0gRz"
+	"MxJjAkBgNVBAsMHUFwcGxlIENlcnRpZmljYXRpb24gQXV0aG9yaXR5MRMwEQYDVQQKDApBcHBsZSBJbmMuMQswCQYD"
+	"VQQGEwJVUzB2MBAGByqGSM49AgEGBSuBBAAiA2IABJjpLz1AcqTtkyJygRMc3RCV8cWjTnHcFBbZDuWmBSp3ZHtfTj"
+	"jTuxxEtX/1H7YyYl3J6YRbTzBPEVoA/VhYDKX1DyxNB0cTddqXl5dvMVztK517IDvYuVTZXpmkOlEKMaNCMEAwHQYD"
+	"VR0OBBYEFLuw3qFYM4iapIqZ3r6966/ayySrMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM"
+	"49BAMDA2gAMGUCMQCD6cHEFl4aXTQY2e3v9GwOAEZLuN+yRhHFD/3meoyhpmvOwgPUnPWTxnS4at+qIxUCMG1mihDK"
+	"1A3UT82NQz60imOlM27jbdoXt2QfyFMm+YhidDkLF1vLUagM6BgD56KyKA==";
+static const char REAL_WWDR_G6[] =
+	"MIIDFjCCApygAwIBAgIUIsGhRwp0c2nvU4YSycafPTjzbNcwCgYIKoZIzj0EAwMwZzEbMBkGA1UEAwwSQXBwbGUgUm"
+	"9vdCBDQSAtIEczMSYwJAYDVQQLDB1BcHBsZSBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTETMBEGA1UECgwKQXBwbGUg"
+	"SW5jLjELMAkGA1UEBhMCVVMwHhcNMjEwMzE3MjAzNzEwWhcNMzYwMzE5MDAwMDAwWjB1MUQwQgYDVQQDDDtBcHBsZS"
+	"BXb3JsZHdpZGUgRGV2ZWxvcGVyIFJlbGF0aW9ucyBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTELMAkGA1UECwwCRzYx"
+	"EzARBgNVBAoMCkFwcGxlIEluYy4xCzAJBgNVBAYTAlVTMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEbsQKC94PrlWmZX"
+	"nXgtxzdVJL8T0SGYngDRGpngn3N6PT8JMEb7FDi4bBmPhCnZ3/sq6PF/cGcKXWsL5vOteRhyJ45x3ASP7cOB+aao90"
+	"fcpxSv/EZFbniAbNgZGhIhpIo4H6MIH3MBIGA1UdEwEB/wQIMAYBAf8CAQAwHwYDVR0jBBgwFoAUu7DeoVgziJqkip"
+	"nevr3rr9rLJKswRgYIKwYBBQUHAQEEOjA4MDYGCCsGAQUFBzABhipodHRwOi8vb2NzcC5hcHBsZS5jb20vb2NzcDAz"
+	"LWFwcGxlcm9vdGNhZzMwNwYDVR0fBDAwLjAsoCqgKIYmaHR0cDovL2NybC5hcHBsZS5jb20vYXBwbGVyb290Y2FnMy"
+	"5jcmwwHQYDVR0OBBYEFD8vlCNR01DJmig97bB85c+lkGKZMA4GA1UdDwEB/wQEAwIBBjAQBgoqhkiG92NkBgIBBAIF"
+	"ADAKBggqhkjOPQQDAwNoADBlAjBAXhSq5IyKogMCPtw490BaB677CaEGJXufQB/EqZGd6CSjiCtOnuMTbXVXmxxcxf"
+	"kCMQDTSPxarZXvNrkxU3TkUMI33yzvFVVRT4wxWJC994OsdcZ4+RGNsYDyR5gmdr0nDGg=";
+static const char REAL_LEAF[] =
+	"MIIEMTCCA7agAwIBAgIQR8KHzdn554Z/UoradNx9tzAKBggqhkjOPQQDAzB1MUQwQgYDVQQDDDtBcHBsZSBXb3JsZH"
+	"dpZGUgRGV2ZWxvcGVyIFJlbGF0aW9ucyBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTELMAkGA1UECwwCRzYxEzARBgNV"
+	"BAoMCkFwcGxlIEluYy4xCzAJBgNVBAYTAlVTMB4XDTI1MDkxOTE5NDQ1MVoXDTI3MTAxMzE3NDcyM1owgZIxQDA+Bg"
+	"NVBAMMN1Byb2QgRUNDIE1hYyBBcHAgU3RvcmUgYW5kIGlUdW5lcyBTdG9yZSBSZWNlaXB0IFNpZ25pbmcxLDAqBgNV"
+	"BAsMI0FwcGxlIFdvcmxkd2lkZSBEZXZlbG9wZXIgUmVsYXRpb25zMRMwEQYDVQQKDApBcHBsZSBJbmMuMQswCQYDVQ"
+	"QGEwJVUzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNnVvhcv7iT+7Ex5tBMBgrQspHzIsXRi0Yxfek7lv8wEmj/b"
+	"HiWtNwJqc2BoHzsQiEjP7KFIIKg4Y8y0/nynuAmjggIIMIICBDAMBgNVHRMBAf8EAjAAMB8GA1UdIwQYMBaAFD8vlC"
+	"NR01DJmig97bB85c+lkGKZMHAGCCsGAQUFBwEBBGQwYjAtBggrBgEFBQcwAoYhaHR0cDovL2NlcnRzLmFwcGxlLmNv"
+	"bS93d2RyZzYuZGVyMDEGCCsGAQUFBzABhiVodHRwOi8vb2NzcC5hcHBsZS5jb20vb2NzcDAzLXd3ZHJnNjAyMIIBHg"
+	"YDVR0gBIIBFTCCAREwggENBgoqhkiG92NkBQYBMIH+MIHDBggrBgEFBQcCAjCBtgyBs1JlbGlhbmNlIG9uIHRoaXMg"
+	"Y2VydGlmaWNhdGUgYnkgYW55IHBhcnR5IGFzc3VtZXMgYWNjZXB0YW5jZSBvZiB0aGUgdGhlbiBhcHBsaWNhYmxlIH"
+	"N0YW5kYXJkIHRlcm1zIGFuZCBjb25kaXRpb25zIG9mIHVzZSwgY2VydGlmaWNhdGUgcG9saWN5IGFuZCBjZXJ0aWZp"
+	"Y2F0aW9uIHByYWN0aWNlIHN0YXRlbWVudHMuMDYGCCsGAQUFBwIBFipodHRwOi8vd3d3LmFwcGxlLmNvbS9jZXJ0aW"
+	"ZpY2F0ZWF1dGhvcml0eS8wHQYDVR0OBBYEFIFioG4wMMVA1ku9zJmGNPAVn3eqMA4GA1UdDwEB/wQEAwIHgDAQBgoq"
+	"hkiG92NkBgsBBAIFADAKBggqhkjOPQQDAwNpADBmAjEA+qXnREC7hXIWVLsLxznjRpIzPf7VHz9V/CTm8+LJlrQepn"
+	"mcPvGLNcX6XPnlcgLAAjEA5IjNZKgg5pQ79knF4IbTXdKv8vutIDMXDmjPVT3dGvFtsGRwXOywR2kZCdSrfeot";
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
@@ -586,7 +701,8 @@ static void test_chain(void)
 	chain_case("leaf expired 60 s ago (skew)", ROOT, LEAF, INT, LEAF_NOT_AFTER + 60, APPLE_OK);
 	chain_case("leaf valid in 61 s", ROOT, LEAF, INT, LEAF_NOT_BEFORE - 61, APPLE_CERT_DATES);
 	chain_case("leaf valid in 60 s (skew)", ROOT, LEAF, INT, LEAF_NOT_BEFORE - 60, APPLE_OK);
-	chain_case("root expired (2045)", ROOT, LEAF, INT, 2366841600LL, APPLE_CERT_DATES);
+	chain_case("configured root expired (same key and name)", ROOT_EXPIRED, LEAF, INT, T_NOW, APPLE_CERT_DATES);
+	chain_case("configured root expired 60 s ago (skew)", ROOT_EXPIRED, LEAF, INT, 1764547260LL, APPLE_OK);
 	header_of(&h, ROOT, INT);
 	h.der_len[0] = 10;
 	{
@@ -596,6 +712,41 @@ static void test_chain(void)
 		verify_cert_free(root);
 	}
 	apple_header_free(&h);
+}
+
+/* ---- the official library's chain tests, and Apple's real chain --------------------------------- */
+
+#define LIB_EFFECTIVE 1761962975LL /* the library tests' EFFECTIVE_DATE (October 2025) */
+
+static void test_library_chains(void)
+{
+	unsigned char d[VERIFY_SHA256_LEN];
+	char fp[3 * VERIFY_SHA256_LEN];
+	struct verify_cert *g3 = cert_of(REAL_ROOT_G3);
+	struct apple_config cfg;
+
+	chain_case("library: test chain", LIB_ROOT, LIB_LEAF, LIB_INT, LIB_EFFECTIVE, APPLE_OK);
+	chain_case("library: intermediate with OID ...6.2.2", LIB_ROOT, LIB_LEAF_FOR_INT_BAD_OID, LIB_INT_BAD_OID,
+		   LIB_EFFECTIVE, APPLE_MISSING_OID);
+	chain_case("library: leaf with OID ...6.11.2", LIB_ROOT, LIB_LEAF_BAD_OID, LIB_INT, LIB_EFFECTIVE,
+		   APPLE_MISSING_OID);
+	chain_case("library: expired chain (2042)", LIB_ROOT, LIB_LEAF, LIB_INT, 2280946846LL, APPLE_CERT_DATES);
+	chain_case("library: test chain under the real root", REAL_ROOT_G3, LIB_LEAF, LIB_INT, LIB_EFFECTIVE,
+		   APPLE_UNTRUSTED);
+	chain_case("Apple's real chain (G3 <- WWDR G6 <- receipt signing, P-384 CAs)", REAL_ROOT_G3, REAL_LEAF,
+		   REAL_WWDR_G6, LIB_EFFECTIVE, APPLE_OK);
+	chain_case("Apple's real chain under the test root", LIB_ROOT, REAL_LEAF, REAL_WWDR_G6, LIB_EFFECTIVE,
+		   APPLE_UNTRUSTED);
+	/* the fingerprint kancactl compares with is the real root's */
+	ok(g3 && verify_cert_sha256(g3, d) == 0, "Apple Root CA - G3 parses and hashes");
+	for (size_t i = 0; i < sizeof d; i++)
+		snprintf(fp + 3 * i, 4, "%02X%s", d[i], i + 1 < sizeof d ? ":" : "");
+	is_str(fp, APPLE_ROOT_G3_SHA256, "APPLE_ROOT_G3_SHA256 is Apple Root CA - G3's fingerprint (PROVIDERS.md)");
+	verify_cert_free(g3);
+	ok(load_cfg(&cfg, "Production", "1234", REAL_ROOT_G3) == 0 &&
+		   memcmp(cfg.root_sha256, d, sizeof d) == 0,
+	   "root_cert = Apple Root CA - G3 loads");
+	apple_config_free(&cfg);
 }
 
 /* ---- whole JWSs --------------------------------------------------------------------------------- */
@@ -810,6 +961,11 @@ static void test_notifications(void)
 	is_int(st, APPLE_BAD_SIGNATURE, "nested: renewal info with a signature of other bytes");
 	is_str(part, "data.signedRenewalInfo", "nested: the failing part is named");
 	buf_free(&j);
+	nested_jws(&j, &nested_cases[3]);
+	st = apple_verify_notification(&cfg, j.data, j.len, T_NOW, NULL, &part);
+	is_int(st, APPLE_INVALID_ENVIRONMENT, "nested: renewal info of another environment");
+	is_str(part, "data.signedRenewalInfo", "nested: the failing part is named");
+	buf_free(&j);
 	apple_config_free(&cfg);
 	/* a nested JWS checked against another root fails with the outer one */
 	if (load_cfg(&cfg, "Sandbox", NULL, ROOT2) < 0)
@@ -834,7 +990,7 @@ static void test_options(void)
 		const char *what;
 	} cases[] = {
 		{BUNDLE, "Sandbox", NULL, ROOT, 1, "bundle_id, Sandbox, root_cert"},
-		{BUNDLE, "Sandbox", NULL, NULL, 1, "root_cert may come later (the source fails closed until then)"},
+		{BUNDLE, "Sandbox", NULL, NULL, 0, "root_cert missing (an apple source must have its root)"},
 		{BUNDLE, "Production", "42", ROOT, 1, "Production with app_apple_id"},
 		{NULL, "Sandbox", NULL, ROOT, 0, "bundle_id missing"},
 		{"", "Sandbox", NULL, ROOT, 0, "bundle_id empty"},
@@ -842,6 +998,8 @@ static void test_options(void)
 		{BUNDLE, "sandbox", NULL, ROOT, 0, "environment not Sandbox|Production"},
 		{BUNDLE, "Production", NULL, ROOT, 0, "Production without app_apple_id"},
 		{BUNDLE, "Sandbox", "12x", ROOT, 0, "app_apple_id not a number"},
+		{BUNDLE, "Production", "123456789012345", ROOT, 1, "app_apple_id of 15 digits"},
+		{BUNDLE, "Production", "1234567890123456", ROOT, 0, "app_apple_id of 16 digits (beyond exact doubles)"},
 		{BUNDLE, "Sandbox", NULL, "MIIB", 0, "root_cert not a certificate"},
 		{BUNDLE, "Sandbox", NULL, "not base64!", 0, "root_cert not base64"},
 	};
@@ -1100,6 +1258,7 @@ int main(void)
 	test_rs_der();
 	test_certs();
 	test_chain();
+	test_library_chains();
 	test_jws();
 	test_notifications();
 	test_options();

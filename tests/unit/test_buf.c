@@ -245,7 +245,7 @@ static int collect(void *arg, const char *key, const char *value)
 static void test_options(void)
 {
 	struct buf o, err;
-	char out[2048], longv[KANCA_OPTION_MAX + 2];
+	char out[KANCA_OPTION_MAX + 1], longv[KANCA_OPTION_MAX + 2];
 	struct seen seen;
 
 	buf_init(&o, 64 * 1024);
