@@ -15,22 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int read_secret_stdin(char *out, size_t cap)
-{
-	size_t n;
-
-	if (!fgets(out, (int)cap, stdin))
-		return -1;
-	n = strlen(out);
-	if (n && out[n - 1] == '\n')
-		out[--n] = '\0';
-	else if (n == cap - 1)
-		return -1; /* longer than the cap */
-	if (n && out[n - 1] == '\r')
-		out[--n] = '\0';
-	return 0;
-}
-
 #define ROOT_CERT_FILE_MAX (64 * 1024)
 
 /* --root-cert FILE (apple): a PEM or DER certificate, stored as option root_cert=<base64 DER>;
@@ -120,7 +104,7 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 			snprintf(secret, sizeof secret, "%s", argv[i]);
 			have_secret = 1;
 		} else if (strcmp(argv[i], "--secret-stdin") == 0) {
-			if (read_secret_stdin(secret, sizeof secret) < 0) {
+			if (ctl_secret_read_stdin(secret, sizeof secret) < 0) {
 				rc = ctl_usage_error("--secret-stdin: no secret on standard input, or longer than %d bytes",
 						     KANCA_SECRET_MAX);
 				goto out;
@@ -166,13 +150,10 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 		goto out;
 	}
 	if (generate) {
-		unsigned char raw[32];
-		if (verify_random(raw, sizeof raw) < 0) {
+		if (ctl_secret_generate(secret) < 0) {
 			rc = ctl_fail("no random bytes available");
 			goto out;
 		}
-		verify_hex_encode(raw, sizeof raw, secret);
-		verify_wipe(raw, sizeof raw);
 		have_secret = 1;
 	}
 	switch (store_source_add(a->store, p->name, argv[1], buf_str(&opts), clock_now(), &id)) {
