@@ -3,7 +3,7 @@
 # Nothing is installed when every package is already present.
 set -eu
 what=${1:-build}
-pkgs="build-essential autoconf automake pkg-config libfcgi-dev libssl-dev libjson-c-dev libpq-dev
+pkgs="build-essential autoconf automake pkg-config libfcgi-dev libssl-dev libjson-c-dev libpq-dev libcurl4-openssl-dev
       libsqlite3-dev sqlite3 lighttpd libfcgi-bin openssl python3 ca-certificates"
 case "$what" in
 test) pkgs="$pkgs postgresql postgresql-client spawn-fcgi util-linux libclang-rt-14-dev clang" ;;

@@ -43,6 +43,12 @@ int ctl_secret_expire(struct app *a, int argc, char **argv);
 int ctl_secret_read_stdin(char *out, size_t cap);
 /* 32 random bytes as 64 lowercase hex characters; 0 or -1. */
 int ctl_secret_generate(char out[65]);
+int ctl_worker(struct app *a, int argc, char **argv);
+int ctl_replay(struct app *a, int argc, char **argv);
+int ctl_purge(struct app *a, int argc, char **argv);
+int ctl_action_add(struct app *a, int argc, char **argv);
+int ctl_action_list(struct app *a, int argc, char **argv);
+int ctl_action_remove(struct app *a, int argc, char **argv);
 int ctl_events(struct app *a, int argc, char **argv);
 int ctl_event_show(struct app *a, int argc, char **argv);
 int ctl_stats(struct app *a, int argc, char **argv);

@@ -128,7 +128,23 @@ int ctl_event_show(struct app *a, int argc, char **argv)
 				printf("%s: %s\n", labels[c], v ? v : "-");
 		}
 		(void)store_rows_get(rows, 0, 10, &blen);
-		printf("body_bytes: %zu\n\n", blen);
+		printf("body_bytes: %zu\n", blen);
+	}
+	if (!body_only) {
+		struct store_rows *att;
+		if (store_list_attempts(a->store, id, &att) == 0) {
+			for (size_t r = 0; r < store_rows_count(att); r++) {
+				const char *st = store_rows_get(att, r, 6, NULL), *ex = store_rows_get(att, r, 7, NULL);
+				const char *er = store_rows_get(att, r, 8, NULL);
+				printf("attempt: %s %s action=%s outcome=%s%s%s%s%s%s%s\n",
+				       ctl_time(store_rows_get(att, r, 3, NULL), t, sizeof t), store_rows_get(att, r, 2, NULL),
+				       store_rows_get(att, r, 1, NULL) ? store_rows_get(att, r, 1, NULL) : "-",
+				       store_rows_get(att, r, 5, NULL), st ? " http=" : "", st ? st : "", ex ? " exit=" : "",
+				       ex ? ex : "", er ? " error=" : "", er ? er : "");
+			}
+			store_rows_free(att);
+		}
+		printf("\n");
 	}
 	body = store_rows_get(rows, 0, 10, &blen);
 	fflush(stdout);

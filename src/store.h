@@ -133,6 +133,49 @@ int store_stats(struct store *s, long long since, struct store_rows **out) STORE
 /* action, provider, account, status_code, reason, at; newest first */
 int store_list_audit(struct store *s, long limit, struct store_rows **out) STORE_MUST_CHECK;
 
+/* ---- processing after the answer ---- */
+
+/* An event claimed for processing (store_claim). */
+struct store_job {
+	long long event_id, source_id;
+	int attempts;           /* including this one */
+	char *key, *type;       /* type may be NULL */
+	char *body;             /* raw bytes, body_len long (NUL-terminated for convenience) */
+	size_t body_len;
+	char *headers;          /* JSON object of the stored request headers */
+	char *options;          /* the source's options */
+};
+
+/* Claims the oldest due event (received, or retry whose time has come, or processing whose lease
+ * expired; only_id > 0 restricts to that event) by setting it to processing with a lease until
+ * now + lease and counting the attempt. 1 claimed, 0 nothing due, -1 error. */
+int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job) STORE_MUST_CHECK;
+void store_job_free(struct store_job *job);
+/* Ends a claim: status "processed" (processed_at = now), "retry" (next_attempt_at = next_at) or "dead". */
+int store_finish(struct store *s, long long event_id, const char *status, long long next_at, long long now)
+	STORE_MUST_CHECK;
+/* One attempt of one action: outcome "ok", "retry", "gone", "failed"; http_status/exit_code -1 = none. */
+int store_attempt(struct store *s, long long event_id, long long action_id, const char *action, long long started,
+		  long long ended, const char *outcome, int http_status, int exit_code, const char *error) STORE_MUST_CHECK;
+/* 1 when the action already succeeded for the event (a retry skips it), 0 not, -1 error. */
+int store_action_done(struct store *s, long long event_id, long long action_id) STORE_MUST_CHECK;
+/* action_id, kind, target, options, enabled, position -- in order. */
+int store_actions(struct store *s, long long source_id, struct store_rows **out) STORE_MUST_CHECK;
+int store_action_add(struct store *s, long long source_id, const char *kind, const char *target, const char *options,
+		     long long now, long long *id) STORE_MUST_CHECK;
+/* 1 removed, 0 no such action of that source, -1 error. */
+int store_action_remove(struct store *s, long long source_id, long long action_id) STORE_MUST_CHECK;
+/* Stops using an action (a destination answered 410 Gone). 0 or -1. */
+int store_action_disable(struct store *s, long long action_id) STORE_MUST_CHECK;
+/* Puts events back to received (attempts reset): one id, or every event with status (e.g. "dead"),
+ * optionally of one source and received at or after since. *count = how many. 0 or -1. */
+int store_replay(struct store *s, long long id, const char *status, const char *provider, const char *account,
+		 long long since, long *count) STORE_MUST_CHECK;
+/* Deletes processed (and test) events received before `before`, with their attempts; never others. */
+int store_purge(struct store *s, long long before, long *count) STORE_MUST_CHECK;
+/* id, action_id, action, started_at, ended_at, outcome, http_status, exit_code, error -- oldest first. */
+int store_list_attempts(struct store *s, long long event_id, struct store_rows **out) STORE_MUST_CHECK;
+
 size_t store_rows_count(const struct store_rows *r);
 /* Cell text (NULL for SQL NULL); *len gets its byte length when len is not NULL. */
 const char *store_rows_get(const struct store_rows *r, size_t row, size_t col, size_t *len);

@@ -107,6 +107,9 @@ static int check_key(void *arg, const char *key, const char *value)
 	struct keys_ctx *k = arg;
 
 	(void)value;
+	/* the processor's retry policy is a per-source option of every provider (process.h) */
+	if (strncmp(key, "retry_", 6) == 0)
+		return 0;
 	for (size_t i = 0; k->allowed[i]; i++)
 		if (strcmp(k->allowed[i], key) == 0)
 			return 0;

@@ -1,0 +1,266 @@
+/* ctl_process.c: kancactl worker, replay, purge and source action add|list|remove. */
+#include "app.h"
+#include "buf.h"
+#include "caps.h"
+#include "clock.h"
+#include "ctl.h"
+#include "options.h"
+#include "process.h"
+#include "providers/registry.h"
+#include "store.h"
+#include "verify.h"
+#include "forward.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	process_stop();
+}
+
+int ctl_worker(struct app *a, int argc, char **argv)
+{
+	struct process_opts o = {.lease = 60, .drain = 0, .max_events = 0, .poll = 1.0};
+	struct sigaction sa;
+	long long v;
+	long n;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--drain") == 0) {
+			o.drain = 1;
+		} else if (strcmp(argv[i], "--max") == 0 && i + 1 < argc) {
+			if (ctl_parse_long(argv[++i], &v) < 0)
+				return ctl_usage_error("--max expects a positive number");
+			o.max_events = (long)v;
+		} else if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
+			if (ctl_parse_long(argv[++i], &v) < 0 || v > 86400)
+				return ctl_usage_error("--lease expects seconds from 1 to 86400");
+			o.lease = (long)v;
+		} else {
+			return ctl_usage_error("worker [--drain] [--max N] [--lease SECONDS]");
+		}
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (forward_init() < 0)
+		return ctl_fail("cannot initialise libcurl");
+	n = process_run(a->store, &o);
+	if (n < 0)
+		return ctl_fail("the store failed: %s", store_error(a->store));
+	printf("processed %ld event%s\n", n, n == 1 ? "" : "s");
+	return CTL_OK;
+}
+
+int ctl_replay(struct app *a, int argc, char **argv)
+{
+	const char *provider = NULL, *account = NULL, *status = NULL;
+	char srcbuf[300];
+	long long id = 0, since = 0, d;
+	long count = 0;
+
+	if (argc == 1 && ctl_parse_long(argv[0], &id) == 0) {
+		/* one event */
+	} else {
+		for (int i = 0; i < argc; i++) {
+			if (strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
+				status = argv[++i];
+			} else if (strcmp(argv[i], "--source") == 0 && i + 1 < argc) {
+				const struct provider *p;
+				if (ctl_split_source(argv[++i], srcbuf, sizeof srcbuf, &provider, &account) < 0 ||
+				    !(p = registry_find(provider)))
+					return ctl_usage_error("--source expects PROVIDER/ACCOUNT");
+				provider = p->name;
+			} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+				if (ctl_parse_duration(argv[++i], &d) < 0)
+					return ctl_usage_error("--since expects a duration such as 24h or 7d");
+				since = clock_now() - d;
+			} else {
+				return ctl_usage_error("replay ID | replay --status STATUS [--source P/A] [--since DURATION]");
+			}
+		}
+		if (!status)
+			return ctl_usage_error("replay ID | replay --status STATUS [--source P/A] [--since DURATION]");
+		if (strcmp(status, "test") == 0 || strcmp(status, "received") == 0)
+			return ctl_usage_error("replay takes events that were processed, retried or dead, not \"%s\"", status);
+	}
+	if (store_replay(a->store, id, status, provider, account, since, &count) < 0)
+		return ctl_fail("cannot replay: %s", store_error(a->store));
+	if (id && count == 0)
+		return ctl_fail("no event %lld (or it is a test ping)", id);
+	printf("%ld event%s put back for processing\n", count, count == 1 ? "" : "s");
+	return CTL_OK;
+}
+
+int ctl_purge(struct app *a, int argc, char **argv)
+{
+	long long d;
+	long count = 0;
+
+	if (argc != 2 || strcmp(argv[0], "--older-than") != 0 || ctl_parse_duration(argv[1], &d) < 0 || d <= 0)
+		return ctl_usage_error("purge --older-than DURATION   (e.g. 30d)");
+	if (store_purge(a->store, clock_now() - d, &count) < 0)
+		return ctl_fail("cannot purge: %s", store_error(a->store));
+	printf("purged %ld processed event%s received before %s ago (unprocessed events are never purged)\n", count,
+	       count == 1 ? "" : "s", argv[1]);
+	return CTL_OK;
+}
+
+/* The source named by argv[0] argv[1]: its id, or 0 with a message printed (*rc set). */
+static long long source_id(struct app *a, char **argv, int *rc)
+{
+	const struct provider *p = registry_find(argv[0]);
+	struct store_source src;
+	long long id = 0;
+
+	if (!p) {
+		*rc = ctl_usage_error("unknown provider \"%s\"", argv[0]);
+		return 0;
+	}
+	switch (store_source_get(a->store, p->name, argv[1], clock_now(), &src)) {
+	case 1:
+		id = src.id;
+		store_source_free(&src);
+		return id;
+	case 0:
+		*rc = ctl_fail("no source %s/%s", p->name, argv[1]);
+		return 0;
+	default:
+		*rc = ctl_fail("cannot read the source: %s", store_error(a->store));
+		return 0;
+	}
+}
+
+int ctl_action_add(struct app *a, int argc, char **argv)
+{
+	struct buf opts, err;
+	char secret[80] = "";
+	long long sid, id, v;
+	int rc = CTL_FAIL, generate = 0;
+
+	if (argc < 4 || strcmp(argv[2], "forward") != 0)
+		return ctl_usage_error("source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
+				       "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]");
+	if (strncmp(argv[3], "http://", 7) != 0 && strncmp(argv[3], "https://", 8) != 0)
+		return ctl_usage_error("forward URL must start with http:// or https://");
+	buf_init(&opts, 16 * 1024);
+	buf_init(&err, 512);
+	for (int i = 4; i < argc; i++) {
+		const char *key = NULL;
+		if (strcmp(argv[i], "--generate-secret") == 0) {
+			generate = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			goto usage;
+		if (strcmp(argv[i], "--secret") == 0) {
+			key = "secret";
+			if (strncmp(argv[i + 1], "whsec_", 6) != 0)
+				goto usage;
+		} else if (strcmp(argv[i], "--static-secret") == 0) {
+			key = "static_secret";
+		} else if (strcmp(argv[i], "--header") == 0) {
+			key = "header";
+			if (!strchr(argv[i + 1], ':'))
+				goto usage;
+		} else if (strcmp(argv[i], "--timeout") == 0) {
+			key = "timeout";
+			if (ctl_parse_long(argv[i + 1], &v) < 0 || v > 300)
+				goto usage;
+		} else {
+			goto usage;
+		}
+		if (options_set(&opts, key, argv[++i], &err) < 0) {
+			rc = ctl_usage_error("%s", buf_str(&err));
+			goto out;
+		}
+	}
+	if (generate) {
+		unsigned char raw[24];
+		char b64[40];
+		if (verify_random(raw, sizeof raw) < 0) {
+			rc = ctl_fail("no random bytes available");
+			goto out;
+		}
+		verify_base64_encode(raw, sizeof raw, b64);
+		verify_wipe(raw, sizeof raw);
+		snprintf(secret, sizeof secret, "whsec_%s", b64);
+		if (options_set(&opts, "secret", secret, &err) < 0) {
+			rc = ctl_usage_error("%s", buf_str(&err));
+			goto out;
+		}
+	}
+	sid = source_id(a, argv, &rc);
+	if (!sid)
+		goto out;
+	if (store_action_add(a->store, sid, "forward", argv[3], buf_str(&opts), clock_now(), &id) < 0) {
+		rc = ctl_fail("cannot add the action: %s", store_error(a->store));
+		goto out;
+	}
+	printf("added action %lld: forward to %s\n", id, argv[3]);
+	if (generate)
+		printf("signing secret: %s\n(Standard Webhooks; shown once: give it to the destination now)\n", secret);
+	rc = CTL_OK;
+	goto out;
+usage:
+	rc = ctl_usage_error("source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
+			     "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]");
+out:
+	verify_wipe(secret, sizeof secret);
+	buf_free(&opts);
+	buf_free(&err);
+	return rc;
+}
+
+int ctl_action_list(struct app *a, int argc, char **argv)
+{
+	struct store_rows *rows;
+	long long sid;
+	int rc = CTL_FAIL;
+
+	if (argc != 2)
+		return ctl_usage_error("source action list PROVIDER ACCOUNT");
+	sid = source_id(a, argv, &rc);
+	if (!sid)
+		return rc;
+	if (store_actions(a->store, sid, &rows) < 0)
+		return ctl_fail("cannot list actions: %s", store_error(a->store));
+	printf("%-6s %-8s %-9s %-48s %s\n", "ID", "KIND", "STATE", "TARGET", "SIGNED");
+	for (size_t r = 0; r < store_rows_count(rows); r++) {
+		const char *o = store_rows_get(rows, r, 3, NULL);
+		char tmp[8];
+		printf("%-6s %-8s %-9s %-48s %s\n", store_rows_get(rows, r, 0, NULL), store_rows_get(rows, r, 1, NULL),
+		       strcmp(store_rows_get(rows, r, 4, NULL), "0") ? "enabled" : "disabled", store_rows_get(rows, r, 2, NULL),
+		       options_get(o, "secret", tmp, 1) != 0 ? "standard-webhooks"
+		       : options_get(o, "static_secret", tmp, 1) != 0 ? "x-webhook-secret" : "no");
+	}
+	store_rows_free(rows);
+	return CTL_OK;
+}
+
+int ctl_action_remove(struct app *a, int argc, char **argv)
+{
+	long long sid, id;
+	int rc = CTL_FAIL;
+
+	if (argc != 3 || ctl_parse_long(argv[2], &id) < 0)
+		return ctl_usage_error("source action remove PROVIDER ACCOUNT ID");
+	sid = source_id(a, argv, &rc);
+	if (!sid)
+		return rc;
+	switch (store_action_remove(a->store, sid, id)) {
+	case 1:
+		printf("action %lld removed\n", id);
+		return CTL_OK;
+	case 0:
+		return ctl_fail("%s/%s has no action %lld", argv[0], argv[1], id);
+	default:
+		return ctl_fail("cannot remove the action: %s", store_error(a->store));
+	}
+}

@@ -1,0 +1,240 @@
+/* process.c: the processor loop: claim, run actions, record attempts, schedule retries. */
+#include "process.h"
+#include "buf.h"
+#include "clock.h"
+#include "forward.h"
+#include "log.h"
+#include "options.h"
+#include "store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+
+void process_stop(void)
+{
+	stop_requested = 1;
+}
+
+void process_policy_defaults(struct process_policy *p)
+{
+	p->attempts = 5;
+	p->initial = 1;
+	p->factor = 2.0;
+	p->max = 60;
+	p->retry_after_cap = 3600;
+}
+
+static int opt_number(const char *options, const char *key, double lo, double hi, double *out, struct buf *err)
+{
+	char v[64], *end;
+	double d;
+
+	switch (options_get(options, key, v, sizeof v)) {
+	case 0:
+		return 0;
+	case 1:
+		errno = 0;
+		d = strtod(v, &end);
+		if (!errno && end != v && !*end && d >= lo && d <= hi) {
+			*out = d;
+			return 0;
+		}
+		/* fall through */
+	default:
+		return buf_fail(err, "%s: expected a number from %g to %g", key, lo, hi);
+	}
+}
+
+int process_policy_load(const char *options, struct process_policy *p, struct buf *err)
+{
+	double a = p->attempts, i = (double)p->initial, f = p->factor, m = (double)p->max;
+
+	if (opt_number(options, "retry_attempts", 1, 100, &a, err) < 0 ||
+	    opt_number(options, "retry_initial", 1, 86400, &i, err) < 0 ||
+	    opt_number(options, "retry_factor", 1, 10, &f, err) < 0 || opt_number(options, "retry_max", 1, 604800, &m, err) < 0)
+		return -1;
+	p->attempts = (int)a;
+	p->initial = (long)i;
+	p->factor = f;
+	p->max = (long)m;
+	return 0;
+}
+
+long process_backoff(const struct process_policy *p, int attempts, long retry_after)
+{
+	double d = (double)p->initial * pow(p->factor, attempts > 1 ? attempts - 1 : 0);
+	double jitter = 0.8 + 0.4 * ((double)rand() / (double)RAND_MAX);
+	long s;
+
+	if (d > (double)p->max)
+		d = (double)p->max;
+	s = (long)llround(d * jitter);
+	if (s < 1)
+		s = 1;
+	if (retry_after > s)
+		s = retry_after < p->retry_after_cap ? retry_after : p->retry_after_cap;
+	return s;
+}
+
+/* Options of a forward action: secret (whsec_...), static_secret, header ("Name: value"), timeout. */
+static void run_forward(const struct store_job *job, const char *target, const char *options, struct forward_outcome *fo)
+{
+	char secret[512] = "", stat[512] = "", header[1024] = "", timeout[32] = "";
+	const char *extra[2] = {NULL, NULL};
+	struct forward_target t;
+	struct forward_message m;
+	char id[32];
+
+	(void)options_get(options, "secret", secret, sizeof secret);
+	(void)options_get(options, "static_secret", stat, sizeof stat);
+	(void)options_get(options, "header", header, sizeof header);
+	(void)options_get(options, "timeout", timeout, sizeof timeout);
+	if (header[0])
+		extra[0] = header;
+	memset(&t, 0, sizeof t);
+	t.url = target;
+	t.signing_secret = secret[0] ? secret : NULL;
+	t.static_secret = stat[0] ? stat : NULL;
+	t.extra_headers = extra;
+	t.timeout_ms = timeout[0] ? atol(timeout) * 1000 : 0;
+	/* the event id is the delivery id: stable across retries */
+	snprintf(id, sizeof id, "evt_%lld", job->event_id);
+	memset(&m, 0, sizeof m);
+	m.id = id;
+	m.timestamp = clock_now();
+	m.body = job->body;
+	m.len = job->body_len;
+	m.content_type = NULL;
+	forward_post(&t, &m, fo);
+	memset(secret, 0, sizeof secret);
+	memset(stat, 0, sizeof stat);
+}
+
+int process_job(struct store *s, struct store_job *job)
+{
+	struct store_rows *actions = NULL;
+	struct process_policy pol;
+	struct buf err;
+	long retry_after = -1;
+	int failed = 0;
+	long long now;
+
+	process_policy_defaults(&pol);
+	buf_init(&err, 256);
+	if (process_policy_load(job->options, &pol, &err) < 0)
+		log_warn("event %lld: bad retry option (%s): using the defaults", job->event_id, buf_str(&err));
+	buf_free(&err);
+	if (store_actions(s, job->source_id, &actions) < 0)
+		return -1;
+	for (size_t i = 0; i < store_rows_count(actions); i++) {
+		long long aid = strtoll(store_rows_get(actions, i, 0, NULL), NULL, 10);
+		const char *kind = store_rows_get(actions, i, 1, NULL), *target = store_rows_get(actions, i, 2, NULL);
+		const char *opts = store_rows_get(actions, i, 3, NULL);
+		int enabled = strcmp(store_rows_get(actions, i, 4, NULL), "0") != 0;
+		struct forward_outcome fo;
+		long long started;
+		const char *outcome;
+		int done = store_action_done(s, job->event_id, aid);
+
+		if (done < 0)
+			goto store_error;
+		if (done || !enabled)
+			continue; /* a retry does not repeat what succeeded; a gone destination is skipped */
+		started = clock_now();
+		memset(&fo, 0, sizeof fo);
+		if (strcmp(kind, "forward") == 0) {
+			run_forward(job, target, opts, &fo);
+		} else {
+			fo.result = FORWARD_INVALID;
+			snprintf(fo.error, sizeof fo.error, "action kind %s is not supported by this kanca", kind);
+		}
+		outcome = fo.result == FORWARD_OK ? "ok" : fo.result == FORWARD_GONE ? "gone" : fo.result == FORWARD_RETRY ? "retry" : "failed";
+		if (store_attempt(s, job->event_id, aid, kind, started, clock_now(), outcome, fo.http_status ? fo.http_status : -1,
+				  -1, fo.error) < 0)
+			goto store_error;
+		switch (fo.result) {
+		case FORWARD_OK:
+			break;
+		case FORWARD_GONE:
+			/* 410: this destination wants no more; the others go on */
+			log_warn("event %lld: %s answered 410 Gone: action %lld disabled", job->event_id, kind, aid);
+			if (store_action_disable(s, aid) < 0 ||
+			    store_audit(s, clock_now(), "action_disabled", NULL, NULL, job->source_id, job->event_id, 410,
+					"destination answered 410 Gone", NULL) < 0)
+				goto store_error;
+			break;
+		default:
+			failed = 1;
+			if (fo.retry_after > retry_after)
+				retry_after = fo.retry_after;
+			log_info("event %lld: %s attempt %d failed (%s)", job->event_id, kind, job->attempts,
+				 fo.error[0] ? fo.error : "no detail");
+			break;
+		}
+	}
+	store_rows_free(actions);
+	now = clock_now();
+	if (!failed) {
+		if (store_finish(s, job->event_id, "processed", 0, now) < 0 ||
+		    store_audit(s, now, "processed", NULL, NULL, job->source_id, job->event_id, 0, NULL, NULL) < 0)
+			return -1;
+		return 0;
+	}
+	if (job->attempts >= pol.attempts) {
+		log_warn("event %lld is dead after %d attempts (kancactl replay %lld)", job->event_id, job->attempts,
+			 job->event_id);
+		if (store_finish(s, job->event_id, "dead", 0, now) < 0 ||
+		    store_audit(s, now, "processing_failed", NULL, NULL, job->source_id, job->event_id, 0,
+				"dead after the last attempt", NULL) < 0)
+			return -1;
+		return 0;
+	}
+	return store_finish(s, job->event_id, "retry", now + process_backoff(&pol, job->attempts, retry_after), now);
+store_error:
+	store_rows_free(actions);
+	return -1;
+}
+
+static void nap(double seconds)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stop_requested)
+		;
+}
+
+long process_run(struct store *s, const struct process_opts *o)
+{
+	long done = 0;
+
+	stop_requested = 0;
+	srand((unsigned)clock_monotonic() ^ (unsigned)getpid());
+	while (!stop_requested && (!o->max_events || done < o->max_events)) {
+		struct store_job job;
+		int rc = store_claim(s, clock_now(), o->lease, 0, &job);
+
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (o->drain)
+				break;
+			nap(o->poll);
+			continue;
+		}
+		if (process_job(s, &job) < 0)
+			log_error("event %lld: the store failed while processing; its lease will expire", job.event_id);
+		store_job_free(&job);
+		done++;
+	}
+	return done;
+}

@@ -1,0 +1,44 @@
+/* process.h: the processor. Claims stored events (with a lease), runs their source's actions in
+ * order, records every attempt, and sets each event to processed, to a retry time, or to dead. */
+#ifndef KANCA_PROCESS_H
+#define KANCA_PROCESS_H
+
+struct store;
+struct store_job;
+struct buf;
+
+struct process_policy {
+	int attempts;         /* after this many attempts an event is dead */
+	long initial;         /* seconds before the first retry */
+	double factor;        /* each retry waits factor times longer ... */
+	long max;             /* ... up to this many seconds */
+	long retry_after_cap; /* a destination's Retry-After is honoured up to this */
+};
+
+/* seeds/002's policy: 5 attempts, 1 s first delay, x2, 60 s cap; Retry-After up to 3600 s. */
+void process_policy_defaults(struct process_policy *p);
+/* Reads retry_attempts, retry_initial, retry_factor, retry_max from a source's options over the
+ * defaults. 0, or -1 with the reason in err. */
+int process_policy_load(const char *options, struct process_policy *p, struct buf *err)
+	__attribute__((warn_unused_result));
+/* Seconds until the next try after `attempts` failed attempts, with +-20% jitter, at least the
+ * destination's retry_after (capped) when it gave one (-1: none). */
+long process_backoff(const struct process_policy *p, int attempts, long retry_after);
+
+/* Runs the actions of one claimed job and ends the claim. 0, or -1 when the store failed (the lease
+ * then expires and the event is claimed again). */
+int process_job(struct store *s, struct store_job *job);
+
+struct process_opts {
+	long lease;        /* seconds a claim lasts */
+	int drain;         /* stop when nothing is due (kancactl worker --drain) */
+	long max_events;   /* stop after this many (0: no limit) */
+	double poll;       /* seconds between looks when idle */
+};
+
+/* Claims and processes due events. Returns how many were processed, or -1 on a store error. */
+long process_run(struct store *s, const struct process_opts *o);
+/* Asks process_run to return after the event in hand (signal-safe). */
+void process_stop(void);
+
+#endif
