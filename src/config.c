@@ -13,7 +13,8 @@
 #define KANCA_DEFAULT_CONFIG "/etc/kanca/kanca.conf"
 #endif
 
-enum key_type { KEY_STRING, KEY_SIZE, KEY_SECONDS, KEY_CACHE_SECONDS, KEY_LOGLEVEL, KEY_STORE, KEY_PATHPREFIX };
+enum key_type { KEY_STRING, KEY_SIZE, KEY_SECONDS, KEY_CACHE_SECONDS, KEY_LOGLEVEL, KEY_STORE, KEY_PATHPREFIX,
+		KEY_PROCESSING };
 
 struct key {
 	const char *name;
@@ -39,6 +40,8 @@ static const struct key keys[] = {
 	{"source_cache_seconds", KEY_CACHE_SECONDS, F(source_cache_seconds), "1",
 	 "seconds a responder reuses a source and its secrets before asking the store again (0 to 300; 0 = always ask); "
 	 "kancactl changes reach every responder within this time"},
+	{"processing", KEY_PROCESSING, F(processing_fork), "fork",
+	 "fork: each responder forks a processor that handles events after the answer; off: only kancactl worker does"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -114,6 +117,11 @@ static int set_key(struct config *c, const struct key *k, const char *v, struct 
 		if (errno || *end || end == v || l < 0 || l > 300)
 			return buf_fail(err, "%s: expected seconds from 0 to 300, got \"%s\"", k->name, v);
 		*(long *)(void *)dst = l;
+		return 0;
+	case KEY_PROCESSING:
+		if (strcmp(v, "fork") != 0 && strcmp(v, "off") != 0)
+			return buf_fail(err, "%s: expected fork or off, got \"%s\"", k->name, v);
+		*(int *)(void *)dst = strcmp(v, "fork") == 0;
 		return 0;
 	case KEY_LOGLEVEL:
 		lvl = log_level_parse(v);

@@ -14,6 +14,7 @@ struct config {
 	char base_path[256];     /* prefix before /webhook/... ("" or e.g. "/hooks") */
 	long timestamp_tolerance;/* seconds a signed timestamp may be off (Stripe, Standard Webhooks) */
 	long source_cache_seconds;/* how long a responder reuses a source and its secrets; 0 = never */
+	int processing_fork;      /* processing = fork (1) | off (0) */
 };
 
 /* Fills every key with its default. */

@@ -7,6 +7,8 @@
 #include "log.h"
 #include "receive.h"
 #include "serve.h"
+#include "process.h"
+#include "store.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -45,6 +47,7 @@ static int serve_fastcgi(struct app *a)
 	struct buf out;
 	struct sigaction sa;
 	long served = 0;
+	int stored;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_term;
@@ -59,18 +62,30 @@ static int serve_fastcgi(struct app *a)
 		log_error("cannot initialise libfcgi");
 		return 1;
 	}
+	if (a->cfg.processing_fork) {
+		/* the processor opens its own connection: none may cross the fork */
+		store_close(a->store);
+		a->store = NULL;
+		(void)process_child_start(&a->cfg);
+	}
 	log_info("FastCGI responder ready (store %s)", a->cfg.store[0] == 's' ? "sqlite" : "postgresql");
 	buf_init(&out, 1024 * 1024);
 	while (!stopping && FCGX_Accept_r(&req) >= 0) {
 		in_request = 1;
 		buf_reset(&out);
 		/* everything needed from req.envp is copied inside receive_serve */
-		receive_serve(a, req.envp, read_fcgx, req.in, &out);
+		stored = receive_serve(a, req.envp, read_fcgx, req.in, &out);
 		if (FCGX_PutStr(buf_str(&out), (int)out.len, req.out) < 0)
 			log_warn("the web server closed the connection before the answer was sent");
 		FCGX_Finish_r(&req);
 		in_request = 0;
 		served++;
+		/* after the answer: hand over to the processor */
+		if (a->cfg.processing_fork) {
+			if (stored)
+				process_child_notify();
+			process_child_check(&a->cfg);
+		}
 	}
 	buf_free(&out);
 	log_info("FastCGI responder stopping after %ld requests", served);

@@ -9,7 +9,8 @@ struct app;
 struct buf;
 
 /* Handles one request given its environment and a body reader; out receives the complete
- * CGI/FastCGI answer (status line, headers, body). Never fails: errors become answers. */
-void receive_serve(struct app *a, char *const *envp, request_read_fn read, void *ctx, struct buf *out);
+ * CGI/FastCGI answer (status line, headers, body). Never fails: errors become answers.
+ * Returns how many new events were stored (0 for rejections and duplicates). */
+int receive_serve(struct app *a, char *const *envp, request_read_fn read, void *ctx, struct buf *out);
 
 #endif

@@ -2,7 +2,9 @@
 #include "serve.h"
 #include "app.h"
 #include "buf.h"
+#include "process.h"
 #include "receive.h"
+#include "store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,9 +44,17 @@ int serve_cgi(struct app *a)
 	struct buf out;
 	int rc;
 
+	int stored;
+
 	buf_init(&out, 1024 * 1024);
-	receive_serve(a, environ, read_stdin, NULL, &out);
+	stored = receive_serve(a, environ, read_stdin, NULL, &out);
 	rc = write_all(STDOUT_FILENO, buf_str(&out), out.len) < 0 ? 1 : 0;
 	buf_free(&out);
+	if (stored && a->cfg.processing_fork) {
+		/* after the answer: a detached child processes, with its own store connection */
+		store_close(a->store);
+		a->store = NULL;
+		process_detached(&a->cfg);
+	}
 	return rc;
 }

@@ -35,6 +35,7 @@ bad_values = {
     "base_path": "hooks/",
     "timestamp_tolerance": "0",
     "source_cache_seconds": "301",
+    "processing": "later",
 }
 tap.eq(sorted(bad_values), sorted(k[0] for k in keys), "every key has a bad-value case below")
 

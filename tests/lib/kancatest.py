@@ -581,7 +581,10 @@ class Kanca:
         self.tmpdir = tmpdir
         self.now = int(now if now is not None else vector_now())
         self.config = os.path.join(tmpdir, "kanca.conf")
-        self.settings = {"store": store.uri(), "max_body_bytes": max_body_bytes, "log_level": log_level}
+        # processing = off: these suites check what the receive path stored; processing after the
+        # answer (the forked processor) has its own tests (after_answer.py, processing.py)
+        self.settings = {"store": store.uri(), "max_body_bytes": max_body_bytes, "log_level": log_level,
+                         "processing": "off"}
         self.settings.update(extra)
         self.write_config()
 

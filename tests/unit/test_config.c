@@ -404,7 +404,7 @@ static void test_all_problems(void)
 static void test_describe(void)
 {
 	static const char *keys[] = {"store", "max_body_bytes", "log_level", "base_path", "timestamp_tolerance",
-				     "source_cache_seconds"};
+				     "source_cache_seconds", "processing"};
 	char *text = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&text, &n);

@@ -1,0 +1,188 @@
+/* process_child.c: the processor forked off by a responder (DESIGN "Processing after the answer").
+ * Close-on-exec descriptors, signals reset in the child, _exit in the child, children reaped. */
+#define _GNU_SOURCE /* pipe2 */
+#include "process.h"
+#include "config.h"
+#include "forward.h"
+#include "log.h"
+#include "store.h"
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LEASE_SECONDS 60
+#define IDLE_SWEEP_MS 1000
+
+static pid_t child = -1;
+static int doorbell = -1; /* write end, in the responder */
+
+/* In a new child: a fresh process state with only stdio (fd 0, the listening socket, must go). */
+static void child_reset(void)
+{
+	struct sigaction sa;
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		if (fd > 2)
+			close(fd);
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	process_stop();
+}
+
+/* Processes everything due; returns after a store error too (the caller waits and tries again). */
+static void drain(struct store *s)
+{
+	struct process_opts o = {.lease = LEASE_SECONDS, .drain = 1, .max_events = 0, .poll = 0};
+
+	if (process_run(s, &o) < 0)
+		log_error("processor: the store failed (%s); trying again shortly", store_error(s));
+}
+
+static void child_main(const struct config *cfg, int bell)
+{
+	struct store *s = NULL;
+	struct buf err;
+	struct sigaction sa;
+
+	child_reset();
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	buf_init(&err, 1024);
+	if (forward_init() < 0 || store_open(cfg->store, &s, &err) < 0) {
+		log_error("processor: cannot start (%s)", buf_str(&err));
+		_exit(1);
+	}
+	buf_free(&err);
+	log_info("processor ready");
+	for (;;) {
+		struct pollfd p = {bell, POLLIN, 0};
+		char tmp[256];
+		int n;
+
+		drain(s);
+		n = poll(&p, 1, IDLE_SWEEP_MS);
+		if (n > 0 && (p.revents & POLLIN)) {
+			ssize_t r = read(bell, tmp, sizeof tmp);
+			if (r == 0)
+				break; /* the responder is gone: finish what is due, then exit */
+		} else if (n > 0 && (p.revents & (POLLHUP | POLLERR))) {
+			break;
+		}
+	}
+	drain(s);
+	store_close(s);
+	_exit(0);
+}
+
+int process_child_start(const struct config *cfg)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_error("processor: pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_error("processor: fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[1]);
+		child_main(cfg, fds[0]);
+	}
+	close(fds[0]);
+	if (doorbell >= 0)
+		close(doorbell);
+	doorbell = fds[1];
+	fcntl(doorbell, F_SETFL, fcntl(doorbell, F_GETFL) | O_NONBLOCK);
+	child = pid;
+	return 0;
+}
+
+void process_child_notify(void)
+{
+	/* a full pipe already says "look": a failed write loses nothing */
+	if (doorbell >= 0 && write(doorbell, "!", 1) < 0 && errno != EAGAIN)
+		log_warn("processor: cannot notify (%s); it will find the event within a second", strerror(errno));
+}
+
+void process_child_check(const struct config *cfg)
+{
+	int st;
+
+	if (child <= 0 || waitpid(child, &st, WNOHANG) != child)
+		return;
+	log_warn("processor %ld ended (%s %d): starting another", (long)child,
+		 WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	child = -1;
+	(void)process_child_start(cfg);
+}
+
+void process_detached(const struct config *cfg)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0) {
+		log_warn("processor: fork: %s; kancactl worker will process the event", strerror(errno));
+		return;
+	}
+	if (pid > 0) {
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	/* the first child leaves at once so the web server is not kept waiting; the grandchild works */
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	{
+		/* the answer is complete: the web server must see the end of stdout and of stderr (a web
+		 * server waits for both), so the detached processor logs nowhere; its attempts are in the store */
+		int fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+	}
+	child_reset();
+	{
+		struct store *s = NULL;
+		struct buf err;
+		buf_init(&err, 1024);
+		if (forward_init() == 0 && store_open(cfg->store, &s, &err) == 0) {
+			drain(s);
+			store_close(s);
+		}
+		buf_free(&err);
+	}
+	_exit(0);
+}
