@@ -341,6 +341,9 @@ class Stack:
         path = os.path.join(self.tmp, "kanca-%s.conf" % name)
         with open(path, "w") as f:
             f.write("store = %s\n" % store)
+            # the ingest path alone (wrk -> lighttpd -> kanca -> store); the forked processors would
+            # share the same two cores (their throughput is issue 4's part of this benchmark)
+            f.write("processing = off\n")
             if self.args.log_level:
                 f.write("log_level = %s\n" % self.args.log_level)
         self.run([self.kancactl, "-c", path, "migrate"])
