@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void on_stop(int sig)
 {
@@ -142,13 +143,17 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 	struct buf opts, err;
 	char secret[80] = "";
 	long long sid, id, v;
-	int rc = CTL_FAIL, generate = 0;
+	int rc = CTL_FAIL, generate = 0, exec_kind;
 
-	if (argc < 4 || strcmp(argv[2], "forward") != 0)
+	if (argc < 4 || (strcmp(argv[2], "forward") != 0 && strcmp(argv[2], "exec") != 0))
 		return ctl_usage_error("source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
-				       "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]");
-	if (strncmp(argv[3], "http://", 7) != 0 && strncmp(argv[3], "https://", 8) != 0)
+				       "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]\n"
+				       "          source action add PROVIDER ACCOUNT exec /path/to/script [--timeout SECONDS]");
+	exec_kind = strcmp(argv[2], "exec") == 0;
+	if (!exec_kind && strncmp(argv[3], "http://", 7) != 0 && strncmp(argv[3], "https://", 8) != 0)
 		return ctl_usage_error("forward URL must start with http:// or https://");
+	if (exec_kind && (argv[3][0] != '/' || access(argv[3], X_OK) != 0))
+		return ctl_usage_error("exec needs the absolute path of an executable file (no shell is used): %s", argv[3]);
 	buf_init(&opts, 16 * 1024);
 	buf_init(&err, 512);
 	for (int i = 4; i < argc; i++) {
@@ -158,6 +163,8 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 			continue;
 		}
 		if (i + 1 >= argc)
+			goto usage;
+		if (exec_kind && strcmp(argv[i], "--timeout") != 0)
 			goto usage;
 		if (strcmp(argv[i], "--secret") == 0) {
 			key = "secret";
@@ -181,7 +188,7 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (generate) {
+	if (generate && !exec_kind) {
 		unsigned char raw[24];
 		char b64[40];
 		if (verify_random(raw, sizeof raw) < 0) {
@@ -199,11 +206,11 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 	sid = source_id(a, argv, &rc);
 	if (!sid)
 		goto out;
-	if (store_action_add(a->store, sid, "forward", argv[3], buf_str(&opts), clock_now(), &id) < 0) {
+	if (store_action_add(a->store, sid, argv[2], argv[3], buf_str(&opts), clock_now(), &id) < 0) {
 		rc = ctl_fail("cannot add the action: %s", store_error(a->store));
 		goto out;
 	}
-	printf("added action %lld: forward to %s\n", id, argv[3]);
+	printf("added action %lld: %s %s\n", id, exec_kind ? "exec" : "forward to", argv[3]);
 	if (generate)
 		printf("signing secret: %s\n(Standard Webhooks; shown once: give it to the destination now)\n", secret);
 	rc = CTL_OK;

@@ -142,7 +142,7 @@ int process_job(struct store *s, struct store_job *job)
 		struct forward_outcome fo;
 		long long started;
 		const char *outcome;
-		int done = store_action_done(s, job->event_id, aid);
+		int done = store_action_done(s, job->event_id, aid), exit_code = -1;
 
 		if (done < 0)
 			goto store_error;
@@ -152,13 +152,22 @@ int process_job(struct store *s, struct store_job *job)
 		memset(&fo, 0, sizeof fo);
 		if (strcmp(kind, "forward") == 0) {
 			run_forward(job, target, opts, &fo);
+		} else if (strcmp(kind, "exec") == 0) {
+			struct process_exec_outcome eo;
+			char timeout[32] = "";
+			(void)options_get(opts, "timeout", timeout, sizeof timeout);
+			process_exec_run(target, job, timeout[0] ? atol(timeout) * 1000 : 30000, &eo);
+			fo.result = eo.ok ? FORWARD_OK : FORWARD_RETRY;
+			fo.retry_after = -1;
+			exit_code = eo.exit_code;
+			snprintf(fo.error, sizeof fo.error, "%s", eo.error);
 		} else {
 			fo.result = FORWARD_INVALID;
 			snprintf(fo.error, sizeof fo.error, "action kind %s is not supported by this kanca", kind);
 		}
 		outcome = fo.result == FORWARD_OK ? "ok" : fo.result == FORWARD_GONE ? "gone" : fo.result == FORWARD_RETRY ? "retry" : "failed";
 		if (store_attempt(s, job->event_id, aid, kind, started, clock_now(), outcome, fo.http_status ? fo.http_status : -1,
-				  -1, fo.error) < 0)
+				  exit_code, fo.error) < 0)
 			goto store_error;
 		switch (fo.result) {
 		case FORWARD_OK:

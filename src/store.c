@@ -677,6 +677,8 @@ void store_job_free(struct store_job *job)
 	free(job->body);
 	free(job->headers);
 	free(job->options);
+	free(job->provider);
+	free(job->account);
 	memset(job, 0, sizeof *job);
 }
 
@@ -688,7 +690,9 @@ void store_job_free(struct store_job *job)
 	"UPDATE events SET status = 'processing', lease_until = $2, attempts = attempts + 1 WHERE id = "
 #define CLAIM_RETURNING \
 	" RETURNING id, source_id, attempts, idempotency_key, event_type, body, headers, " \
-	"(SELECT options FROM sources WHERE sources.id = events.source_id)"
+	"(SELECT options FROM sources WHERE sources.id = events.source_id), " \
+	"(SELECT provider FROM sources WHERE sources.id = events.source_id), " \
+	"(SELECT account FROM sources WHERE sources.id = events.source_id)"
 
 int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job)
 {
@@ -718,7 +722,9 @@ int store_claim(struct store *s, long long now, long lease, long long only_id, s
 		job->body = dup_cell(&rows, 0, 5, &job->body_len);
 		job->headers = dup_cell(&rows, 0, 6, NULL);
 		job->options = dup_cell(&rows, 0, 7, NULL);
-		rc = job->key && job->body && job->headers ? 1 : -1;
+		job->provider = dup_cell(&rows, 0, 8, NULL);
+		job->account = dup_cell(&rows, 0, 9, NULL);
+		rc = job->key && job->body && job->headers && job->provider && job->account ? 1 : -1;
 		if (rc < 0)
 			store_job_free(job);
 	}

@@ -144,6 +144,7 @@ struct store_job {
 	size_t body_len;
 	char *headers;          /* JSON object of the stored request headers */
 	char *options;          /* the source's options */
+	char *provider, *account;
 };
 
 /* Claims the oldest due event (received, or retry whose time has come, or processing whose lease
