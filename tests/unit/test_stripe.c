@@ -1,6 +1,7 @@
 /* test_stripe.c: the Stripe-Signature parser and parseInt edge cases, every stripe vector of
  * tests/vectors.json through verify + identify, tolerance both ways, and secret rotation. */
 #include "tap.h"
+#include "harness.h"
 
 #include "config.h"
 #include "json.h"
@@ -214,50 +215,6 @@ static void test_header_parser(void)
 
 /* ---- the vectors ---- */
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *p = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (p = malloc((size_t)len + 1)) != NULL) {
-		*n = fread(p, 1, (size_t)len, f);
-		p[*n] = '\0';
-	}
-	fclose(f);
-	return p;
-}
-
-static struct json *load_vectors(void)
-{
-	const char *dir = getenv("KANCA_SRCDIR");
-	char path[4096];
-	struct json *root = NULL;
-	size_t n = 0;
-	char *text;
-
-	snprintf(path, sizeof path, "%s/tests/vectors.json", dir && *dir ? dir : "..");
-	text = slurp(path, &n);
-	if (!text) {
-		snprintf(path, sizeof path, "tests/vectors.json");
-		text = slurp(path, &n);
-	}
-	if (!ok(text != NULL, "read %s (set KANCA_SRCDIR)", path))
-		return NULL;
-	if (!ok(json_parse(text, n, KANCA_JSON_DEPTH, &root) == JSON_OK, "vectors.json parses"))
-		root = NULL;
-	free(text);
-	return root;
-}
-
-static const char *str(const struct json *o, const char *key)
-{
-	const char *s = json_get_string(o, key, NULL);
-	return s ? s : "";
-}
 
 /* The header names the stripe vectors use. */
 static const char *const vector_headers[] = {"Content-Type", "User-Agent", "Stripe-Signature", NULL};
@@ -266,7 +223,7 @@ static int build_from_vector(const struct json *vec, struct request *r, struct s
 {
 	const struct json *headers = json_get(vec, "headers"), *jn = json_get(vec, "now");
 	const struct json *jlen = json_get(vec, "body_len");
-	const char *b64 = str(vec, "body_b64");
+	const char *b64 = harness_str(vec, "body_b64");
 	size_t blen = jlen ? (size_t)json_integer(jlen) : 0;
 	unsigned char *body = malloc(blen + 1), d[VERIFY_SHA256_LEN];
 	char hex[VERIFY_HEX_LEN + 1];
@@ -282,7 +239,7 @@ static int build_from_vector(const struct json *vec, struct request *r, struct s
 		return -1;
 	}
 	verify_hex_encode(d, sizeof d, hex);
-	if (strcmp(hex, str(vec, "body_sha256")) != 0) {
+	if (strcmp(hex, harness_str(vec, "body_sha256")) != 0) {
 		free(body);
 		return -1;
 	}
@@ -295,14 +252,14 @@ static int build_from_vector(const struct json *vec, struct request *r, struct s
 			req_header(r, vector_headers[i], v, vlen);
 	}
 	if (json_get_string(vec, "secret", NULL))
-		src_secret(s, 1, str(vec, "secret"));
+		src_secret(s, 1, harness_str(vec, "secret"));
 	*now = jn ? json_integer(jn) : 0;
 	return 0;
 }
 
 static void test_vectors(void)
 {
-	struct json *root = load_vectors();
+	struct json *root = harness_load_vectors();
 	const struct json *vs = json_get(root, "vectors");
 	const struct json *want = json_get(json_get(json_get(root, "counts"), "stripe"), "valid");
 	const struct json *want_bad = json_get(json_get(json_get(root, "counts"), "stripe"), "invalid");
@@ -312,14 +269,14 @@ static void test_vectors(void)
 		return;
 	for (size_t i = 0; i < json_array_len(vs); i++) {
 		const struct json *vec = json_array_at(vs, i);
-		const char *name = str(vec, "name");
-		int valid = strcmp(str(vec, "expect"), "valid") == 0;
+		const char *name = harness_str(vec, "name");
+		int valid = strcmp(harness_str(vec, "expect"), "valid") == 0;
 		struct request r;
 		struct store_source s;
 		struct result res;
 		long long now = 0;
 
-		if (strcmp(str(vec, "provider"), "stripe") != 0)
+		if (strcmp(harness_str(vec, "provider"), "stripe") != 0)
 			continue;
 		seen++;
 		seen_valid += valid;
@@ -349,8 +306,8 @@ static void test_vectors(void)
 		}
 		is_int(res.identified, OUTCOME_OK, "stripe/%s: identify ok", name);
 		is_int(res.nevs, 1, "stripe/%s: one event", name);
-		is_str(res.ev.key, str(vec, "idempotency_key"), "stripe/%s: idempotency key", name);
-		is_str(res.ev.type, str(vec, "event_type"), "stripe/%s: event type", name);
+		is_str(res.ev.key, harness_str(vec, "idempotency_key"), "stripe/%s: idempotency key", name);
+		is_str(res.ev.type, harness_str(vec, "event_type"), "stripe/%s: event type", name);
 		request_free(&r);
 		store_source_free(&s);
 	}

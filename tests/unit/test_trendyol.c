@@ -2,6 +2,7 @@
  * (api_key, basic_auth, seed_hmac) through requests built from a CGI environment, and every
  * trendyol vector of tests/vectors.json. */
 #include "tap.h"
+#include "harness.h"
 
 #include "buf.h"
 #include "caps.h"
@@ -20,64 +21,6 @@
 #include <strings.h>
 
 /* ---- requests and sources ---------------------------------------------------------------- */
-
-struct mem {
-	const char *p;
-	size_t n, off;
-};
-
-static long mem_read(void *ctx, char *p, size_t n)
-{
-	struct mem *m = ctx;
-	size_t k = m->n - m->off < n ? m->n - m->off : n;
-
-	memcpy(p, m->p + m->off, k);
-	m->off += k;
-	return (long)k;
-}
-
-/* Builds a POST request the way serve_cgi does: a CGI environment, then the body from "stdin".
- * hdrs holds name/value pairs (NULL-terminated), names in any case. 0 or -1. */
-static int make_request(struct request *r, const char *path, const char *const *hdrs, const void *body, size_t n)
-{
-	char *env[64];
-	size_t ne = 0;
-	struct buf b[64];
-	struct mem m = {body, n, 0};
-	int rc = -1;
-
-	for (size_t i = 0; i < 64; i++)
-		buf_init(&b[i], 16384);
-	if (buf_printf(&b[ne++], "REQUEST_METHOD=POST") < 0 || buf_printf(&b[ne++], "REQUEST_URI=%s", path) < 0 ||
-	    buf_printf(&b[ne++], "CONTENT_LENGTH=%zu", n) < 0 || buf_printf(&b[ne++], "REMOTE_ADDR=127.0.0.1") < 0)
-		goto out;
-	for (size_t i = 0; hdrs && hdrs[i] && ne < 60; i += 2) {
-		const char *name = hdrs[i];
-		struct buf *e = &b[ne++];
-
-		if (strcasecmp(name, "content-type") != 0 && buf_append_str(e, "HTTP_") < 0)
-			goto out;
-		for (const char *c = name; *c; c++) {
-			char u = *c == '-' ? '_' : (*c >= 'a' && *c <= 'z') ? (char)(*c - 32) : *c;
-			if (buf_append(e, &u, 1) < 0)
-				goto out;
-		}
-		if (buf_printf(e, "=%s", hdrs[i + 1]) < 0)
-			goto out;
-	}
-	for (size_t i = 0; i < ne; i++)
-		env[i] = (char *)buf_str(&b[i]);
-	env[ne] = NULL;
-	if (request_from_env(r, env) != OUTCOME_OK)
-		goto out;
-	if (request_read_body(r, KANCA_BODY_DEFAULT, mem_read, &m) != OUTCOME_OK)
-		goto out;
-	rc = 0;
-out:
-	for (size_t i = 0; i < 64; i++)
-		buf_free(&b[i]);
-	return rc;
-}
 
 /* A source with up to two secrets (newest first): ids 21 and 9. */
 static void make_source(struct store_source *s, const char *options, const char *secret, const char *older)
@@ -121,7 +64,7 @@ static int run(const char *body, size_t n, const char *const *hdrs, const char *
 
 	memset(res, 0, sizeof *res);
 	res->verified = res->identified = OUTCOME__COUNT;
-	if (!p || make_request(&req, "/webhook/ty/847427", hdrs, body, n) < 0) {
+	if (!p || harness_request(&req, "/webhook/ty/847427", hdrs, body, n) < 0) {
 		request_free(&req);
 		return -1;
 	}
