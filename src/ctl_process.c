@@ -138,6 +138,38 @@ static long long source_id(struct app *a, char **argv, int *rc)
 	}
 }
 
+static int channel_valid(const char *c)
+{
+	size_t n = strlen(c);
+
+	if (n == 0 || n > 63 || !((c[0] >= 'a' && c[0] <= 'z') || c[0] == '_'))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') || c[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* source action add P A notify CHANNEL: pg_notify(CHANNEL, event id) after the answer. */
+static int add_notify(struct app *a, char **argv)
+{
+	long long sid, id;
+	int rc = CTL_FAIL;
+
+	if (strcmp(store_backend(a->store), "postgresql") != 0)
+		return ctl_usage_error("notify needs the PostgreSQL store (LISTEN/NOTIFY); this store is %s",
+				       store_backend(a->store));
+	if (!channel_valid(argv[3]))
+		return ctl_usage_error("notify CHANNEL: 1-63 characters of a-z, 0-9 and _, not starting with a digit");
+	sid = source_id(a, argv, &rc);
+	if (!sid)
+		return rc;
+	if (store_action_add(a->store, sid, "notify", argv[3], "", clock_now(), &id) < 0)
+		return ctl_fail("cannot add the action: %s", store_error(a->store));
+	printf("added action %lld: notify %s (LISTEN %s; the payload is the event id)\n", id, argv[3], argv[3]);
+	return CTL_OK;
+}
+
 int ctl_action_add(struct app *a, int argc, char **argv)
 {
 	struct buf opts, err;
@@ -145,6 +177,8 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 	long long sid, id, v;
 	int rc = CTL_FAIL, generate = 0, exec_kind;
 
+	if (argc == 4 && strcmp(argv[2], "notify") == 0)
+		return add_notify(a, argv);
 	if (argc < 4 || (strcmp(argv[2], "forward") != 0 && strcmp(argv[2], "exec") != 0))
 		return ctl_usage_error("source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
 				       "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]\n"

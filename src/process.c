@@ -161,6 +161,17 @@ int process_job(struct store *s, struct store_job *job)
 			fo.retry_after = -1;
 			exit_code = eo.exit_code;
 			snprintf(fo.error, sizeof fo.error, "%s", eo.error);
+		} else if (strcmp(kind, "notify") == 0) {
+			char payload[32];
+			int n;
+			snprintf(payload, sizeof payload, "%lld", job->event_id);
+			n = store_notify(s, target, payload);
+			fo.result = n == 0 ? FORWARD_OK : FORWARD_RETRY;
+			fo.retry_after = -1;
+			if (n == -2)
+				snprintf(fo.error, sizeof fo.error, "notify needs the PostgreSQL store");
+			else if (n < 0)
+				snprintf(fo.error, sizeof fo.error, "pg_notify failed");
 		} else {
 			fo.result = FORWARD_INVALID;
 			snprintf(fo.error, sizeof fo.error, "action kind %s is not supported by this kanca", kind);

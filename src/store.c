@@ -832,6 +832,16 @@ int store_action_disable(struct store *s, long long action_id)
 	return change_one(s, sql, 1, p) < 0 ? -1 : 0;
 }
 
+int store_notify(struct store *s, const char *channel, const char *payload)
+{
+	static const char sql[] = "SELECT pg_notify($1, $2)";
+	struct db_param p[2] = {P(channel), P(payload)};
+
+	if (!s->ops->dml_cte)
+		return -2; /* SQLite has no LISTEN/NOTIFY */
+	return exec(s, sql, 2, p, NULL) == DB_OK ? 0 : -1;
+}
+
 static int count_rows(struct store *s, const char *sql, size_t n, const struct db_param *p, long *count)
 {
 	struct db_rows rows;

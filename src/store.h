@@ -168,6 +168,8 @@ int store_action_add(struct store *s, long long source_id, const char *kind, con
 int store_action_remove(struct store *s, long long source_id, long long action_id) STORE_MUST_CHECK;
 /* Stops using an action (a destination answered 410 Gone). 0 or -1. */
 int store_action_disable(struct store *s, long long action_id) STORE_MUST_CHECK;
+/* pg_notify(channel, payload) (PostgreSQL). 0, -1 on error, -2 when the store cannot notify (SQLite). */
+int store_notify(struct store *s, const char *channel, const char *payload) STORE_MUST_CHECK;
 /* Puts events back to received (attempts reset): one id, or every event with status (e.g. "dead"),
  * optionally of one source and received at or after since. *count = how many. 0 or -1. */
 int store_replay(struct store *s, long long id, const char *status, const char *provider, const char *account,
