@@ -8,11 +8,12 @@ top=$(pwd)
 port=${PORT:-8080}
 sh scripts/deps.sh build
 
-if [ ! -x _build/demo/kanca ]; then
+if [ ! -f _build/demo/Makefile ]; then
 	autoreconf -fi >/dev/null 2>&1
 	mkdir -p _build/demo
-	(cd _build/demo && "$top/configure" -q && make -j"$(nproc)" >/dev/null)
+	(cd _build/demo && "$top/configure" -q)
 fi
+(cd _build/demo && make -j"$(nproc)" >/dev/null)   # incremental: picks up a pulled change
 bin=$top/_build/demo
 demo=$top/demo
 mkdir -p "$demo/www"
