@@ -170,6 +170,23 @@ static int add_notify(struct app *a, char **argv)
 	return CTL_OK;
 }
 
+/* source action add P A builtin NAME: a built-in domain handler (trendyol_orders). */
+static int add_builtin(struct app *a, char **argv)
+{
+	long long sid, id;
+	int rc = CTL_FAIL;
+
+	if (!process_builtin_known(argv[3]))
+		return ctl_usage_error("builtin: unknown handler \"%s\" (known: trendyol_orders)", argv[3]);
+	sid = source_id(a, argv, &rc);
+	if (!sid)
+		return rc;
+	if (store_action_add(a->store, sid, "builtin", argv[3], "", clock_now(), &id) < 0)
+		return ctl_fail("cannot add the action: %s", store_error(a->store));
+	printf("added action %lld: builtin %s\n", id, argv[3]);
+	return CTL_OK;
+}
+
 int ctl_action_add(struct app *a, int argc, char **argv)
 {
 	struct buf opts, err;
@@ -179,6 +196,8 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[2], "notify") == 0)
 		return add_notify(a, argv);
+	if (argc == 4 && strcmp(argv[2], "builtin") == 0)
+		return add_builtin(a, argv);
 	if (argc < 4 || (strcmp(argv[2], "forward") != 0 && strcmp(argv[2], "exec") != 0))
 		return ctl_usage_error("source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
 				       "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]\n"

@@ -32,7 +32,7 @@ static const struct ctl_command commands[] = {
 	{"source secret remove", "PROVIDER ACCOUNT ID", "remove a secret at once", 1, ctl_secret_remove},
 	{"source action add", "PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
 	 "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS] | PROVIDER ACCOUNT exec /path [--timeout SECONDS] "
-	 "| PROVIDER ACCOUNT notify CHANNEL",
+	 "| PROVIDER ACCOUNT notify CHANNEL | PROVIDER ACCOUNT builtin trendyol_orders",
 	 "forward the source's events to URL after the answer (Standard Webhooks signed, or X-Webhook-Secret)", 1,
 	 ctl_action_add},
 	{"source action list", "PROVIDER ACCOUNT", "the source's actions in order", 1, ctl_action_list},

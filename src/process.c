@@ -161,6 +161,10 @@ int process_job(struct store *s, struct store_job *job)
 			fo.retry_after = -1;
 			exit_code = eo.exit_code;
 			snprintf(fo.error, sizeof fo.error, "%s", eo.error);
+		} else if (strcmp(kind, "builtin") == 0) {
+			fo.result = process_builtin_run(s, job, target, fo.error, sizeof fo.error) == 0 ? FORWARD_OK
+													 : FORWARD_RETRY;
+			fo.retry_after = -1;
 		} else if (strcmp(kind, "notify") == 0) {
 			char payload[32];
 			int n;

@@ -3,6 +3,8 @@
 #ifndef KANCA_PROCESS_H
 #define KANCA_PROCESS_H
 
+#include <stddef.h>
+
 struct store;
 struct store_job;
 struct buf;
@@ -56,6 +58,13 @@ struct process_exec_outcome {
  * PATH, LANG, KANCA_EVENT_ID, KANCA_PROVIDER, KANCA_ACCOUNT, KANCA_EVENT_TYPE, KANCA_IDEMPOTENCY_KEY,
  * KANCA_ATTEMPT (never a secret). Killed (its whole process group) after timeout_ms. */
 void process_exec_run(const char *path, const struct store_job *job, long timeout_ms, struct process_exec_outcome *out);
+
+/* ---- built-in domain handlers (process_builtin.c) ---- */
+
+/* Runs the handler name ("trendyol_orders") on a job: 0, or -1 with the reason in err (retried). */
+int process_builtin_run(struct store *s, const struct store_job *job, const char *name, char *err, size_t errcap);
+/* Whether name is a built-in handler. */
+int process_builtin_known(const char *name);
 
 /* ---- the processor next to a responder (process_child.c): the only code that forks ---- */
 

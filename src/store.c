@@ -832,6 +832,28 @@ int store_action_disable(struct store *s, long long action_id)
 	return change_one(s, sql, 1, p) < 0 ? -1 : 0;
 }
 
+int store_trendyol_upsert(struct store *s, long long source_id, long long event_id, const char *package_id,
+			  const char *order_number, const char *status, long long last_modified, const char *package_json,
+			  long long now, int *changed)
+{
+	static const char sql[] =
+		"INSERT INTO trendyol_orders (source_id, shipment_package_id, order_number, status, last_modified, package, "
+		"event_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+		"ON CONFLICT (source_id, shipment_package_id) DO UPDATE SET order_number = excluded.order_number, "
+		"status = excluded.status, last_modified = excluded.last_modified, package = excluded.package, "
+		"event_id = excluded.event_id, updated_at = excluded.updated_at "
+		"WHERE trendyol_orders.last_modified < excluded.last_modified RETURNING id";
+	struct num n1, n2, n3, n4;
+	struct db_param p[8] = {PN(&n1, source_id), P(package_id), P(order_number), P(status), PN(&n2, last_modified),
+				P(package_json), PZ(&n3, event_id), PN(&n4, now)};
+	int rc = change_one(s, sql, 8, p);
+
+	if (rc < 0)
+		return -1;
+	*changed = rc;
+	return 0;
+}
+
 int store_notify(struct store *s, const char *channel, const char *payload)
 {
 	static const char sql[] = "SELECT pg_notify($1, $2)";

@@ -170,6 +170,11 @@ int store_action_remove(struct store *s, long long source_id, long long action_i
 int store_action_disable(struct store *s, long long action_id) STORE_MUST_CHECK;
 /* pg_notify(channel, payload) (PostgreSQL). 0, -1 on error, -2 when the store cannot notify (SQLite). */
 int store_notify(struct store *s, const char *channel, const char *payload) STORE_MUST_CHECK;
+/* The Trendyol orders table: the package's state unless the stored one is as new or newer
+ * (lastModifiedDate); *changed = 1 when written, 0 when an older event was ignored. 0 or -1. */
+int store_trendyol_upsert(struct store *s, long long source_id, long long event_id, const char *package_id,
+			  const char *order_number, const char *status, long long last_modified, const char *package_json,
+			  long long now, int *changed) STORE_MUST_CHECK;
 /* Puts events back to received (attempts reset): one id, or every event with status (e.g. "dead"),
  * optionally of one source and received at or after since. *count = how many. 0 or -1. */
 int store_replay(struct store *s, long long id, const char *status, const char *provider, const char *account,
