@@ -13,6 +13,8 @@
 #include "json.h"
 #include "request.h"
 
+#include <stdlib.h>
+
 struct harness_mem {
 	const char *p;
 	size_t n, off;
@@ -117,6 +119,77 @@ __attribute__((unused)) static const char *harness_str(const struct json *o, con
 {
 	const char *s = json_get_string(o, key, NULL);
 	return s ? s : "";
+}
+
+/* A request built field by field, as request.c stores it (for parsers tested without a CGI env). */
+__attribute__((unused)) static void harness_req_init(struct request *r)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->method, sizeof r->method, "POST");
+	buf_init(&r->body, 64 * 1024 * 1024);
+}
+
+/* Adds a header the way request.c stores it: lowercase name, value byte for byte. */
+__attribute__((unused)) static void harness_req_header(struct request *r, const char *name, const char *value, size_t len)
+{
+	struct request_header *h = &r->headers[r->nheaders++];
+	size_t n = strlen(name);
+
+	h->name = malloc(n + 1);
+	h->value = malloc(len + 1);
+	if (!h->name || !h->value)
+		abort();
+	for (size_t i = 0; i <= n; i++)
+		h->name[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
+	memcpy(h->value, value, len);
+	h->value[len] = '\0';
+	h->value_len = len;
+}
+
+__attribute__((unused)) static void harness_req_body(struct request *r, const void *p, size_t n)
+{
+	buf_reset(&r->body);
+	if (n && buf_append(&r->body, p, n) < 0)
+		abort();
+	r->content_length = (long long)n;
+}
+
+/* Names of a flat object of strings, from its compact serialisation (json.h has no iteration). */
+__attribute__((unused)) static size_t harness_object_keys(const struct json *obj, char keys[][128], size_t max)
+{
+	struct buf s;
+	size_t n = 0;
+	const char *p;
+
+	buf_init(&s, 1 << 20);
+	if (json_serialize(obj, &s) < 0 || s.len < 2 || s.data[0] != '{') {
+		buf_free(&s);
+		return (size_t)-1;
+	}
+	p = s.data + 1;
+	while (*p == '"' && n < max) {
+		const char *q = strchr(p + 1, '"');
+		size_t k;
+		if (!q || memchr(p + 1, '\\', (size_t)(q - p - 1)) || (k = (size_t)(q - p - 1)) >= 128 || q[1] != ':')
+			break;
+		memcpy(keys[n], p + 1, k);
+		keys[n++][k] = '\0';
+		p = q + 2;
+		if (*p != '"')
+			break;
+		for (p++; *p && *p != '"'; p++)
+			if (*p == '\\' && p[1])
+				p++;
+		if (*p != '"')
+			break;
+		p++;
+		if (*p == ',')
+			p++;
+	}
+	if (*p != '}')
+		n = (size_t)-1;
+	buf_free(&s);
+	return n;
 }
 
 #endif

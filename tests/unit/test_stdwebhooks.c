@@ -24,37 +24,6 @@ extern const struct provider provider_standardwebhooks, provider_svix;
 
 /* ---- request and source fixtures ---- */
 
-static void req_init(struct request *r)
-{
-	memset(r, 0, sizeof *r);
-	snprintf(r->method, sizeof r->method, "POST");
-	buf_init(&r->body, 64 * 1024 * 1024);
-}
-
-/* Adds a header the way request.c stores it: lowercase name, value byte for byte. */
-static void req_header(struct request *r, const char *name, const char *value, size_t len)
-{
-	struct request_header *h = &r->headers[r->nheaders++];
-	size_t n = strlen(name);
-
-	h->name = malloc(n + 1);
-	h->value = malloc(len + 1);
-	if (!h->name || !h->value)
-		abort();
-	for (size_t i = 0; i <= n; i++)
-		h->name[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
-	memcpy(h->value, value, len);
-	h->value[len] = '\0';
-	h->value_len = len;
-}
-
-static void req_body(struct request *r, const void *p, size_t n)
-{
-	buf_reset(&r->body);
-	if (n && buf_append(&r->body, p, n) < 0)
-		abort();
-	r->content_length = (long long)n;
-}
 
 static void src_init(struct store_source *s, const char *provider)
 {
@@ -226,7 +195,7 @@ static int build_from_vector(const struct json *vec, struct request *r, struct s
 	char hex[VERIFY_HEX_LEN + 1];
 	long got;
 
-	req_init(r);
+	harness_req_init(r);
 	src_init(s, harness_str(vec, "provider"));
 	if (!body)
 		abort();
@@ -240,13 +209,13 @@ static int build_from_vector(const struct json *vec, struct request *r, struct s
 		free(body);
 		return -1;
 	}
-	req_body(r, body, blen);
+	harness_req_body(r, body, blen);
 	free(body);
 	for (size_t i = 0; vector_headers[i]; i++) {
 		size_t vlen = 0;
 		const char *v = json_get_string(headers, vector_headers[i], &vlen);
 		if (v)
-			req_header(r, vector_headers[i], v, vlen);
+			harness_req_header(r, vector_headers[i], v, vlen);
 	}
 	if (json_get_string(vec, "secret", NULL))
 		src_secret(s, 1, harness_str(vec, "secret"));
@@ -358,14 +327,14 @@ static enum outcome check(const struct provider *p, const struct msg *m, const c
 	static const char *const suffix[3] = {"id", "timestamp", "signature"};
 	const char *body = m->body ? m->body : body_json;
 
-	req_init(&r);
+	harness_req_init(&r);
 	src_init(&s, p->name);
-	req_body(&r, body, strlen(body));
+	harness_req_body(&r, body, strlen(body));
 	for (int set = 0; set < 2; set++)
 		for (int h = 0; pre[set] && h < 3; h++)
 			if (vals[set][h]) {
 				snprintf(name, sizeof name, "%s-%s", pre[set], suffix[h]);
-				req_header(&r, name, vals[set][h], strlen(vals[set][h]));
+				harness_req_header(&r, name, vals[set][h], strlen(vals[set][h]));
 			}
 	for (size_t i = 0; secrets[i]; i++)
 		src_secret(&s, (long long)(10 + i), secrets[i]);

@@ -23,37 +23,6 @@ extern const struct provider provider_stripe;
 
 /* ---- request and source fixtures ---- */
 
-static void req_init(struct request *r)
-{
-	memset(r, 0, sizeof *r);
-	snprintf(r->method, sizeof r->method, "POST");
-	buf_init(&r->body, 64 * 1024 * 1024);
-}
-
-/* Adds a header the way request.c stores it: lowercase name, value byte for byte. */
-static void req_header(struct request *r, const char *name, const char *value, size_t len)
-{
-	struct request_header *h = &r->headers[r->nheaders++];
-	size_t n = strlen(name);
-
-	h->name = malloc(n + 1);
-	h->value = malloc(len + 1);
-	if (!h->name || !h->value)
-		abort();
-	for (size_t i = 0; i <= n; i++)
-		h->name[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
-	memcpy(h->value, value, len);
-	h->value[len] = '\0';
-	h->value_len = len;
-}
-
-static void req_body(struct request *r, const void *p, size_t n)
-{
-	buf_reset(&r->body);
-	if (n && buf_append(&r->body, p, n) < 0)
-		abort();
-	r->content_length = (long long)n;
-}
 
 static void src_init(struct store_source *s)
 {
@@ -229,7 +198,7 @@ static int build_from_vector(const struct json *vec, struct request *r, struct s
 	char hex[VERIFY_HEX_LEN + 1];
 	long got;
 
-	req_init(r);
+	harness_req_init(r);
 	src_init(s);
 	if (!body)
 		abort();
@@ -243,13 +212,13 @@ static int build_from_vector(const struct json *vec, struct request *r, struct s
 		free(body);
 		return -1;
 	}
-	req_body(r, body, blen);
+	harness_req_body(r, body, blen);
 	free(body);
 	for (size_t i = 0; vector_headers[i]; i++) {
 		size_t vlen = 0;
 		const char *v = json_get_string(headers, vector_headers[i], &vlen);
 		if (v)
-			req_header(r, vector_headers[i], v, vlen);
+			harness_req_header(r, vector_headers[i], v, vlen);
 	}
 	if (json_get_string(vec, "secret", NULL))
 		src_secret(s, 1, harness_str(vec, "secret"));
@@ -337,11 +306,11 @@ static enum outcome check(const char *hv, const char *const *secrets, long long 
 	struct request r;
 	struct store_source s;
 
-	req_init(&r);
+	harness_req_init(&r);
 	src_init(&s);
-	req_body(&r, body_json, strlen(body_json));
+	harness_req_body(&r, body_json, strlen(body_json));
 	if (hv)
-		req_header(&r, "Stripe-Signature", hv, strlen(hv));
+		harness_req_header(&r, "Stripe-Signature", hv, strlen(hv));
 	for (size_t i = 0; secrets[i]; i++)
 		src_secret(&s, (long long)(10 + i), secrets[i]);
 	run(&r, &s, now, res);
@@ -487,10 +456,10 @@ static void test_identify_fallbacks(void)
 
 		sign_hex(one[0], ts, bodies[i], blen, sig);
 		snprintf(hv, sizeof hv, "t=%s,v1=%s", ts, sig);
-		req_init(&r);
+		harness_req_init(&r);
 		src_init(&s);
-		req_body(&r, bodies[i], blen);
-		req_header(&r, "Stripe-Signature", hv, strlen(hv));
+		harness_req_body(&r, bodies[i], blen);
+		harness_req_header(&r, "Stripe-Signature", hv, strlen(hv));
 		src_secret(&s, 1, one[0]);
 		run(&r, &s, NOW, &res);
 		if (verify_sha256(bodies[i], blen, d) < 0)

@@ -446,80 +446,15 @@ static void test_provider(void)
 
 /* ---- tests/vectors.json ------------------------------------------------------------------- */
 
-static int read_file(const char *path, struct buf *out)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
-	int rc = 0;
-
-	if (!f)
-		return -1;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_append(out, chunk, n) < 0) {
-			rc = -1;
-			break;
-		}
-	if (ferror(f))
-		rc = -1;
-	fclose(f);
-	return rc;
-}
-
-/* Names of a flat object of strings, from its compact serialisation (json.h has no iteration). */
-static size_t object_keys(const struct json *obj, char keys[][128], size_t max)
-{
-	struct buf s;
-	size_t n = 0;
-	const char *p;
-
-	buf_init(&s, 1 << 20);
-	if (json_serialize(obj, &s) < 0 || s.len < 2 || s.data[0] != '{') {
-		buf_free(&s);
-		return (size_t)-1;
-	}
-	p = s.data + 1;
-	while (*p == '"' && n < max) {
-		const char *q = strchr(p + 1, '"');
-		size_t k;
-		if (!q || memchr(p + 1, '\\', (size_t)(q - p - 1)) || (k = (size_t)(q - p - 1)) >= 128 || q[1] != ':')
-			break;
-		memcpy(keys[n], p + 1, k);
-		keys[n++][k] = '\0';
-		p = q + 2;
-		if (*p != '"')
-			break;
-		for (p++; *p && *p != '"'; p++)
-			if (*p == '\\' && p[1])
-				p++;
-		if (*p != '"')
-			break;
-		p++;
-		if (*p == ',')
-			p++;
-	}
-	if (*p != '}')
-		n = (size_t)-1;
-	buf_free(&s);
-	return n;
-}
-
 static void test_vectors(void)
 {
-	const char *dir = getenv("KANCA_SRCDIR");
-	char path[4096];
-	struct buf file;
-	struct json *root = NULL;
+	struct json *root;
 	const struct json *vs, *counts;
 	size_t tested = 0, expected = 0;
 
-	buf_init(&file, 16 << 20);
-	snprintf(path, sizeof path, "%s/tests/vectors.json", dir ? dir : "..");
-	if (!ok(read_file(path, &file) == 0, "read %s", path) ||
-	    !ok(json_parse(file.data, file.len, KANCA_JSON_DEPTH, &root) == JSON_OK, "vectors.json parses")) {
-		buf_free(&file);
+	root = harness_load_vectors();
+	if (!root)
 		return;
-	}
 	vs = json_get(root, "vectors");
 	counts = json_get(json_get(root, "counts"), "trendyol");
 	expected = (size_t)json_integer(json_get(counts, "valid")) + (size_t)json_integer(json_get(counts, "invalid"));
@@ -553,7 +488,7 @@ static void test_vectors(void)
 			if (strcmp(mode, "api_key") == 0 && json_get_string(ty, "api_key", NULL))
 				secret = json_get_string(ty, "api_key", NULL);
 		}
-		nk = object_keys(hdrs, keys, 32);
+		nk = harness_object_keys(hdrs, keys, 32);
 		body = malloc(blen + 1);
 		n = body && b64 ? verify_base64_decode(b64, blen, 0, body, blen + 1) : -1;
 		if (!ok(n >= 0 && expect && secret && mode && type && key && nk != (size_t)-1, "%s: vector readable",
@@ -582,7 +517,6 @@ static void test_vectors(void)
 	}
 	ok(expected > 0 && tested == expected, "all %zu trendyol vectors tested (counts say %zu)", tested, expected);
 	json_free(root);
-	buf_free(&file);
 }
 
 int main(void)
