@@ -12,5 +12,8 @@ int64_t clock_now(void);
 double clock_monotonic(void);
 /* Formats t as RFC 3339 UTC ("2026-01-01T00:00:00Z") into out (>= 21 bytes). */
 void clock_format(int64_t t, char *out, unsigned long outsz);
+/* Parses an ISO 8601 / RFC 3339 date: YYYY-MM-DD, optionally THH:MM[:SS[.fff...]] and Z or +HH:MM (no zone
+ * means UTC). *ms (may be NULL) = milliseconds since the epoch. 0, or -1 when s is not such a date. */
+int clock_parse_iso8601(const char *s, int64_t *ms);
 
 #endif

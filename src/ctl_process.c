@@ -170,14 +170,18 @@ static int add_notify(struct app *a, char **argv)
 	return CTL_OK;
 }
 
-/* source action add P A builtin NAME: a built-in domain handler (trendyol_orders). */
+/* source action add P A builtin NAME: a built-in domain handler of P's events. */
 static int add_builtin(struct app *a, char **argv)
 {
+	const char *serves = process_builtin_provider(argv[3]);
+	const struct provider *p = registry_find(argv[0]);
 	long long sid, id;
 	int rc = CTL_FAIL;
 
-	if (!process_builtin_known(argv[3]))
-		return ctl_usage_error("builtin: unknown handler \"%s\" (known: trendyol_orders)", argv[3]);
+	if (!serves)
+		return ctl_usage_error("builtin: unknown handler \"%s\" (known: %s)", argv[3], process_builtin_names());
+	if (p && strcmp(p->name, serves) != 0)
+		return ctl_usage_error("builtin: %s reads %s events, not %s", argv[3], serves, p->name);
 	sid = source_id(a, argv, &rc);
 	if (!sid)
 		return rc;

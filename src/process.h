@@ -63,8 +63,10 @@ void process_exec_run(const char *path, const struct store_job *job, long timeou
 
 /* Runs the handler name ("trendyol_orders") on a job: 0, or -1 with the reason in err (retried). */
 int process_builtin_run(struct store *s, const struct store_job *job, const char *name, char *err, size_t errcap);
-/* Whether name is a built-in handler. */
-int process_builtin_known(const char *name);
+/* The provider whose events the handler name reads, or NULL when there is no such handler. */
+const char *process_builtin_provider(const char *name);
+/* "name (provider), ..." of every handler, for messages. */
+const char *process_builtin_names(void);
 
 /* ---- the processor next to a responder (process_child.c): the only code that forks ---- */
 

@@ -1,5 +1,6 @@
-/* process_builtin.c: the built-in domain handlers (action kind "builtin"): trendyol_orders keeps the
- * newest state of each Trendyol shipment package; an older event never overwrites a newer one. */
+/* process_builtin.c: the built-in domain handlers (action kind "builtin"), from the seeds: trendyol_orders
+ * keeps the newest state of each Trendyol shipment package, sosyalkopru_posts the newest state of each
+ * Sosyal Köprü post; in both an older event never overwrites a newer one. */
 #include "process.h"
 #include "buf.h"
 #include "caps.h"
@@ -72,15 +73,96 @@ out:
 	return rc;
 }
 
+/* The status a post.* event implies when data.status is absent: post.published -> PUBLISHED;
+ * post.updated (and any other) implies none, and the stored status is kept. */
+static void implied_status(const char *type, char *out, size_t cap)
+{
+	static const char *const known[] = {"publishing", "published", "failed", "scheduled"};
+	const char *what = type + strlen("post.");
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(what, known[i]) == 0 && strlen(what) < cap) {
+			for (size_t k = 0; what[k]; k++)
+				out[k] = (char)(what[k] - 'a' + 'A');
+			out[strlen(what)] = '\0';
+		}
+}
+
+static int sosyalkopru_posts(struct store *s, const struct store_job *job, char *err, size_t errcap)
+{
+	struct json *root = NULL;
+	const struct json *data;
+	const char *type, *stamp;
+	char post[KANCA_KEY_MAX], status[KANCA_TYPE_MAX];
+	struct buf js;
+	int64_t at;
+	int changed = 0, rc = -1;
+
+	if (json_parse(job->body, job->body_len, KANCA_JSON_DEPTH, &root) != JSON_OK) {
+		snprintf(err, errcap, "body is not JSON");
+		return -1;
+	}
+	type = json_get_string(root, "event", NULL);
+	if (!type || strncmp(type, "post.", 5) != 0) {
+		rc = 0; /* webhook.test and other events carry no post */
+		goto out;
+	}
+	data = json_get(root, "data");
+	stamp = json_get_string(root, "timestamp", NULL);
+	if (text_of(data, "postId", post, sizeof post) < 0 || !stamp || clock_parse_iso8601(stamp, &at) < 0) {
+		snprintf(err, errcap, "%s lacks data.postId or an ISO 8601 timestamp", type);
+		goto out;
+	}
+	if (text_of(data, "status", status, sizeof status) < 0)
+		implied_status(type, status, sizeof status);
+	buf_init(&js, KANCA_BODY_LIMIT);
+	if (json_serialize(data, &js) < 0 ||
+	    store_sosyalkopru_upsert(s, job->source_id, job->event_id, post, status[0] ? status : NULL, type, at,
+				     buf_str(&js), clock_now(), &changed) < 0)
+		snprintf(err, errcap, "the store failed");
+	else
+		rc = 0;
+	buf_free(&js);
+out:
+	json_free(root);
+	return rc;
+}
+
+static const struct builtin {
+	const char *name, *provider;
+	int (*run)(struct store *s, const struct store_job *job, char *err, size_t errcap);
+} builtins[] = {
+	{"trendyol_orders", "trendyol", trendyol_orders},
+	{"sosyalkopru_posts", "sosyalkopru", sosyalkopru_posts},
+};
+
+static const struct builtin *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+		if (strcmp(builtins[i].name, name) == 0)
+			return &builtins[i];
+	return NULL;
+}
+
 int process_builtin_run(struct store *s, const struct store_job *job, const char *name, char *err, size_t errcap)
 {
-	if (strcmp(name, "trendyol_orders") == 0)
-		return trendyol_orders(s, job, err, errcap);
+	const struct builtin *b = find(name);
+
+	if (b)
+		return b->run(s, job, err, errcap);
 	snprintf(err, errcap, "no built-in handler %s", name);
 	return -1;
 }
 
-int process_builtin_known(const char *name)
+const char *process_builtin_provider(const char *name)
 {
-	return strcmp(name, "trendyol_orders") == 0;
+	const struct builtin *b = find(name);
+
+	return b ? b->provider : NULL;
+}
+
+const char *process_builtin_names(void)
+{
+	return "trendyol_orders (trendyol), sosyalkopru_posts (sosyalkopru)";
 }

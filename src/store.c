@@ -854,6 +854,28 @@ int store_trendyol_upsert(struct store *s, long long source_id, long long event_
 	return 0;
 }
 
+int store_sosyalkopru_upsert(struct store *s, long long source_id, long long event_id, const char *post_id,
+			     const char *status, const char *event_type, long long event_at, const char *data_json,
+			     long long now, int *changed)
+{
+	static const char sql[] =
+		"INSERT INTO sosyalkopru_posts (source_id, post_id, status, last_event, event_at, data, event_id, "
+		"updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+		"ON CONFLICT (source_id, post_id) DO UPDATE SET status = COALESCE(excluded.status, sosyalkopru_posts.status), "
+		"last_event = excluded.last_event, event_at = excluded.event_at, data = excluded.data, "
+		"event_id = excluded.event_id, updated_at = excluded.updated_at "
+		"WHERE sosyalkopru_posts.event_at < excluded.event_at RETURNING id";
+	struct num n1, n2, n3, n4;
+	struct db_param p[8] = {PN(&n1, source_id), P(post_id), P(status), P(event_type), PN(&n2, event_at),
+				P(data_json), PZ(&n3, event_id), PN(&n4, now)};
+	int rc = change_one(s, sql, 8, p);
+
+	if (rc < 0)
+		return -1;
+	*changed = rc;
+	return 0;
+}
+
 int store_notify(struct store *s, const char *channel, const char *payload)
 {
 	static const char sql[] = "SELECT pg_notify($1, $2)";

@@ -175,6 +175,11 @@ int store_notify(struct store *s, const char *channel, const char *payload) STOR
 int store_trendyol_upsert(struct store *s, long long source_id, long long event_id, const char *package_id,
 			  const char *order_number, const char *status, long long last_modified, const char *package_json,
 			  long long now, int *changed) STORE_MUST_CHECK;
+/* The Sosyal Köprü posts table: the post's state unless the stored one is as new or newer (event_at, ms);
+ * a NULL status keeps the stored one. *changed = 1 when written, 0 when an older event was ignored. 0 or -1. */
+int store_sosyalkopru_upsert(struct store *s, long long source_id, long long event_id, const char *post_id,
+			     const char *status, const char *event_type, long long event_at, const char *data_json,
+			     long long now, int *changed) STORE_MUST_CHECK;
 /* Puts events back to received (attempts reset): one id, or every event with status (e.g. "dead"),
  * optionally of one source and received at or after since. *count = how many. 0 or -1. */
 int store_replay(struct store *s, long long id, const char *status, const char *provider, const char *account,

@@ -2,13 +2,13 @@
  * X-Signature = lowercase hex HMAC-SHA256(secret as text, raw body). offer.* events upsert the
  * offers table in the same transaction that stores the event; the answer carries the result. */
 #include "common.h"
+#include "../clock.h"
 #include "../json.h"
 #include "../options.h"
 #include "../request.h"
 #include "../response.h"
 #include "../store.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,65 +58,6 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 	return common_verify_hmac_header(c, "x-signature", "", VERIFY_HEX, parts, lens, 1, v);
 }
 
-static int digits(const char *s, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
-static int num(const char *s, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v * 10 + (s[i] - '0');
-	return v;
-}
-
-/* ISO 8601 / RFC 3339: YYYY-MM-DD, optionally THH:MM[:SS[.fff]] and Z or +HH:MM. */
-static int iso8601(const char *s)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int m, d;
-
-	if (strlen(s) < 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2))
-		return 0;
-	m = num(s + 5, 2);
-	d = num(s + 8, 2);
-	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	s += 10;
-	if (!*s)
-		return 1;
-	if (*s != 'T' && *s != 't' && *s != ' ')
-		return 0;
-	s++;
-	if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || num(s, 2) > 23 || num(s + 3, 2) > 59)
-		return 0;
-	s += 5;
-	if (*s == ':') {
-		if (!digits(s + 1, 2) || num(s + 1, 2) > 60)
-			return 0;
-		s += 3;
-		if (*s == '.') {
-			s++;
-			if (!isdigit((unsigned char)*s))
-				return 0;
-			while (isdigit((unsigned char)*s))
-				s++;
-		}
-	}
-	if (!*s)
-		return 1;
-	if ((*s == 'Z' || *s == 'z') && !s[1])
-		return 1;
-	if ((*s == '+' || *s == '-') && digits(s + 1, 2) && s[3] == ':' && digits(s + 4, 2) && !s[6])
-		return num(s + 1, 2) <= 23 && num(s + 4, 2) <= 59;
-	return 0;
-}
-
 /* A member that must be a string when present; NULL when absent or JSON null. -1 when of another type. */
 static int opt_string(const struct json *data, const char *key, const char **out, struct buf *reason)
 {
@@ -137,6 +78,7 @@ static enum outcome validate_offer(struct supplier_state *st, const struct json 
 {
 	struct store_offer *o = &st->offer;
 	const struct json *j;
+	const char *bad_date;
 	size_t n;
 
 	if (json_kind_of(data) != JSON_OBJECT) {
@@ -178,9 +120,11 @@ static enum outcome validate_offer(struct supplier_state *st, const struct json 
 			return OUTCOME_UNPROCESSABLE;
 		}
 	}
-	if ((o->start_at && !iso8601(o->start_at)) || (o->end_at && !iso8601(o->end_at))) {
-		(void)!buf_printf(reason, "%s must be an ISO 8601 date", o->start_at && !iso8601(o->start_at) ? "startAt"
-												: "endAt");
+	bad_date = o->start_at && clock_parse_iso8601(o->start_at, NULL) < 0 ? "startAt"
+		   : o->end_at && clock_parse_iso8601(o->end_at, NULL) < 0   ? "endAt"
+									     : NULL;
+	if (bad_date) {
+		(void)!buf_printf(reason, "%s must be an ISO 8601 date", bad_date);
 		return OUTCOME_UNPROCESSABLE;
 	}
 	j = json_get(data, "availableSeats");
