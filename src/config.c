@@ -42,6 +42,9 @@ static const struct key keys[] = {
 	 "kancactl changes reach every responder within this time"},
 	{"processing", KEY_PROCESSING, F(processing_fork), "fork",
 	 "fork: each responder forks a processor that handles events after the answer; off: only kancactl worker does"},
+	{"processing_lease", KEY_SECONDS, F(processing_lease), "60",
+	 "seconds a processor holds an event it claimed (1 to 3600): if it dies mid-action, another takes the event "
+	 "after this; keep it above the longest run of a source's actions (their timeouts added up)"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -15,6 +15,7 @@ struct config {
 	long timestamp_tolerance;/* seconds a signed timestamp may be off (Stripe, Standard Webhooks) */
 	long source_cache_seconds;/* how long a responder reuses a source and its secrets; 0 = never */
 	int processing_fork;      /* processing = fork (1) | off (0) */
+	long processing_lease;    /* seconds a claim lasts before another processor may take the event */
 };
 
 /* Fills every key with its default. */

@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LEASE_SECONDS 60
 #define IDLE_SWEEP_MS 1000
 
 static pid_t child = -1;
@@ -50,9 +49,9 @@ static void on_term(int sig)
 }
 
 /* Processes everything due; returns after a store error too (the caller waits and tries again). */
-static void drain(struct store *s)
+static void drain(struct store *s, long lease)
 {
-	struct process_opts o = {.lease = LEASE_SECONDS, .drain = 1, .max_events = 0, .poll = 0};
+	struct process_opts o = {.lease = lease, .drain = 1, .max_events = 0, .poll = 0};
 
 	if (process_run(s, &o) < 0)
 		log_error("processor: the store failed (%s); trying again shortly", store_error(s));
@@ -81,7 +80,7 @@ static void child_main(const struct config *cfg, int bell)
 		char tmp[256];
 		int n;
 
-		drain(s);
+		drain(s, cfg->processing_lease);
 		n = poll(&p, 1, IDLE_SWEEP_MS);
 		if (n > 0 && (p.revents & POLLIN)) {
 			ssize_t r = read(bell, tmp, sizeof tmp);
@@ -91,7 +90,7 @@ static void child_main(const struct config *cfg, int bell)
 			break;
 		}
 	}
-	drain(s);
+	drain(s, cfg->processing_lease);
 	store_close(s);
 	_exit(0);
 }
@@ -179,7 +178,7 @@ void process_detached(const struct config *cfg)
 		struct buf err;
 		buf_init(&err, 1024);
 		if (forward_init() == 0 && store_open(cfg->store, &s, &err) == 0) {
-			drain(s);
+			drain(s, cfg->processing_lease);
 			store_close(s);
 		}
 		buf_free(&err);

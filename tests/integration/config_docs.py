@@ -36,6 +36,7 @@ bad_values = {
     "timestamp_tolerance": "0",
     "source_cache_seconds": "301",
     "processing": "later",
+    "processing_lease": "0",
 }
 tap.eq(sorted(bad_values), sorted(k[0] for k in keys), "every key has a bad-value case below")
 

@@ -65,6 +65,7 @@ static void test_defaults(void)
 	is_int(c.log_level, LOG_LEVEL_INFO, "default log_level is info");
 	is_str(c.base_path, "", "default base_path is empty");
 	is_int(c.timestamp_tolerance, 300, "default timestamp_tolerance is 300");
+	is_int(c.processing_lease, 60, "default processing_lease is 60");
 	is_int(c.source_cache_seconds, 1, "default source_cache_seconds is 1");
 }
 
@@ -209,6 +210,8 @@ static void test_bad_values(void)
 	expect_bad(line, 1, "base_path", "base_path longer than the field");
 
 	expect_bad("timestamp_tolerance = 0\n", 1, "timestamp_tolerance", "timestamp_tolerance 0");
+	expect_bad("processing_lease = 0\n", 1, "processing_lease", "processing_lease 0");
+	expect_bad("processing_lease = 3601\n", 1, "processing_lease", "processing_lease 3601");
 	expect_bad("source_cache_seconds = 301\n", 1, "source_cache_seconds", "source_cache_seconds 301");
 	expect_bad("source_cache_seconds = -1\n", 1, "source_cache_seconds", "source_cache_seconds negative");
 	expect_bad("source_cache_seconds = 1s\n", 1, "source_cache_seconds", "source_cache_seconds with a unit");
@@ -404,7 +407,7 @@ static void test_all_problems(void)
 static void test_describe(void)
 {
 	static const char *keys[] = {"store", "max_body_bytes", "log_level", "base_path", "timestamp_tolerance",
-				     "source_cache_seconds", "processing"};
+				     "source_cache_seconds", "processing", "processing_lease"};
 	char *text = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&text, &n);
