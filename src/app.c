@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -70,4 +71,14 @@ void app_free(struct app *a)
 {
 	store_close(a->store);
 	a->store = NULL;
+}
+
+void app_test_hold(void)
+{
+	const char *path = getenv("KANCA_TEST_HOLD_FILE");
+
+	if (path && *path && unlink(path) == 0) {
+		log_warn("holding the answer (KANCA_TEST_HOLD_FILE)");
+		sleep(60);
+	}
 }

@@ -75,6 +75,8 @@ static int serve_fastcgi(struct app *a)
 		buf_reset(&out);
 		/* everything needed from req.envp is copied inside receive_serve */
 		stored = receive_serve(a, req.envp, read_fcgx, req.in, &out);
+		if (stored)
+			app_test_hold();
 		if (FCGX_PutStr(buf_str(&out), (int)out.len, req.out) < 0)
 			log_warn("the web server closed the connection before the answer was sent");
 		FCGX_Finish_r(&req);

@@ -132,6 +132,9 @@ int process_job(struct store *s, struct store_job *job)
 	if (process_policy_load(job->options, &pol, &err) < 0)
 		log_warn("event %lld: bad retry option (%s): using the defaults", job->event_id, buf_str(&err));
 	buf_free(&err);
+	/* a claim before this one whose attempt never ended: its processor died mid-action */
+	if (job->attempts > 1 && store_attempts_interrupted(s, job->event_id, clock_now()) < 0)
+		return -1;
 	if (store_actions(s, job->source_id, &actions) < 0)
 		return -1;
 	for (size_t i = 0; i < store_rows_count(actions); i++) {
@@ -140,7 +143,7 @@ int process_job(struct store *s, struct store_job *job)
 		const char *opts = store_rows_get(actions, i, 3, NULL);
 		int enabled = strcmp(store_rows_get(actions, i, 4, NULL), "0") != 0;
 		struct forward_outcome fo;
-		long long started;
+		long long attempt;
 		const char *outcome;
 		int done = store_action_done(s, job->event_id, aid), exit_code = -1;
 
@@ -148,7 +151,8 @@ int process_job(struct store *s, struct store_job *job)
 			goto store_error;
 		if (done || !enabled)
 			continue; /* a retry does not repeat what succeeded; a gone destination is skipped */
-		started = clock_now();
+		if (store_attempt_begin(s, job->event_id, aid, kind, clock_now(), &attempt) < 0)
+			goto store_error;
 		memset(&fo, 0, sizeof fo);
 		if (strcmp(kind, "forward") == 0) {
 			run_forward(job, target, opts, &fo);
@@ -181,8 +185,8 @@ int process_job(struct store *s, struct store_job *job)
 			snprintf(fo.error, sizeof fo.error, "action kind %s is not supported by this kanca", kind);
 		}
 		outcome = fo.result == FORWARD_OK ? "ok" : fo.result == FORWARD_GONE ? "gone" : fo.result == FORWARD_RETRY ? "retry" : "failed";
-		if (store_attempt(s, job->event_id, aid, kind, started, clock_now(), outcome, fo.http_status ? fo.http_status : -1,
-				  exit_code, fo.error) < 0)
+		if (store_attempt_end(s, attempt, clock_now(), outcome, fo.http_status ? fo.http_status : -1, exit_code,
+				      fo.error) < 0)
 			goto store_error;
 		switch (fo.result) {
 		case FORWARD_OK:

@@ -82,7 +82,7 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 	void *state = NULL;
 	enum outcome o;
 	struct store *s;
-	int rc, dup_all = 1, stored_new = 0;
+	int rc, dup_all = 1, kept = 0;
 	store_apply_fn apply = NULL;
 
 	memset(&v, 0, sizeof v);
@@ -184,7 +184,7 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 			goto out;
 		}
 		dup_all = dup_all && dup;
-		stored_new += !dup;
+		kept++;
 		log_info("%s event %lld type=%s", dup ? "duplicate of" : "stored", id, evs[i].type[0] ? evs[i].type : "-");
 	}
 	o = dup_all ? OUTCOME_DUPLICATE : OUTCOME_OK;
@@ -201,12 +201,12 @@ out:
 	buf_free(&reason);
 	buf_free(&headers);
 	buf_free(&stored);
-	return stored_new;
+	return kept;
 }
 
 int receive_serve(struct app *a, char *const *envp, request_read_fn read, void *ctx, struct buf *out)
 {
-	int stored_new = 0;
+	int kept = 0;
 	struct request req;
 	struct response res;
 	struct turn t;
@@ -228,7 +228,7 @@ int receive_serve(struct app *a, char *const *envp, request_read_fn read, void *
 			serve_healthz(&t);
 			break;
 		case ROUTE_WEBHOOK:
-			stored_new = serve_webhook(&t, read, ctx);
+			kept = serve_webhook(&t, read, ctx);
 			break;
 		default:
 			response_error(&res, OUTCOME_NOT_FOUND, "Not found");
@@ -244,5 +244,5 @@ int receive_serve(struct app *a, char *const *envp, request_read_fn read, void *
 	store_source_free(&t.source);
 	response_free(&res);
 	request_free(&req);
-	return stored_new;
+	return kept;
 }

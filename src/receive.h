@@ -10,7 +10,9 @@ struct buf;
 
 /* Handles one request given its environment and a body reader; out receives the complete
  * CGI/FastCGI answer (status line, headers, body). Never fails: errors become answers.
- * Returns how many new events were stored (0 for rejections and duplicates). */
+ * Returns how many of the request's events are in the store, new or duplicates (0 for rejections):
+ * the caller then has the processor look, so a duplicate of an event whose first answer was lost
+ * to a crash also gets it processed. */
 int receive_serve(struct app *a, char *const *envp, request_read_fn read, void *ctx, struct buf *out);
 
 #endif

@@ -49,6 +49,8 @@ int serve_cgi(struct app *a)
 
 	buf_init(&out, 1024 * 1024);
 	stored = receive_serve(a, environ, read_stdin, NULL, &out);
+	if (stored)
+		app_test_hold();
 	rc = write_all(STDOUT_FILENO, buf_str(&out), out.len) < 0 ? 1 : 0;
 	buf_free(&out);
 	if (stored && a->cfg.processing_fork) {

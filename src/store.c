@@ -746,25 +746,52 @@ int store_finish(struct store *s, long long event_id, const char *status, long l
 	return change_one(s, s->ops->dml_cte ? sql_pg : sql, 4, p) == 1 ? 0 : -1;
 }
 
-int store_attempt(struct store *s, long long event_id, long long action_id, const char *action, long long started,
-		  long long ended, const char *outcome, int http_status, int exit_code, const char *error)
+int store_attempt_begin(struct store *s, long long event_id, long long action_id, const char *action,
+			long long started, long long *attempt_id)
 {
-	static const char sql[] =
-		"INSERT INTO attempts (event_id, action_id, action, started_at, ended_at, outcome, http_status, "
-		"exit_code, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-	struct num n1, n2, n3, n4, n5, n6;
-	struct db_param p[9];
+	static const char sql[] = "INSERT INTO attempts (event_id, action_id, action, started_at) VALUES ($1, $2, $3, $4) "
+				  "RETURNING id";
+	struct num n1, n2, n3;
+	struct db_param p[4] = {PN(&n1, event_id), PZ(&n2, action_id), P(action), PN(&n3, started)};
+	struct db_rows rows;
+	int rc = -1;
 
-	p[0] = PN(&n1, event_id);
-	p[1] = PZ(&n2, action_id);
-	p[2] = P(action);
-	p[3] = PN(&n3, started);
-	p[4] = PN(&n4, ended);
-	p[5] = P(outcome);
-	p[6] = http_status >= 0 ? PN(&n5, http_status) : P(NULL);
-	p[7] = exit_code >= 0 ? PN(&n6, exit_code) : P(NULL);
-	p[8] = P(error && *error ? error : NULL);
-	return exec(s, sql, 9, p, NULL) == DB_OK ? 0 : -1;
+	if (exec(s, sql, 4, p, &rows) != DB_OK)
+		return -1;
+	if (rows.nrows == 1) {
+		*attempt_id = cell_ll(&rows, 0, 0);
+		rc = 0;
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_attempt_end(struct store *s, long long attempt_id, long long ended, const char *outcome, int http_status,
+		      int exit_code, const char *error)
+{
+	static const char sql[] = "UPDATE attempts SET ended_at = $2, outcome = $3, http_status = $4, exit_code = $5, "
+				  "error = $6 WHERE id = $1";
+	struct num n1, n2, n3, n4;
+	struct db_param p[6];
+
+	p[0] = PN(&n1, attempt_id);
+	p[1] = PN(&n2, ended);
+	p[2] = P(outcome);
+	p[3] = http_status >= 0 ? PN(&n3, http_status) : P(NULL);
+	p[4] = exit_code >= 0 ? PN(&n4, exit_code) : P(NULL);
+	p[5] = P(error && *error ? error : NULL);
+	return exec(s, sql, 6, p, NULL) == DB_OK ? 0 : -1;
+}
+
+int store_attempts_interrupted(struct store *s, long long event_id, long long now)
+{
+	static const char sql[] = "UPDATE attempts SET ended_at = $2, outcome = 'interrupted', "
+				  "error = 'the processor stopped during this attempt; taken again when its lease expired' "
+				  "WHERE event_id = $1 AND ended_at IS NULL";
+	struct num n1, n2;
+	struct db_param p[2] = {PN(&n1, event_id), PN(&n2, now)};
+
+	return exec(s, sql, 2, p, NULL) == DB_OK ? 0 : -1;
 }
 
 int store_action_done(struct store *s, long long event_id, long long action_id)

@@ -155,9 +155,16 @@ void store_job_free(struct store_job *job);
 /* Ends a claim: status "processed" (processed_at = now), "retry" (next_attempt_at = next_at) or "dead". */
 int store_finish(struct store *s, long long event_id, const char *status, long long next_at, long long now)
 	STORE_MUST_CHECK;
-/* One attempt of one action: outcome "ok", "retry", "gone", "failed"; http_status/exit_code -1 = none. */
-int store_attempt(struct store *s, long long event_id, long long action_id, const char *action, long long started,
-		  long long ended, const char *outcome, int http_status, int exit_code, const char *error) STORE_MUST_CHECK;
+/* An attempt of one action begins: recorded (no end, no outcome yet) before the action runs, so one that a
+ * crash cut short stays visible. *attempt_id = its row. 0 or -1. */
+int store_attempt_begin(struct store *s, long long event_id, long long action_id, const char *action,
+			long long started, long long *attempt_id) STORE_MUST_CHECK;
+/* The attempt ends: outcome "ok", "retry", "gone", "failed"; http_status/exit_code -1 = none. 0 or -1. */
+int store_attempt_end(struct store *s, long long attempt_id, long long ended, const char *outcome, int http_status,
+		      int exit_code, const char *error) STORE_MUST_CHECK;
+/* Closes the event's attempts that never ended (their processor died; the lease expired) as
+ * "interrupted" at now. 0 or -1. */
+int store_attempts_interrupted(struct store *s, long long event_id, long long now) STORE_MUST_CHECK;
 /* 1 when the action already succeeded for the event (a retry skips it), 0 not, -1 error. */
 int store_action_done(struct store *s, long long event_id, long long action_id) STORE_MUST_CHECK;
 /* action_id, kind, target, options, enabled, position -- in order. */

@@ -577,9 +577,12 @@ def make_store(kind, tmpdir, cluster=None):
 
 class Kanca:
     def __init__(self, store, tmpdir, now=None, max_body_bytes="64K", log_level="info", **extra):
+        """now: the pinned clock (KANCA_TEST_NOW; default: the vectors' time), or "real" for the moving
+        clock that leases and retries need."""
         self.store = store
         self.tmpdir = tmpdir
-        self.now = int(now if now is not None else vector_now())
+        self.now = None if now == "real" else int(now if now is not None else vector_now())
+        self.extra_env = {}  # more variables for kanca, e.g. KANCA_TEST_HOLD_FILE
         self.config = os.path.join(tmpdir, "kanca.conf")
         # processing = off: these suites check what the receive path stored; processing after the
         # answer (the forked processor) has its own tests (after_answer.py, processing.py)
@@ -598,7 +601,11 @@ class Kanca:
 
     def kanca_env(self):
         """The variables a web server hands kanca (besides the CGI ones)."""
-        return {"KANCA_CONFIG": self.config, "KANCA_TEST_NOW": str(self.now)}
+        env = {"KANCA_CONFIG": self.config}
+        env.update(self.extra_env)
+        if self.now is not None:
+            env["KANCA_TEST_NOW"] = str(self.now)
+        return env
 
     def environ(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("HTTP_")}

@@ -15,12 +15,13 @@ destinations that behave alike (counters are kept per full path):
     /retry-after/S      429 with "Retry-After: S" for the first request of each webhook-id, then 200
     /gone               410
     /hang/S             sleeps S seconds (at most 60; cut short by stop()), then 200
+    /hang-first/S       like /hang/S for the first request to the path, then 200 at once
     /status/CODE        CODE (200..599)
     anything else       404
 
 Requests without a webhook-id header share one counter per path. Every request is recorded (method,
 path with query, headers, body, time, and the status the sink answered) before it is answered, except
-/hang/S requests, which are recorded on arrival with status None until answered.
+/hang/S and /hang-first/S requests, which are recorded on arrival with status None until answered.
 
 `python3 tests/lib/sink.py` runs a self-test and prints TAP.
 """
@@ -136,6 +137,7 @@ class Sink:
         self._cond = threading.Condition()
         self._requests = []
         self._counts = {}  # (path, webhook-id) -> requests seen
+        self._hung = set()  # paths whose first request /hang-first/S has held
         self._stopping = threading.Event()
         self.port = None
 
@@ -177,6 +179,7 @@ class Sink:
         with self._cond:
             self._requests = []
             self._counts = {}
+            self._hung = set()
 
     def wait_for(self, count, timeout=10.0, path_prefix=None):
         """True once at least count requests (under path_prefix, if given) have arrived; False after timeout seconds."""
@@ -230,6 +233,11 @@ class Sink:
             return 200, {}, 0
         if seg[:1] == ["hang"] and number(1, 0, HANG_MAX, float) is not None:
             return 200, {}, number(1, 0, HANG_MAX, float)
+        if seg[:1] == ["hang-first"] and number(1, 0, HANG_MAX, float) is not None:
+            with self._cond:
+                first = path not in self._hung
+                self._hung.add(path)
+            return 200, {}, (number(1, 0, HANG_MAX, float) if first else 0)
         if seg[:1] == ["status"] and number(1, 200, 599) is not None:
             return number(1, 200, 599), {}, 0
         return 404, {}, 0
@@ -311,6 +319,18 @@ def _selftest():
         status, _ = post(port, "/hang/0.4")
         took = time.monotonic() - t0
         ok(status == 200 and 0.35 <= took < 3, "/hang/0.4 answers 200 after about 0.4 s (%.2f s)" % took)
+
+        def took(path, wid):
+            t0 = time.monotonic()
+            status, _ = post(port, path, wid=wid)
+            return status, time.monotonic() - t0
+
+        first, again, other = took("/hang-first/0.4", "w1"), took("/hang-first/0.4", "w1"), \
+            took("/hang-first/0.4", "w2")
+        ok(first[0] == 200 and first[1] >= 0.35, "/hang-first/0.4 hangs the first request to the path")
+        ok(again[0] == 200 and again[1] < 0.3, "/hang-first/0.4 answers the second request at once")
+        ok(other[0] == 200 and other[1] < 0.3, "/hang-first/0.4 answers another webhook-id's at once too")
+        ok(took("/hang-first/0.4/b", "w1")[1] >= 0.35, "/hang-first/0.4/b is another path: its first request hangs")
 
         try:
             post(port, "/hang/2", timeout=0.3)
