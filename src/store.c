@@ -859,6 +859,17 @@ int store_action_disable(struct store *s, long long action_id)
 	return change_one(s, sql, 1, p) < 0 ? -1 : 0;
 }
 
+/* An upsert whose update is guarded by "the stored state is older": *changed = whether it wrote. */
+static int upsert_newer(struct store *s, const char *sql, size_t n, const struct db_param *p, int *changed)
+{
+	int rc = change_one(s, sql, n, p);
+
+	if (rc < 0)
+		return -1;
+	*changed = rc;
+	return 0;
+}
+
 int store_trendyol_upsert(struct store *s, long long source_id, long long event_id, const char *package_id,
 			  const char *order_number, const char *status, long long last_modified, const char *package_json,
 			  long long now, int *changed)
@@ -873,12 +884,8 @@ int store_trendyol_upsert(struct store *s, long long source_id, long long event_
 	struct num n1, n2, n3, n4;
 	struct db_param p[8] = {PN(&n1, source_id), P(package_id), P(order_number), P(status), PN(&n2, last_modified),
 				P(package_json), PZ(&n3, event_id), PN(&n4, now)};
-	int rc = change_one(s, sql, 8, p);
 
-	if (rc < 0)
-		return -1;
-	*changed = rc;
-	return 0;
+	return upsert_newer(s, sql, 8, p, changed);
 }
 
 int store_sosyalkopru_upsert(struct store *s, long long source_id, long long event_id, const char *post_id,
@@ -895,12 +902,8 @@ int store_sosyalkopru_upsert(struct store *s, long long source_id, long long eve
 	struct num n1, n2, n3, n4;
 	struct db_param p[8] = {PN(&n1, source_id), P(post_id), P(status), P(event_type), PN(&n2, event_at),
 				P(data_json), PZ(&n3, event_id), PN(&n4, now)};
-	int rc = change_one(s, sql, 8, p);
 
-	if (rc < 0)
-		return -1;
-	*changed = rc;
-	return 0;
+	return upsert_newer(s, sql, 8, p, changed);
 }
 
 int store_notify(struct store *s, const char *channel, const char *payload)

@@ -22,21 +22,6 @@ kt.require_tool(tap, "lighttpd")
 SECRET = "after-answer-secret"
 
 
-def ppid(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-        return int(data[data.rfind(")") + 2:].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def processors(t):
-    """kanca processes whose parent is a responder (the responders' parent is lighttpd)."""
-    group = t.pids()
-    return [p for p in group if ppid(p) not in (t.proc.pid, None) and ppid(p) in group]
-
-
 def run(kind, transport):
     tmp = kt.make_tempdir("kanca-after-%s-%s-" % (kind, transport))
     store = kt.make_store(kind, tmp)
@@ -80,7 +65,7 @@ def run(kind, transport):
         tap.ok(done, "%s the event reaches processed" % L)
         if transport == "lighttpd":
             # the processor child dies: the responder starts another after its next request
-            procs = processors(t)
+            procs = t.processors()
             tap.eq(len(procs), 1, "%s the responder runs one processor child" % L)
             for p in procs:
                 os.kill(p, signal.SIGKILL)

@@ -27,15 +27,6 @@ kt.require_tool(tap, "lighttpd")
 SECRET = "crash-responder-secret"
 
 
-def ppid(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-        return int(data[data.rfind(")") + 2:].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def request(key):
     body = json.dumps({"eventId": key, "event": "stock.updated", "data": {"sku": "ÇAY-1"}},
                       ensure_ascii=False).encode()
@@ -89,8 +80,7 @@ def lighttpd_case(kind, store, env, sink, tmp):
         th.start()
         committed = kt.wait_for(lambda: not os.path.exists(hold) and len(rows(store, key)) == 1, 15)
         tap.ok(committed, "%s the event is committed and the responder holds its answer" % L)
-        group = t.pids()
-        responders = [p for p in group if ppid(p) == t.proc.pid]
+        responders = t.responders()
         tap.eq(len(responders), 1, "%s one responder" % L)
         for p in responders:
             os.kill(p, signal.SIGKILL)

@@ -225,6 +225,16 @@ def pids_in_group(pgid):
     return out
 
 
+def parent_pid(pid):
+    """The parent of pid, from /proc; None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+        return int(data[data.rfind(")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def kill_group(pgid, timeout=5.0):
     """SIGTERM to a process group this library created, then SIGKILL after timeout."""
     try:
@@ -986,6 +996,15 @@ $HTTP["url"] =~ "^/(webhook/|api/|healthz$)" {{
 
     def pids(self):
         return pids_in_group(self.proc.pid) if self.proc else []
+
+    def responders(self):
+        """The FastCGI responders lighttpd started (its children)."""
+        return [p for p in self.pids() if parent_pid(p) == self.proc.pid]
+
+    def processors(self):
+        """The processors the responders forked (children of a responder)."""
+        group = self.pids()
+        return [p for p in group if parent_pid(p) in group and parent_pid(p) != self.proc.pid]
 
     def stop(self):
         if self.proc is None:
