@@ -52,6 +52,19 @@ static void copy_field(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* An absolute-form request target ("http://host:port/webhook/..", RFC 9112 3.2.2, sent through
+ * forward proxies) arrives whole in REQUEST_URI under Apache: its path is what follows the authority. */
+static const char *origin_form(const char *uri)
+{
+	const char *p = strstr(uri, "://");
+
+	if (uri[0] == '/' || !p)
+		return uri;
+	p += 3;
+	p += strcspn(p, "/?");
+	return *p == '/' ? p : "/";
+}
+
 enum outcome request_from_env(struct request *r, char *const *envp)
 {
 	const char *uri = NULL, *script = "", *pathinfo = "", *clen = NULL;
@@ -98,7 +111,10 @@ enum outcome request_from_env(struct request *r, char *const *envp)
 			out = OUTCOME_BAD_REQUEST;
 	}
 	if (uri) {
-		size_t n = strcspn(uri, "?");
+		size_t n;
+
+		uri = origin_form(uri);
+		n = strcspn(uri, "?");
 		if (n > KANCA_PATH_MAX)
 			return out == OUTCOME_OK ? OUTCOME_URI_TOO_LONG : out;
 		memcpy(r->path, uri, n);

@@ -9,19 +9,55 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+/* at most this much of a body kanca did not read is read and dropped after the answer */
+#define DRAIN_MAX (64LL * 1024 * 1024)
 
 extern char **environ;
 
 static long read_stdin(void *ctx, char *p, size_t n)
 {
-	(void)ctx;
+	long long *consumed = ctx;
+
 	for (;;) {
 		ssize_t r = read(STDIN_FILENO, p, n);
-		if (r >= 0)
+		if (r >= 0) {
+			*consumed += r;
 			return (long)r;
+		}
 		if (errno != EINTR)
 			return -1;
+	}
+}
+
+void serve_cgi_drain(long long consumed)
+{
+	const char *cl = getenv("CONTENT_LENGTH"), *te = getenv("HTTP_TRANSFER_ENCODING");
+	long long left = -1, total = 0;
+	char tmp[16384];
+
+	if (cl && *cl) {
+		char *end;
+		left = strtoll(cl, &end, 10);
+		if (*end || left < 0)
+			return;
+		left -= consumed;
+	} else if (!te || !*te) {
+		return; /* no body at all */
+	}
+	while (left != 0 && total < DRAIN_MAX) {
+		size_t want = left > 0 && left < (long long)sizeof tmp ? (size_t)left : sizeof tmp;
+		ssize_t r = read(STDIN_FILENO, tmp, want);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		total += r;
+		if (left > 0)
+			left -= r;
 	}
 }
 
@@ -43,16 +79,16 @@ static int write_all(int fd, const char *p, size_t n)
 int serve_cgi(struct app *a)
 {
 	struct buf out;
-	int rc;
-
-	int stored;
+	long long consumed = 0;
+	int rc, stored;
 
 	buf_init(&out, 1024 * 1024);
-	stored = receive_serve(a, environ, read_stdin, NULL, &out);
+	stored = receive_serve(a, environ, read_stdin, &consumed, &out);
 	if (stored)
 		app_test_hold();
 	rc = write_all(STDOUT_FILENO, buf_str(&out), out.len) < 0 ? 1 : 0;
 	buf_free(&out);
+	serve_cgi_drain(consumed);
 	if (stored && a->cfg.processing_fork) {
 		/* the answer is complete: let the web server see the end of it now, not at our exit */
 		int null = open("/dev/null", O_WRONLY);

@@ -1,5 +1,7 @@
-/* test_router.c: request path -> route, segment rules, base_path. */
+/* test_router.c: the request's path from the CGI environment, path -> route, segment rules, base_path. */
 #include "router.h"
+#include "outcome.h"
+#include "request.h"
 
 #include <string.h>
 
@@ -182,8 +184,45 @@ static void test_segment_valid(void)
 	is_int(router_segment_valid("a=b"), 0, "segment: =");
 }
 
+/* The path request_from_env derives from REQUEST_URI (or SCRIPT_NAME + PATH_INFO without it). */
+static void path_of(const char *uri, const char *script, const char *info, const char *want)
+{
+	char e1[300], e2[300], e3[300];
+	char *env[5] = {"REQUEST_METHOD=POST", NULL, NULL, NULL, NULL};
+	struct request r;
+	enum outcome o;
+	int n = 1;
+
+	if (uri)
+		snprintf(e1, sizeof e1, "REQUEST_URI=%s", uri), env[n++] = e1;
+	if (script)
+		snprintf(e2, sizeof e2, "SCRIPT_NAME=%s", script), env[n++] = e2;
+	if (info)
+		snprintf(e3, sizeof e3, "PATH_INFO=%s", info), env[n++] = e3;
+	o = request_from_env(&r, env);
+	is_int(o, OUTCOME_OK, "request from REQUEST_URI=%s SCRIPT_NAME=%s PATH_INFO=%s", uri ? uri : "-",
+	       script ? script : "-", info ? info : "-");
+	is_str(r.path, want, "  path %s", want);
+	request_free(&r);
+}
+
+static void test_request_path(void)
+{
+	path_of("/webhook/ty/555", NULL, NULL, "/webhook/ty/555");
+	path_of("/webhook/ty/555?q=1&r=/x", NULL, NULL, "/webhook/ty/555");
+	/* absolute form, as Apache passes it on when a proxy sent one */
+	path_of("http://127.0.0.1:8080/webhook/ty/555?q=1", NULL, NULL, "/webhook/ty/555");
+	path_of("https://hooks.example.com/api/suppliers/42/webhook", NULL, NULL, "/api/suppliers/42/webhook");
+	path_of("http://127.0.0.1:8080", NULL, NULL, "/");
+	path_of("http://127.0.0.1:8080?x=/webhook/a/b", NULL, NULL, "/");
+	/* REQUEST_URI wins over what the web server split off; without it they are joined */
+	path_of("/webhook/ty/555", "/cgi-bin/kanca.cgi", NULL, "/webhook/ty/555");
+	path_of(NULL, "/webhook", "/ty/555", "/webhook/ty/555");
+}
+
 int main(void)
 {
+	test_request_path();
 	test_forms();
 	test_trailing_and_extra();
 	test_empty_and_dots();
