@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""config_docs.py: every configuration key is documented in the README with its default, and a bad
-configuration stops kanca (and kanca.cgi) at start with a message naming the file, line and key."""
+"""config_docs.py: every configuration key is documented in the README with its default and set to its
+default in kanca.conf.example (which kancactl config check accepts as it is), and a bad configuration
+stops kanca (and kanca.cgi) at start with a message naming the file, line and key."""
 import os
 import re
 import subprocess
@@ -27,7 +28,23 @@ for name, default, doc in keys:
         want = "`%s`" % default if default else "(empty)"
         tap.eq(shown, want, "README shows the default of %s" % name)
 
+example_path = os.path.join(kt.srcdir(), "kanca.conf.example")
+example = {}
+with open(example_path, encoding="utf-8") as f:
+    for line in f:
+        if line.strip() and not line.lstrip().startswith("#"):
+            k, _, v = line.partition("=")
+            example[k.strip()] = v.strip()
+tap.eq(sorted(example), sorted(k[0] for k in keys), "kanca.conf.example sets every key, and only keys")
+for name, default, doc in keys:
+    tap.eq(example.get(name), default, "kanca.conf.example shows the default of %s" % name)
 tmp = kt.make_tempdir("kanca-config-")
+# the example as it is, but with a store this test can create (/var/lib/kanca is the installed default)
+copy = os.path.join(tmp, "example.conf")
+with open(example_path, encoding="utf-8") as f, open(copy, "w", encoding="utf-8") as out:
+    out.write(f.read().replace("store = sqlite:/var/lib/kanca/kanca.db", "store = sqlite:%s/example.db" % tmp))
+p = subprocess.run([kt.binary("kancactl"), "-c", copy, "config", "check"], capture_output=True, timeout=30)
+tap.eq((p.returncode, p.stderr.decode()), (0, ""), "kancactl config check accepts kanca.conf.example")
 bad_values = {
     "store": "mysql://nope",
     "max_body_bytes": "65M",
