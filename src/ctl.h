@@ -53,5 +53,8 @@ int ctl_events(struct app *a, int argc, char **argv);
 int ctl_event_show(struct app *a, int argc, char **argv);
 int ctl_stats(struct app *a, int argc, char **argv);
 int ctl_audit(struct app *a, int argc, char **argv);
+/* kancactl doctor: loads the configuration itself (config NULL = the default path) to report its
+ * problems as findings. CTL_OK when nothing failed, CTL_FAIL otherwise, CTL_USAGE. */
+int ctl_doctor(const char *config, int argc, char **argv);
 
 #endif

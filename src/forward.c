@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "forward.h"
 
+#include "buf.h"
 #include "caps.h"
 #include "clock.h"
 #include "providers/standardwebhooks.h"
@@ -500,4 +501,144 @@ out:
 	curl_easy_cleanup(c);
 	curl_slist_free_all(headers);
 	out->seconds = clock_monotonic() - start;
+}
+
+/* ---- one plain exchange (kancactl doctor): the answer is kept, nothing is signed ---- */
+
+void forward_answer_init(struct forward_answer *a, size_t keep)
+{
+	memset(a, 0, sizeof *a);
+	buf_init(&a->body, keep);
+}
+
+void forward_answer_free(struct forward_answer *a)
+{
+	buf_free(&a->body);
+}
+
+static size_t exchange_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct forward_answer *a = arg;
+	size_t len = size * n, room = a->body.max - a->body.len;
+
+	(void)!buf_append(&a->body, p, len < room ? len : room);
+	return len;
+}
+
+/* Copies a header's value (after "name:") when line is that header. */
+static void header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
+{
+	size_t n = strlen(name), v;
+
+	if (len <= n || strncasecmp(line, name, n) != 0)
+		return;
+	line += n;
+	len -= n;
+	while (len && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n' || line[len - 1] == ' '))
+		len--;
+	v = len < cap - 1 ? len : cap - 1;
+	for (size_t i = 0; i < v; i++)
+		out[i] = (unsigned char)line[i] < 0x20 ? '?' : line[i];
+	out[v] = '\0';
+}
+
+static size_t exchange_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct forward_answer *a = arg;
+	size_t len = size * n;
+
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		a->server[0] = '\0';
+		a->location[0] = '\0';
+	}
+	header_value(p, len, "server:", a->server, sizeof a->server);
+	header_value(p, len, "location:", a->location, sizeof a->location);
+	return len;
+}
+
+void forward_exchange(const char *url, const struct buf *lines, const void *body, size_t len, long timeout_ms,
+		      const char *user_agent, struct forward_answer *a)
+{
+	struct curl_slist *list = NULL, *l;
+	const char *p = lines ? buf_str(lines) : "";
+	char line[KANCA_HEADER_VALUE_MAX + 256];
+	CURLcode rc = CURLE_OK;
+	long oserr = 0;
+	CURL *c = curl_easy_init();
+
+	if (!c) {
+		a->transport = 1;
+		snprintf(a->error, sizeof a->error, "out of memory");
+		return;
+	}
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		if (n && n < sizeof line) {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			l = curl_slist_append(list, line);
+			if (l)
+				list = l;
+			else
+				rc = CURLE_OUT_OF_MEMORY;
+		}
+		p += n + (p[n] == '\n');
+	}
+	verify_wipe(line, sizeof line);
+	l = curl_slist_append(list, "Expect:"); /* no 100-continue round trip: the body goes at once */
+	if (l)
+		list = l;
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent);
+	if (rc == CURLE_OK && body) {
+		rc = curl_easy_setopt(c, CURLOPT_POST, 1L);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
+	}
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, exchange_header);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, exchange_body);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(c);
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status) != CURLE_OK || a->status < 100 || a->status > 999)
+		a->status = 0;
+	if (rc != CURLE_OK) {
+		a->transport = 1;
+		a->refused = rc == CURLE_COULDNT_CONNECT;
+		a->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+		if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr) != CURLE_OK)
+			oserr = 0;
+		snprintf(a->error, sizeof a->error, "%s%s%s", curl_easy_strerror(rc), oserr ? ": " : "",
+			 oserr ? strerror((int)oserr) : "");
+	}
+	curl_easy_cleanup(c);
+	for (l = list; l; l = l->next)
+		verify_wipe(l->data, strlen(l->data));
+	curl_slist_free_all(list);
 }

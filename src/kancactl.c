@@ -55,6 +55,9 @@ static const struct ctl_command commands[] = {
 	{"providers", "", "list the providers kanca knows", 0, cmd_providers},
 	{"config keys", "", "list configuration keys, defaults and descriptions", 0, cmd_config_keys},
 	{"config check", "", "load the configuration and report every problem", 0, cmd_config_check},
+	{"doctor", "[URL] [--source PROVIDER/ACCOUNT]",
+	 "check the configuration, store, schema, clock and sources; with the public base URL, send each source a "
+	 "signed self-test through the web server and report what to fix (exit 1 when something failed)", 0, NULL},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -261,6 +264,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CTL_USAGE;
 	}
+	/* doctor loads the configuration itself: its problems are findings */
+	if (strcmp(cmd->name, "doctor") == 0)
+		return ctl_doctor(config, argc - i - used, argv + i + used);
 	/* commands that read neither the configuration nor the store */
 	if (!cmd->needs_store && strcmp(cmd->name, "config check") != 0)
 		return cmd->run(NULL, argc - i - used, argv + i + used);

@@ -114,6 +114,27 @@ int store_ping(struct store *s)
 	return ok ? 0 : -1;
 }
 
+int store_clock(struct store *s, double *unix_seconds)
+{
+	static const char sql[] = "SELECT extract(epoch from clock_timestamp())";
+	struct db_rows rows;
+	const char *c;
+	char *end;
+	int rc = -1;
+
+	if (s->ops == &db_sqlite_ops)
+		return -2;
+	if (exec(s, sql, 0, NULL, &rows) != DB_OK)
+		return -1;
+	c = rows.nrows == 1 ? db_cell(&rows, 0, 0) : NULL;
+	if (c) {
+		*unix_seconds = strtod(c, &end);
+		rc = end != c ? 0 : -1;
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
 static int latest_version(const struct store *s)
 {
 	int v = 0;

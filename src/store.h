@@ -63,6 +63,9 @@ const char *store_backend(const struct store *s);
 const char *store_error(struct store *s);
 /* 0 when the store answers a query. */
 int store_ping(struct store *s) STORE_MUST_CHECK;
+/* The store server's clock (PostgreSQL now()) in unix seconds, for kancactl doctor. 0; -1 on error; -2 when
+ * the backend has no clock of its own (SQLite runs inside kanca's process). */
+int store_clock(struct store *s, double *unix_seconds) STORE_MUST_CHECK;
 /* Applies pending migrations from sql/ (embedded); *applied = how many. 0 or -1. */
 int store_migrate(struct store *s, int *applied, struct buf *err) STORE_MUST_CHECK;
 /* Schema version in the store (0: none) and the newest this build knows. 0 or -1. */

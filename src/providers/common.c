@@ -126,3 +126,48 @@ int common_check_keys(const char *options, const char *const *allowed, struct bu
 
 	return options_each(options, check_key, &k) ? -1 : 0;
 }
+
+int common_sign_line(struct buf *headers, const char *name, const char *value, size_t n, struct buf *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			return buf_fail(err, "the %s header value would hold a control character", name);
+	if (buf_printf(headers, "%s: ", name) < 0 || buf_append(headers, value, n) < 0 ||
+	    buf_append(headers, "\n", 1) < 0)
+		return buf_fail(err, "the %s header does not fit", name);
+	return 0;
+}
+
+int common_sign_body_hmac(const struct provider_sign_in *in, const char *header, const char *prefix,
+			  enum verify_encoding enc, struct buf *body, struct buf *headers, struct buf *err)
+{
+	char sig[VERIFY_HEX_LEN + 1];
+	const void *parts[1];
+	size_t lens[1];
+	struct buf value;
+	int rc = -1;
+
+	buf_init(&value, KANCA_OPTION_MAX + sizeof sig);
+	if (buf_append(body, in->payload, in->payload_len) < 0)
+		return buf_fail(err, "%s", "the payload does not fit");
+	parts[0] = buf_str(body);
+	lens[0] = body->len;
+	if (verify_hmac_text(enc, in->secret, in->secret_len, parts, lens, 1, sig) < 0) {
+		(void)buf_fail(err, "%s", "cannot compute HMAC-SHA256 with this secret");
+		goto out;
+	}
+	if (buf_append_str(&value, prefix) < 0 || buf_append_str(&value, sig) < 0) {
+		(void)buf_fail(err, "%s", "the signature prefix is too long");
+		goto out;
+	}
+	if (common_sign_line(headers, "Content-Type", "application/json", 16, err) < 0 ||
+	    common_sign_line(headers, header, value.data, value.len, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	verify_wipe(sig, sizeof sig);
+	if (value.data)
+		verify_wipe(value.data, value.len);
+	buf_free(&value);
+	return rc;
+}

@@ -25,8 +25,15 @@ enum outcome common_parse_body(const struct provider_call *c, struct json **root
 void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
 		   const char *message, struct response *res);
 
-
-
 /* Fails (-1, reason in err) when options hold a key not in allowed (NULL-terminated). */
 int common_check_keys(const char *options, const char *const *allowed, struct buf *err);
+
+/* ---- provider.sign (kancactl doctor's self-test deliveries) ---- */
+
+/* Appends the line "name: value\n" (value n bytes); 0, or -1 with the reason in err. */
+int common_sign_line(struct buf *headers, const char *name, const char *value, size_t n, struct buf *err);
+/* The usual sender: the body is the payload byte for byte, sent as application/json, and header carries
+ * prefix + HMAC-SHA256(secret, body) in enc. 0, or -1 with the reason in err. */
+int common_sign_body_hmac(const struct provider_sign_in *in, const char *header, const char *prefix,
+			  enum verify_encoding enc, struct buf *body, struct buf *headers, struct buf *err);
 #endif

@@ -7,6 +7,7 @@
 #include "../request.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static enum outcome verify(const struct provider_call *c, struct verdict *v)
 {
@@ -14,6 +15,16 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 	size_t lens[1] = {c->req->body.len};
 
 	return common_verify_hmac_header(c, "x-hub-signature-256", "sha256=", VERIFY_HEX, parts, lens, 1, v);
+}
+
+/* As GitHub sends: the signature, the delivery id and the event name. */
+static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	if (common_sign_body_hmac(in, "X-Hub-Signature-256", "sha256=", VERIFY_HEX, body, headers, err) < 0 ||
+	    common_sign_line(headers, "X-GitHub-Delivery", in->id, strlen(in->id), err) < 0 ||
+	    common_sign_line(headers, "X-GitHub-Event", "ping", 4, err) < 0)
+		return -1;
+	return 0;
 }
 
 /* Copies a required header into out; 0, or -1 with the reason (missing or unusable). */
@@ -68,4 +79,5 @@ const struct provider provider_github = {
 	.apply_needed = NULL,
 	.answer = NULL,
 	.state_free = NULL,
+	.sign = sign,
 };

@@ -39,6 +39,18 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 					 parts, lens, 1, v);
 }
 
+static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	char header[NAME_MAX_LEN + 1], enc[16] = "hex", prefix[KANCA_OPTION_MAX + 1] = "";
+
+	if (options_get(in->options, "header", header, sizeof header) != 1 || !header[0])
+		return buf_fail(err, "%s", "source has no signature header configured");
+	(void)options_get(in->options, "encoding", enc, sizeof enc);
+	(void)options_get(in->options, "prefix", prefix, sizeof prefix);
+	return common_sign_body_hmac(in, header, prefix, strcmp(enc, "base64") == 0 ? VERIFY_BASE64 : VERIFY_HEX,
+				     body, headers, err);
+}
+
 /* Resolves "header:NAME" or "json:FIELD" into out. 1 found, 0 not configured or absent. */
 static int locate(const struct provider_call *c, const char *opt, const struct json *root, char *out, size_t cap)
 {
@@ -125,4 +137,5 @@ const struct provider provider_hmac = {
 	.apply_needed = NULL,
 	.answer = NULL,
 	.state_free = NULL,
+	.sign = sign,
 };

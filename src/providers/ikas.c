@@ -8,6 +8,7 @@
 #include "../options.h"
 #include "../request.h"
 #include "../response.h"
+#include "../clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -166,6 +167,41 @@ static void answer(const struct provider_call *c, enum outcome o, const struct p
 		buf_reset(&res->body);
 }
 
+/* As ikas sends: the envelope {id, createdAt, scope, merchantId, authorizedAppId, data, signature} with
+ * the payload as the string data and its hex HMAC-SHA256 as signature; merchantId and authorizedAppId
+ * are the source's options when set. */
+static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	char sig[VERIFY_HEX_LEN + 1], when[32], opt[IKAS_ID_MAX + 1];
+	const void *parts[1] = {in->payload};
+	size_t lens[1] = {in->payload_len};
+	const char *opts[2] = {"merchant_id", "authorized_app_id"}, *members[2] = {"merchantId", "authorizedAppId"};
+	int rc = -1;
+
+	if (verify_hmac_text(VERIFY_HEX, in->secret, in->secret_len, parts, lens, 1, sig) < 0)
+		return buf_fail(err, "%s", "cannot compute HMAC-SHA256 with this secret");
+	clock_format(in->now, when, sizeof when);
+	if (buf_append_str(body, "{\"id\":") < 0 || buf_append_json_string(body, in->id, strlen(in->id)) < 0 ||
+	    buf_printf(body, ",\"createdAt\":\"%s\",\"scope\":\"kanca/doctor\"", when) < 0)
+		goto full;
+	for (size_t i = 0; i < 2; i++) {
+		if (options_get(in->options, opts[i], opt, sizeof opt) != 1 || !opt[0])
+			continue;
+		if (buf_printf(body, ",\"%s\":", members[i]) < 0 || buf_append_json_string(body, opt, strlen(opt)) < 0)
+			goto full;
+	}
+	if (buf_append_str(body, ",\"data\":") < 0 || buf_append_json_string(body, in->payload, in->payload_len) < 0 ||
+	    buf_printf(body, ",\"signature\":\"%s\"}", sig) < 0)
+		goto full;
+	rc = common_sign_line(headers, "Content-Type", "application/json", 16, err);
+	goto out;
+full:
+	(void)buf_fail(err, "%s", "the envelope does not fit");
+out:
+	verify_wipe(sig, sizeof sig);
+	return rc;
+}
+
 static int check_value(void *arg, const char *key, const char *value)
 {
 	char copy[IKAS_ID_MAX + 1];
@@ -197,4 +233,5 @@ const struct provider provider_ikas = {
 	.apply_needed = NULL,
 	.answer = answer,
 	.state_free = NULL,
+	.sign = sign,
 };

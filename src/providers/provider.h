@@ -40,6 +40,17 @@ struct provider_event {
 
 #define PROVIDER_EVENTS_MAX 100
 
+/* A self-test delivery to sign as the provider's sender would (kancactl doctor, provider.sign). */
+struct provider_sign_in {
+	const char *secret;  /* the source's newest unexpired secret (secret_len bytes) */
+	size_t secret_len;
+	const char *options; /* the source's options, "key=value\n" lines; never NULL */
+	const char *payload; /* a JSON object: what the delivery carries (payload_len bytes) */
+	size_t payload_len;
+	const char *id;      /* a unique delivery id (doctor's nonce), for senders that put one in a header */
+	long long now;       /* unix seconds, for signed timestamps */
+};
+
 struct provider {
 	const char *name;                  /* canonical, as stored in sources.provider */
 	const char *const *aliases;        /* other route names, NULL-terminated; may be NULL */
@@ -64,6 +75,12 @@ struct provider {
 	void (*answer)(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
 		       const char *message, struct response *res);
 	void (*state_free)(void *state);
+	/* Builds a delivery as the provider's sender builds it: the body (the payload byte for byte, or
+	 * the provider's envelope around it) and its headers, one "Name: value\n" line each, signed with
+	 * in->secret. The header lines may hold the secret itself (Trendyol's credentials): wipe them
+	 * after use. 0, or -1 with the reason in err (never a value). NULL when kanca cannot sign as the
+	 * sender (Apple signs with its own certificates). */
+	int (*sign)(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err);
 };
 
 #endif

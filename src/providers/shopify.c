@@ -35,6 +35,18 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 	return common_verify_hmac_header(c, "x-shopify-hmac-sha256", "", VERIFY_BASE64, parts, lens, 1, v);
 }
 
+/* As Shopify sends: the signature and the four headers its library requires. */
+static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	if (common_sign_body_hmac(in, "X-Shopify-Hmac-Sha256", "", VERIFY_BASE64, body, headers, err) < 0 ||
+	    common_sign_line(headers, "X-Shopify-Topic", "kanca/doctor", 12, err) < 0 ||
+	    common_sign_line(headers, "X-Shopify-Shop-Domain", "kanca-doctor.myshopify.com", 26, err) < 0 ||
+	    common_sign_line(headers, "X-Shopify-API-Version", "2025-01", 7, err) < 0 ||
+	    common_sign_line(headers, "X-Shopify-Webhook-Id", in->id, strlen(in->id), err) < 0)
+		return -1;
+	return 0;
+}
+
 int shopify_identify_headers(const struct request *req, struct provider_event *ev, struct buf *reason)
 {
 	size_t n, missing = 0;
@@ -119,4 +131,5 @@ const struct provider provider_shopify = {
 	.apply_needed = NULL,
 	.answer = answer,
 	.state_free = NULL,
+	.sign = sign,
 };

@@ -19,6 +19,14 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 	return common_verify_hmac_header(c, "x-sosyalkopru-signature", "sha256=", VERIFY_HEX, parts, lens, 1, v);
 }
 
+static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	if (common_sign_body_hmac(in, "X-SosyalKopru-Signature", "sha256=", VERIFY_HEX, body, headers, err) < 0 ||
+	    common_sign_line(headers, "X-SosyalKopru-Delivery", in->id, strlen(in->id), err) < 0)
+		return -1;
+	return 0;
+}
+
 enum outcome sosyalkopru_event_type(const char *body, size_t len, char type[KANCA_TYPE_MAX + 1],
 				    struct buf *reason)
 {
@@ -108,4 +116,5 @@ const struct provider provider_sosyalkopru = {
 	.apply_needed = NULL,
 	.answer = answer,
 	.state_free = NULL,
+	.sign = sign,
 };

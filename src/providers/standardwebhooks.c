@@ -199,6 +199,69 @@ static enum outcome identify_message(const struct provider_call *c, struct provi
 	return OUTCOME_OK;
 }
 
+/* As the libraries' sign(): <prefix>-id, <prefix>-timestamp and <prefix>-signature "v1,<base64 HMAC over
+ * "<id>.<ts>.<body>">", keyed with the decoded whsec_ secret. */
+static int sign_message(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err,
+			const char *prefix)
+{
+	unsigned char key[KANCA_SECRET_MAX];
+	char ts[32], sig[VERIFY_HEX_LEN + 1], value[sizeof sig + 8], name[32];
+	long klen = standardwebhooks_secret_key(in->secret, in->secret_len, key, sizeof key);
+	const void *parts[5];
+	size_t lens[5];
+	int rc = -1;
+
+	if (klen < 0)
+		return buf_fail(err, "%s", "the secret is not whsec_<base64>");
+	if (buf_append(body, in->payload, in->payload_len) < 0) {
+		(void)buf_fail(err, "%s", "the payload does not fit");
+		goto out;
+	}
+	snprintf(ts, sizeof ts, "%lld", in->now);
+	parts[0] = in->id;
+	lens[0] = strlen(in->id);
+	parts[1] = ".";
+	lens[1] = 1;
+	parts[2] = ts;
+	lens[2] = strlen(ts);
+	parts[3] = ".";
+	lens[3] = 1;
+	parts[4] = buf_str(body);
+	lens[4] = body->len;
+	if (verify_hmac_text(VERIFY_BASE64, key, (size_t)klen, parts, lens, 5, sig) < 0) {
+		(void)buf_fail(err, "%s", "cannot compute HMAC-SHA256 with this secret");
+		goto out;
+	}
+	snprintf(value, sizeof value, "v1,%s", sig);
+	if (common_sign_line(headers, "Content-Type", "application/json", 16, err) < 0)
+		goto out;
+	snprintf(name, sizeof name, "%s-id", prefix);
+	if (common_sign_line(headers, name, in->id, strlen(in->id), err) < 0)
+		goto out;
+	snprintf(name, sizeof name, "%s-timestamp", prefix);
+	if (common_sign_line(headers, name, ts, strlen(ts), err) < 0)
+		goto out;
+	snprintf(name, sizeof name, "%s-signature", prefix);
+	if (common_sign_line(headers, name, value, strlen(value), err) < 0)
+		goto out;
+	rc = 0;
+out:
+	verify_wipe(key, sizeof key);
+	verify_wipe(sig, sizeof sig);
+	verify_wipe(value, sizeof value);
+	return rc;
+}
+
+static int sign_standard(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	return sign_message(in, body, headers, err, "webhook");
+}
+
+static int sign_svix(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	return sign_message(in, body, headers, err, "svix");
+}
+
 static enum outcome verify_standard(const struct provider_call *c, struct verdict *v)
 {
 	return verify_message(c, v, 0);
@@ -236,6 +299,7 @@ const struct provider provider_standardwebhooks = {
 	.apply_needed = NULL,
 	.answer = NULL,
 	.state_free = NULL,
+	.sign = sign_standard,
 };
 
 const struct provider provider_svix = {
@@ -251,4 +315,5 @@ const struct provider provider_svix = {
 	.apply_needed = NULL,
 	.answer = NULL,
 	.state_free = NULL,
+	.sign = sign_svix,
 };

@@ -141,6 +141,39 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 	return reject(v, "no v1 signature in Stripe-Signature matches");
 }
 
+/* As stripe-node's generateTestHeaderString: t=<now>,v1=<hex HMAC over "<t>.<body>"> keyed with the
+ * whole whsec_ string. */
+static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	char ts[32], sig[VERIFY_HEX_LEN + 1], value[sizeof ts + sizeof sig + 8];
+	const void *parts[3];
+	size_t lens[3];
+	int rc = -1;
+
+	if (buf_append(body, in->payload, in->payload_len) < 0)
+		return buf_fail(err, "%s", "the payload does not fit");
+	snprintf(ts, sizeof ts, "%lld", in->now);
+	parts[0] = ts;
+	lens[0] = strlen(ts);
+	parts[1] = ".";
+	lens[1] = 1;
+	parts[2] = buf_str(body);
+	lens[2] = body->len;
+	if (verify_hmac_text(VERIFY_HEX, in->secret, in->secret_len, parts, lens, 3, sig) < 0) {
+		(void)buf_fail(err, "%s", "cannot compute HMAC-SHA256 with this secret");
+		goto out;
+	}
+	snprintf(value, sizeof value, "t=%s,v1=%s", ts, sig);
+	if (common_sign_line(headers, "Content-Type", "application/json", 16, err) < 0 ||
+	    common_sign_line(headers, "Stripe-Signature", value, strlen(value), err) < 0)
+		goto out;
+	rc = 0;
+out:
+	verify_wipe(sig, sizeof sig);
+	verify_wipe(value, sizeof value);
+	return rc;
+}
+
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 			     struct buf *reason, void **state)
 {
@@ -181,4 +214,5 @@ const struct provider provider_stripe = {
 	.apply_needed = NULL,
 	.answer = NULL,
 	.state_free = NULL,
+	.sign = sign,
 };

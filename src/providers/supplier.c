@@ -58,6 +58,11 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 	return common_verify_hmac_header(c, "x-signature", "", VERIFY_HEX, parts, lens, 1, v);
 }
 
+static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	return common_sign_body_hmac(in, "X-Signature", "", VERIFY_HEX, body, headers, err);
+}
+
 /* A member that must be a string when present; NULL when absent or JSON null. -1 when of another type. */
 static int opt_string(const struct json *data, const char *key, const char **out, struct buf *reason)
 {
@@ -306,4 +311,5 @@ const struct provider provider_supplier = {
 	.apply_needed = apply_needed,
 	.answer = answer,
 	.state_free = state_free,
+	.sign = sign,
 };

@@ -198,6 +198,55 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 	}
 }
 
+/* As Trendyol sends: the credential registered with createWebhook (the secret itself, so the header
+ * lines hold it), or the seed documents' signature with X-Event-Id. */
+static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
+{
+	char user[USERNAME_MAX + 1], plain[USERNAME_MAX + 1 + KANCA_SECRET_MAX + 1];
+	char b64[(sizeof plain + 2) / 3 * 4 + 1], value[sizeof b64 + 8];
+	size_t n;
+	int rc = -1;
+
+	switch (auth_mode_of(in->options)) {
+	case MODE_SEED_HMAC:
+		if (common_sign_body_hmac(in, "X-Trendyol-Signature", "", VERIFY_BASE64, body, headers, err) < 0 ||
+		    common_sign_line(headers, "X-Event-Id", in->id, strlen(in->id), err) < 0)
+			return -1;
+		return 0;
+	case MODE_API_KEY:
+		if (buf_append(body, in->payload, in->payload_len) < 0)
+			return buf_fail(err, "%s", "the payload does not fit");
+		return common_sign_line(headers, "Content-Type", "application/json", 16, err) < 0 ||
+			       common_sign_line(headers, "x-api-key", in->secret, in->secret_len, err) < 0
+			   ? -1
+			   : 0;
+	case MODE_BASIC_AUTH:
+		break;
+	default:
+		return buf_fail(err, "%s", "source has an unknown auth_mode");
+	}
+	if (options_get(in->options, "username", user, sizeof user) != 1 || !user[0])
+		return buf_fail(err, "%s", "source has auth_mode=basic_auth but no username");
+	n = strlen(user);
+	if (in->secret_len > KANCA_SECRET_MAX)
+		return buf_fail(err, "%s", "the secret is too long");
+	memcpy(plain, user, n);
+	plain[n] = ':';
+	memcpy(plain + n + 1, in->secret, in->secret_len);
+	n += 1 + in->secret_len;
+	verify_base64_encode((const unsigned char *)plain, n, b64);
+	snprintf(value, sizeof value, "Basic %s", b64);
+	if (buf_append(body, in->payload, in->payload_len) < 0)
+		(void)buf_fail(err, "%s", "the payload does not fit");
+	else if (common_sign_line(headers, "Content-Type", "application/json", 16, err) == 0 &&
+		 common_sign_line(headers, "Authorization", value, strlen(value), err) == 0)
+		rc = 0;
+	verify_wipe(plain, sizeof plain);
+	verify_wipe(b64, sizeof b64);
+	verify_wipe(value, sizeof value);
+	return rc;
+}
+
 /* The text of an integer member, or NULL. */
 static const char *integer_text(const struct json *j)
 {
@@ -330,4 +379,5 @@ const struct provider provider_trendyol = {
 	.apply_needed = NULL,
 	.answer = NULL,
 	.state_free = NULL,
+	.sign = sign,
 };

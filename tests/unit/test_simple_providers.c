@@ -1,5 +1,6 @@
 /* test_simple_providers.c: the github, shopify and sosyalkopru providers through verify, identify and
- * answer: every vector of theirs in tests/vectors.json (read via KANCA_SRCDIR), then edge cases. */
+ * answer: every vector of theirs in tests/vectors.json (read via KANCA_SRCDIR), then edge cases; last, every
+ * provider's sign (kancactl doctor's self-test deliveries) against the same provider's verify. */
 #include "tap.h"
 
 #include "buf.h"
@@ -426,6 +427,7 @@ static void vectors(void)
 
 static const char *const GH_SECRET = "gh_GUSVj9QhlZ6lLVyJbc9HmZOR99fTxJSm";
 static const char *const SHOP_SECRET = "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";
+#define SK_SECRET_LITERAL "skw_doctor_round_trip_secret"
 static const char *const SK_SECRET = "skw_25ca01b3391e2256dbc76726992a5978c0024f6a70c6306a";
 
 /* The vector file, read once for the edge cases. */
@@ -939,6 +941,147 @@ static void options(void)
 	buf_free(&err);
 }
 
+/* ---- provider.sign: kancactl doctor's self-test deliveries verify ----------------------------- */
+
+/* Turns sign's "Name: value\n" lines and body into a spec. 0 or -1. */
+static int spec_from_signed(struct spec *s, const struct buf *headers, const struct buf *body)
+{
+	const char *p = buf_str(headers);
+	char name[64], value[KANCA_HEADER_VALUE_MAX + 1];
+
+	memset(s, 0, sizeof *s);
+	while (*p) {
+		size_t n = strcspn(p, "\n"), k = strcspn(p, ":");
+		if (k >= n || k >= sizeof name || p[k + 1] != ' ' || n - k - 2 >= sizeof value)
+			return -1;
+		memcpy(name, p, k);
+		name[k] = '\0';
+		memcpy(value, p + k + 2, n - k - 2);
+		value[n - k - 2] = '\0';
+		spec_set(s, name, value);
+		p += n + (p[n] == '\n');
+	}
+	s->body = buf_str(body);
+	s->len = body->len;
+	return 0;
+}
+
+/* Verifies a signed delivery as receive.c would, with one secret and the source's options. */
+static enum outcome verify_signed(const struct provider *p, const char *options, const char *secret,
+				  const struct spec *s, long long now, char *reason, size_t cap)
+{
+	struct request req;
+	struct store_source src;
+	struct config cfg;
+	struct provider_call c;
+	struct verdict v;
+	enum outcome o = OUTCOME_INTERNAL;
+	char path[256];
+
+	memset(&src, 0, sizeof src);
+	memset(&v, 0, sizeof v);
+	config_defaults(&cfg);
+	snprintf(path, sizeof path, "/webhook/%s/acc", p->name);
+	if (build_request(&req, s, path) == 0) {
+		src.id = 1;
+		src.enabled = 1;
+		src.options = (char *)options;
+		src.secrets[0].id = 7;
+		src.secrets[0].value = (char *)secret;
+		src.secrets[0].len = strlen(secret);
+		src.nsecrets = 1;
+		c.req = &req;
+		c.source = &src;
+		c.cfg = &cfg;
+		c.now = now;
+		o = p->verify(&c, &v);
+	}
+	snprintf(reason, cap, "%s", v.reason);
+	request_free(&req);
+	return o;
+}
+
+static void sign_round_trips(void)
+{
+	static const struct {
+		const char *provider, *options, *secret;
+		int body_signed, timestamped, secret_in_headers;
+	} cases[] = {
+		{"supplier", "", "sup-secret-1", 1, 0, 0},
+		{"hmac", "header=X-Sig\n", "hmac-secret", 1, 0, 0},
+		{"hmac", "header=X-Sig\nencoding=base64\nprefix=v1=\n", "hmac-secret", 1, 0, 0},
+		{"ikas", "merchant_id=m-1\nauthorized_app_id=app-2\n", "ikas-client-secret", 1, 0, 0},
+		{"trendyol", "", "api-key-1", 0, 0, 1},
+		{"trendyol", "auth_mode=basic_auth\nusername=kanca\n", "pass:with:colons", 0, 0, 0},
+		{"trendyol", "auth_mode=seed_hmac\n", "seed-secret", 1, 0, 0},
+		{"stripe", "", "whsec_stripe_test_secret", 1, 1, 0},
+		{"sosyalkopru", "", SK_SECRET_LITERAL, 1, 0, 0},
+		{"github", "", "gh-secret", 1, 0, 0},
+		{"shopify", "", "shpss_secret", 1, 0, 0},
+		{"standardwebhooks", "", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1, 1, 0},
+		{"svix", "", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1, 1, 0},
+	};
+	static const char payload[] = "{\"kanca_doctor\":\"n0nce\",\"event\":\"kanca.doctor\",\"pad\":\"x\"}";
+	struct buf body, headers, err;
+	struct spec s;
+	char reason[KANCA_REASON_MAX + 1];
+
+	buf_init(&body, 1 << 20);
+	buf_init(&headers, 1 << 16);
+	buf_init(&err, 1024);
+	ok(registry_find("apple")->sign == NULL, "apple has no sign (Apple signs with its own certificates)");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct provider *p = registry_find(cases[i].provider);
+		struct provider_sign_in in = {cases[i].secret, strlen(cases[i].secret), cases[i].options, payload,
+					      sizeof payload - 1, "n0nce", NOW};
+		const char *tag = cases[i].provider;
+		enum outcome o;
+
+		buf_reset(&body);
+		buf_reset(&headers);
+		buf_reset(&err);
+		if (!ok(p && p->sign, "%s: has sign", tag))
+			continue;
+		if (!ok(p->sign(&in, &body, &headers, &err) == 0, "%s [%s]: sign succeeds (%s)", tag, cases[i].options,
+			buf_str(&err)))
+			continue;
+		ok(strstr(buf_str(&headers), "Content-Type: application/json\n") != NULL, "%s: sends application/json",
+		   tag);
+		ok((strstr(buf_str(&headers), cases[i].secret) != NULL) == cases[i].secret_in_headers,
+		   "%s: the secret is %sin the header lines", tag, cases[i].secret_in_headers ? "" : "not ");
+		if (strcmp(tag, "ikas") == 0)
+			ok(strstr(buf_str(&body), "\"merchantId\":\"m-1\"") &&
+				   strstr(buf_str(&body), "\"authorizedAppId\":\"app-2\""),
+			   "ikas: the envelope carries the source's merchantId and authorizedAppId");
+		else
+			ok(body.len == sizeof payload - 1 && memcmp(body.data, payload, body.len) == 0,
+			   "%s: the body is the payload byte for byte", tag);
+		if (!ok(spec_from_signed(&s, &headers, &body) == 0, "%s: the header lines are Name: value", tag))
+			continue;
+		o = verify_signed(p, cases[i].options, cases[i].secret, &s, NOW, reason, sizeof reason);
+		ok(o == OUTCOME_OK, "%s [%s]: the signed delivery verifies (%s)", tag, cases[i].options, reason);
+		/* another usable secret (whsec_ + base64 of "another secret" for the Standard Webhooks key) */
+		o = verify_signed(p, cases[i].options, "whsec_YW5vdGhlciBzZWNyZXQ=", &s, NOW, reason, sizeof reason);
+		ok(o == OUTCOME_UNAUTHORIZED || o == OUTCOME_BAD_REQUEST, "%s: not with another secret (%s)", tag,
+		   reason);
+		if (cases[i].body_signed) {
+			char *b = (char *)s.body;
+			size_t at = strcmp(tag, "ikas") == 0 ? (size_t)(strstr(b, "kanca.doctor") - b) : s.len - 3;
+			b[at] ^= 1; /* one bit of the signed content */
+			o = verify_signed(p, cases[i].options, cases[i].secret, &s, NOW, reason, sizeof reason);
+			ok(o != OUTCOME_OK, "%s: not with a changed body (%s)", tag, reason);
+			b[at] ^= 1;
+		}
+		if (cases[i].timestamped) {
+			o = verify_signed(p, cases[i].options, cases[i].secret, &s, NOW + 3600, reason, sizeof reason);
+			ok(o != OUTCOME_OK && strstr(reason, "old"), "%s: not an hour later (%s)", tag, reason);
+		}
+	}
+	buf_free(&body);
+	buf_free(&headers);
+	buf_free(&err);
+}
+
 int main(void)
 {
 	vectors();
@@ -946,6 +1089,7 @@ int main(void)
 	shopify_edges();
 	sosyalkopru_edges();
 	options();
+	sign_round_trips();
 	vector_cache_free();
 	return done_testing();
 }
