@@ -1,6 +1,7 @@
 /* main.c: the kanca responder. Under a FastCGI server it runs the FCGX_Accept_r loop; started as
  * plain CGI (stdin is not a listening socket) it serves the one request and exits.
- * SIGTERM finishes the request in hand, then exits. */
+ * SIGTERM (and SIGUSR1, libfcgi's and multiwatch's "stop") finishes the request in hand and any the web
+ * server already queued on the socket, then exits. */
 #include "autoconf.h"
 #include "app.h"
 #include "buf.h"
@@ -11,6 +12,8 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,16 +24,38 @@
 static volatile sig_atomic_t stopping;
 static volatile sig_atomic_t in_request;
 
-/* libfcgi's accept() retries on EINTR, so a SIGTERM that arrives while idle in accept ends the
- * process here (nothing is in flight); one that arrives during a request lets it finish, and the
- * loop ends before the next accept. */
+/* Whether a connection waits on the listening socket (fd 0), e.g. one the web server queued while this
+ * responder was busy: a stopping responder serves those before it exits. Async-signal-safe. */
+static int connection_waiting(void)
+{
+	struct pollfd p = {0, POLLIN, 0};
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+/* Stops listening at once: a web server that connects from now on is refused and sends the request to
+ * another responder (lighttpd retries a refused connect), rather than having it queued on a socket that
+ * nobody will accept from. fd 0 stays open, on /dev/null. */
+static void stop_listening(void)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		if (fd > 0)
+			close(fd);
+	}
+}
+
+/* libfcgi's accept() retries on EINTR, so a stop signal that arrives while idle in accept ends the
+ * process here (nothing is in flight, nothing queued); one that arrives during a request lets it
+ * finish, and the loop ends once no connection is waiting. */
 static void on_term(int sig)
 {
 	(void)sig;
-	if (!in_request)
+	if (!in_request && !connection_waiting())
 		_exit(0);
 	stopping = 1;
-	FCGX_ShutdownPending();
 }
 
 static long read_fcgx(void *ctx, char *p, size_t n)
@@ -62,6 +87,9 @@ static int serve_fastcgi(struct app *a)
 		log_error("cannot initialise libfcgi");
 		return 1;
 	}
+	/* after FCGX_Init, which installs libfcgi's own SIGUSR1 handler: that one has no SA_RESTART, so a
+	 * SIGUSR1 during a body read broke the read (a 400 for an authentic delivery) */
+	sigaction(SIGUSR1, &sa, NULL);
 	if (a->cfg.processing_fork) {
 		/* the processor opens its own connection: none may cross the fork */
 		store_close(a->store);
@@ -70,7 +98,7 @@ static int serve_fastcgi(struct app *a)
 	}
 	log_info("FastCGI responder ready (store %s)", a->cfg.store[0] == 's' ? "sqlite" : "postgresql");
 	buf_init(&out, 1024 * 1024);
-	while (!stopping && FCGX_Accept_r(&req) >= 0) {
+	while (FCGX_Accept_r(&req) >= 0) {
 		in_request = 1;
 		buf_reset(&out);
 		/* everything needed from req.envp is copied inside receive_serve */
@@ -87,6 +115,10 @@ static int serve_fastcgi(struct app *a)
 			if (stored)
 				process_child_notify();
 			process_child_check(&a->cfg);
+		}
+		if (stopping && !connection_waiting()) {
+			stop_listening();
+			break;
 		}
 	}
 	buf_free(&out);

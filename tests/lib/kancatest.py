@@ -68,6 +68,15 @@ class Tap:
             self.diag("expected: %s" % _short(expected))
         return good
 
+    def todo(self, cond, desc, reason):
+        """A check of a known bug: reported with "# TODO reason", so that a failure is an expected one
+        (XFAIL) and a pass (the bug fixed) is an XPASS, which the harness reports as an error until
+        the TODO is removed."""
+        self.n += 1
+        self._emit("%s %d - %s # TODO %s" % ("ok" if cond else "not ok", self.n, " ".join(str(desc).split()),
+                                            " ".join(str(reason).split())))
+        return bool(cond)
+
     def skip(self, reason, desc=""):
         self.n += 1
         self._emit("ok %d - %s # SKIP %s" % (self.n, " ".join(str(desc).split()), reason))
@@ -903,16 +912,405 @@ def free_port():
         s.close()
 
 
+# --------------------------------------------------------------------------------------------
+# shipped configuration files (lighttpd/, systemd/): tests start them as shipped, with paths replaced
+
+
+def derive_shipped(text, replace=None, extra_env=None, what="the shipped file", strict=True):
+    """The shipped text with each key of replace (a path the user is told to CHANGE) replaced by its
+    value; every key must occur, so that a changed shipped file fails the test instead of being tested
+    half-way. extra_env: more variables for kanca (the pinned clock), added after the line that sets
+    "KANCA_CONFIG" => ... (lighttpd's bin-environment or setenv.add-environment)."""
+    for old, new in (replace or {}).items():
+        if old not in text and strict:
+            raise RuntimeError("%s does not contain %r any more: update the test" % (what, old))
+        text = text.replace(old, new)
+    if extra_env:
+        m = re.search(r'^([ \t]*)"KANCA_CONFIG"\s*=>\s*"[^"]*",?[^\n]*\n', text, re.M)
+        if not m:
+            raise RuntimeError("%s sets no \"KANCA_CONFIG\" => ... to add the test's variables to" % what)
+        if not m.group(0).split("#")[0].rstrip().endswith(","):
+            raise RuntimeError("%s: the KANCA_CONFIG line does not end with a comma" % what)
+        add = "".join('%s"%s" => "%s",  # added by kancatest\n' % (m.group(1), k, v) for k, v in extra_env.items())
+        text = text[:m.end()] + add + text[m.end():]
+    return text
+
+
+def service_user():
+    """(user, group) for what runs as a dedicated user in production (kanca's systemd unit, a web
+    server's worker): nobody/nogroup when the tests run as root, None otherwise (then everything runs
+    as the test's user)."""
+    if os.geteuid() != 0:
+        return None
+    import grp
+    for g in ("nogroup", "nobody"):
+        try:
+            grp.getgrnam(g)
+            return ("nobody", g)
+        except KeyError:
+            continue
+    return ("nobody", str(_getpwnam("nobody")[1]))
+
+
+def give_to(user, *paths):
+    """chown paths (recursively for directories) to user = (user, group) from service_user(); no-op for
+    None. What an unprivileged kanca writes (the SQLite store's directory) must belong to it."""
+    if not user:
+        return
+    import grp
+    uid = _getpwnam(user[0])[0]
+    gid = grp.getgrnam(user[1]).gr_gid if not user[1].isdigit() else int(user[1])
+    for p in paths:
+        os.chown(p, uid, gid)
+        if os.path.isdir(p):
+            for root, dirs, files in os.walk(p):
+                for n in dirs + files:
+                    os.chown(os.path.join(root, n), uid, gid, follow_symlinks=False)
+
+
+def read_unit(path, replace=None):
+    """A systemd unit file -> {section: [(key, value), ...]} in file order (comments, blank lines and
+    backslash continuations as systemd reads them); replace as in derive_shipped, except that a key need
+    not occur (SystemdService checks that each occurs in one of its units)."""
+    with open(path, encoding="utf-8") as f:
+        text = derive_shipped(f.read(), replace, None, path, strict=False)
+    unit, section, pending = {}, None, ""
+    for line in text.split("\n"):
+        if pending:
+            line = pending + " " + line.lstrip()
+            pending = ""
+        s = line.strip()
+        if not s or s[0] in "#;":
+            continue
+        if s.endswith("\\"):
+            pending = s[:-1]
+            continue
+        if s.startswith("[") and s.endswith("]"):
+            section = s[1:-1]
+            unit.setdefault(section, [])
+            continue
+        key, eq, value = s.partition("=")
+        if not eq or section is None:
+            raise RuntimeError("%s: cannot read line %r" % (path, line))
+        unit[section].append((key.strip(), value.strip()))
+    return unit
+
+
+def unit_get(unit, section, key, default=None):
+    """The value of a single-valued setting: the last assignment wins."""
+    vals = [v for k, v in unit.get(section, []) if k == key]
+    return vals[-1] if vals else default
+
+
+def unit_all(unit, section, key):
+    """Every assignment of a list setting (Environment=, EnvironmentFile=); an empty one resets the list."""
+    out = []
+    for k, v in unit.get(section, []):
+        if k == key:
+            out = [] if v == "" else out + [v]
+    return out
+
+
+def _unit_words(text):
+    import shlex
+    lex = shlex.shlex(text, posix=True, punctuation_chars=False)
+    lex.whitespace_split = True
+    lex.commenters = ""
+    return list(lex)
+
+
+def unit_environment(value):
+    """One Environment= line: space-separated VAR=VALUE assignments, each optionally quoted."""
+    out = {}
+    for w in _unit_words(value):
+        k, eq, v = w.partition("=")
+        if not eq:
+            raise RuntimeError("Environment=: not an assignment: %r" % w)
+        out[k] = v
+    return out
+
+
+def read_environment_file(path):
+    """An EnvironmentFile= (KEY=VALUE lines, # comments, optional quotes)."""
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            s = line.strip()
+            if not s or s[0] in "#;":
+                continue
+            k, eq, v = s.partition("=")
+            if not eq:
+                continue
+            v = v.strip()
+            if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+                v = v[1:-1]
+            out[k.strip()] = v
+    return out
+
+
+def unit_command(value, env):
+    """ExecStart= -> argv as systemd builds it: quoting, "${VAR}" replaced inside a word, a word that
+    is only "$VAR" split at whitespace (systemd.service(5), "Command lines")."""
+    if value[:1] in "@-:+!" or "%" in value:
+        raise RuntimeError("ExecStart= prefixes and %%-specifiers are not emulated: %r" % value)
+    argv = []
+    for w in _unit_words(value):
+        m = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", w)
+        if m:
+            argv += env.get(m.group(1), "").split()
+            continue
+        argv.append(re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda x: env.get(x.group(1), ""), w))
+    return argv
+
+
+class SystemdService:
+    """Runs a shipped service unit the way systemd does, without systemd: reads ExecStart=, Environment=,
+    EnvironmentFile=, User=/Group=, StandardInput=socket and the KillMode=/KillSignal= stop; with
+    StandardInput=socket, creates the listening unix socket of the matching .socket unit (ListenStream=,
+    SocketMode=, SocketUser=/SocketGroup=, DirectoryMode=) once and hands it to every start as fd 0, as
+    systemd keeps it open across restarts. stdout/stderr ("journal") go to a file.
+    replace: shipped path -> test path (also for EnvironmentFile=); users, groups: a name in the unit ->
+    the local one (only when running as root; otherwise everything runs as the test's user).
+    Not emulated: Restart=, the sandboxing settings (NoNewPrivileges=, Protect*=, PrivateTmp=), and the
+    second copy of the socket systemd passes as fd 3 with LISTEN_FDS/LISTEN_PID (libfcgi uses fd 0)."""
+
+    def __init__(self, tmpdir, service, socket_unit=None, replace=None, users=None, groups=None):
+        self.tmpdir = tmpdir
+        self.service_path = service
+        self.socket_path_unit = socket_unit
+        self.replace = dict(replace or {})
+        self.users = dict(users or {})
+        self.groups = dict(groups or {})
+        self.unit = read_unit(service, self.replace)
+        self.socket_unit = read_unit(socket_unit, self.replace) if socket_unit else None
+        texts = "".join(open(p, encoding="utf-8").read() for p in (service, socket_unit) if p)
+        for old in self.replace:
+            if old not in texts:
+                raise RuntimeError("%s contains %r nowhere any more: update the test" % (service, old))
+        self.journal = os.path.join(tmpdir, "journal-%s.log" % os.path.basename(service))
+        self.proc = None
+        self.lsock = None
+        self.listen_path = None
+        self.argv = None
+        self.env = None
+        at_cleanup(self.close)
+
+    def _local(self, name, group=False):
+        if os.geteuid() != 0 or not name:
+            return None
+        return (self.groups if group else self.users).get(name, name)
+
+    def get(self, key, default=None):
+        return unit_get(self.unit, "Service", key, default)
+
+    def environment(self):
+        """The environment systemd gives the service: its base PATH, the User='s USER/LOGNAME/HOME/SHELL,
+        Environment= in order, then EnvironmentFile= (which overrides Environment=)."""
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+        user = self._local(self.get("User")) if self.get("User") else None
+        if user:
+            import pwd
+            pw = pwd.getpwnam(user)
+            env.update(USER=pw.pw_name, LOGNAME=pw.pw_name, HOME=pw.pw_dir, SHELL=pw.pw_shell)
+        for line in unit_all(self.unit, "Service", "Environment"):
+            env.update(unit_environment(line))
+        for spec in unit_all(self.unit, "Service", "EnvironmentFile"):
+            optional = spec.startswith("-")
+            path = spec[1:] if optional else spec
+            if os.path.exists(path):
+                env.update(read_environment_file(path))
+            elif not optional:
+                raise RuntimeError("EnvironmentFile=%s does not exist" % path)
+        return env
+
+    def _listen(self):
+        su = self.socket_unit
+        if su is None:
+            raise RuntimeError("StandardInput=socket needs the .socket unit")
+        path = unit_get(su, "Socket", "ListenStream")
+        if not path or not path.startswith("/"):
+            raise RuntimeError("ListenStream= is not a unix socket path: %r" % path)
+        if unit_get(su, "Socket", "Accept", "no") not in ("no", "false", "0"):
+            raise RuntimeError("Accept=yes is not emulated")
+        d = os.path.dirname(path)
+        if not os.path.isdir(d):
+            os.makedirs(d, mode=int(unit_get(su, "Socket", "DirectoryMode", "0755"), 8))
+        if os.path.exists(path):
+            os.unlink(path)
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(path)
+        ls.listen(int(unit_get(su, "Socket", "Backlog", str(socket.SOMAXCONN))))
+        os.chmod(path, int(unit_get(su, "Socket", "SocketMode", "0666"), 8))
+        owner = self._local(unit_get(su, "Socket", "SocketUser", "root"))
+        group = self._local(unit_get(su, "Socket", "SocketGroup", "root"), group=True)
+        if owner or group:
+            import grp
+            os.chown(path, _getpwnam(owner)[0] if owner else -1, grp.getgrnam(group).gr_gid if group else -1)
+        self.lsock = ls
+        self.listen_path = path
+
+    def start(self, timeout=10):
+        if self.get("Type", "simple") != "simple":
+            raise RuntimeError("only Type=simple is emulated")
+        if self.get("StandardInput") == "socket" and self.lsock is None:
+            self._listen()
+        self.env = self.environment()
+        self.argv = unit_command(self.get("ExecStart"), self.env)
+        kw = {}
+        user, group = self.get("User"), self.get("Group")
+        if user and self._local(user):
+            # no Group=: the user's primary group, as systemd does
+            kw = {"user": self._local(user), "group": self._local(group, True) if group else
+                  _getpwnam(self._local(user))[1], "extra_groups": []}
+        out = {"journal": None, "null": subprocess.DEVNULL}
+        with open(self.journal, "ab") as log:
+            streams = {}
+            for name, key in (("stdout", "StandardOutput"), ("stderr", "StandardError")):
+                how = self.get(key, "inherit")
+                if how not in out:
+                    raise RuntimeError("%s=%s is not emulated" % (key, how))
+                streams[name] = log if how == "journal" else out[how]
+            self.proc = subprocess.Popen(self.argv, stdin=self.lsock.fileno() if self.lsock else subprocess.DEVNULL,
+                                         env=self.env, cwd=self.get("WorkingDirectory", "/"),
+                                         start_new_session=True, **streams, **kw)
+        return self
+
+    @property
+    def main_pid(self):
+        return self.proc.pid if self.proc else None
+
+    def pids(self):
+        return pids_in_group(self.proc.pid) if self.proc else []
+
+    def children(self):
+        """The main process's children (multiwatch's responders)."""
+        return [p for p in self.pids() if parent_pid(p) == self.proc.pid]
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.journal, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout=None):
+        """systemctl stop: KillSignal= to the main process (KillMode=mixed) or to every process of the
+        service (control-group); waits for all to end, at most TimeoutStopSec= (capped at 20 s here), then
+        SIGKILL. Returns (main's exit status, seconds, pids that had to be killed)."""
+        if self.proc is None:
+            return None, 0.0, []
+        sig = getattr(signal, self.get("KillSignal", "SIGTERM"))
+        mode = self.get("KillMode", "control-group")
+        limit = timeout if timeout is not None else min(20.0, float(self.get("TimeoutStopSec", "90").rstrip("s")))
+        pgid = self.proc.pid
+        t0 = time.monotonic()
+        if self.proc.poll() is None:
+            if mode == "mixed":
+                self.proc.send_signal(sig)
+            elif mode == "control-group":
+                os.killpg(pgid, sig)
+            else:
+                raise RuntimeError("KillMode=%s is not emulated" % mode)
+        try:
+            rc = self.proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            rc = None
+        wait_for(lambda: not pids_in_group(pgid), max(0.0, limit - (time.monotonic() - t0)))
+        left = pids_in_group(pgid)
+        if left:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            wait_for(lambda: not pids_in_group(pgid), 5)
+        if rc is None:
+            self.proc.kill()
+            rc = self.proc.wait(timeout=5)
+        self.proc = None
+        return rc, time.monotonic() - t0, left
+
+    def close(self):
+        if self.proc is not None:
+            self.stop(timeout=10)
+        if self.lsock is not None:
+            self.lsock.close()
+            self.lsock = None
+            try:
+                os.unlink(self.listen_path)
+            except OSError:
+                pass
+
+
+# --------------------------------------------------------------------------------------------
+# vectors: the source each vector needs
+
+
+def configure_vector_source(env, tmp, i, v):
+    """Adds the source the vector describes under its own account "v<i>"; returns the request path
+    rewritten to that account (as tests/integration/vectors.py does)."""
+    provider = v["provider"]
+    parts = v["path"].strip("/").split("/")
+    account = "v%03d" % i
+    if parts[0] == "api":  # /api/suppliers/<id>/webhook
+        path = "/api/suppliers/%s/webhook" % account
+    else:                  # /webhook/<provider or alias>/<account>
+        path = "/webhook/%s/%s" % (parts[1], account)
+    args = ["source", "add", provider, account]
+    secret = v.get("secret")
+    opts = {}
+    if provider == "ikas":
+        opts = {k: x for k, x in (v.get("ikas") or {}).items() if x}
+    elif provider == "trendyol":
+        ty = v.get("trendyol") or {}
+        opts["auth_mode"] = ty.get("auth_mode", "api_key")
+        if opts["auth_mode"] == "api_key":
+            secret = ty.get("api_key")
+        elif opts["auth_mode"] == "basic_auth":
+            opts["username"] = ty.get("username")
+            secret = ty.get("password")
+    elif provider == "apple":
+        opts = {k: x for k, x in (v.get("apple") or {}).items() if x}
+        pem = os.path.join(tmp, "root-%03d.pem" % i)
+        with open(pem, "w") as f:
+            f.write(v["trusted_root_pem"])
+        args += ["--root-cert", pem]
+    if secret is not None:
+        args += ["--secret", secret]
+    for k, x in opts.items():
+        args += ["--set", "%s=%s" % (k, x)]
+    rc, out, err = env.kancactl(*args)
+    if rc != 0:
+        raise RuntimeError("cannot configure vector %s: %s" % (v["name"], err.strip()))
+    return path, account
+
+
+# the rejection status each provider answers an invalid vector with (PROVIDERS.md)
+VECTOR_REJECT = {"stripe": {400}, "shopify": {400, 401}, "apple": {400, 401}}
+
+
 class LighttpdTransport:
     """A real lighttpd on an ephemeral 127.0.0.1 port; kanca under mod_fastcgi (bin-path)."""
 
     name = "lighttpd"
     can_omit_length = False  # lighttpd itself answers a POST without Content-Length
 
-    def __init__(self, kanca, tmpdir, max_procs=2, max_request_kib=None):
+    def __init__(self, kanca, tmpdir, max_procs=2, max_request_kib=None, shipped=None, replace=None, extra_env=None,
+                 user=None, server_lines=""):
+        """shipped: None (this class writes its own kanca block: bin-path, max_procs responders) or the name
+        of a file in lighttpd/ ("kanca.conf", "kanca-spawn-fcgi.conf", "kanca-cgi.conf"), included as
+        shipped after derive_shipped(text, replace, extra_env); the server block around it sets only
+        bind, port, document root, logs and pid file (and server.username when user is given), plus
+        server_lines: settings of the test's "site" around the shipped file."""
         self.kanca = kanca
         self.tmpdir = tmpdir
         self.max_procs = max_procs
+        self.shipped = shipped
+        self.replace = dict(replace or {})
+        self.extra_env = dict(extra_env or {})
+        self.user = user
+        self.server_lines = server_lines
+        if shipped:
+            self.name = "lighttpd+" + shipped
         # above kanca's max_body_bytes, so that kanca itself answers 413 (and at least 2 MiB, so that
         # a 1 MiB body reaches it)
         cap = parse_size(kanca.settings.get("max_body_bytes") or "1M")
@@ -928,6 +1326,8 @@ class LighttpdTransport:
         os.makedirs(self.docroot, exist_ok=True)
         with open(os.path.join(self.docroot, "static.txt"), "w") as f:
             f.write("static file served by lighttpd\n")
+        if self.shipped:
+            return self._write_shipped_conf()
         env = self.kanca.kanca_env()
         benv = ", ".join('"%s" => "%s"' % (k, v) for k, v in sorted(env.items()))
         backend = ('"socket" => "%s", "check-local" => "disable"' % self.sock)
@@ -958,6 +1358,29 @@ $HTTP["url"] =~ "^/(webhook/|api/|healthz$)" {{
         with open(self.conf, "w") as f:
             f.write(conf)
 
+    def _write_shipped_conf(self):
+        path = os.path.join(srcdir(), "lighttpd", self.shipped)
+        with open(path, encoding="utf-8") as f:
+            text = derive_shipped(f.read(), self.replace, self.extra_env, "lighttpd/" + self.shipped)
+        self.snippet = os.path.join(self.tmpdir, "shipped-" + self.shipped)
+        with open(self.snippet, "w", encoding="utf-8") as f:
+            f.write(text)
+        user = ""
+        if self.user:
+            user = 'server.username = "%s"\nserver.groupname = "%s"\n' % self.user
+        conf = f"""# written by kancatest around the shipped lighttpd/{self.shipped}
+server.bind = "127.0.0.1"
+server.port = {self.port}
+server.document-root = "{self.docroot}"
+server.errorlog = "{self.errorlog}"
+server.pid-file = "{os.path.join(self.tmpdir, 'lighttpd.pid')}"
+mimetype.assign = ( ".txt" => "text/plain" )
+{user}{self.server_lines}
+include "{self.snippet}"
+"""
+        with open(self.conf, "w") as f:
+            f.write(conf)
+
     def start(self):
         at_cleanup(self.stop)
         for attempt in range(3):
@@ -967,6 +1390,10 @@ $HTTP["url"] =~ "^/(webhook/|api/|healthz$)" {{
             # lighttpd -D keeps its stderr, which its FastCGI children inherit: point it at the error
             # log so that lighttpd's and kanca's log lines end up in one file, as in a deployment
             out = open(self.errorlog, "ab")
+            if self.user:
+                # lighttpd opens server.errorlog after it dropped to server.username
+                import grp
+                os.chown(self.errorlog, _getpwnam(self.user[0])[0], grp.getgrnam(self.user[1]).gr_gid)
             self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.conf], stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=out, start_new_session=True, cwd=self.tmpdir)
             out.close()
@@ -1032,6 +1459,44 @@ $HTTP["url"] =~ "^/(webhook/|api/|healthz$)" {{
             return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
         finally:
             conn.close()
+
+    def send_raw(self, method, path, headers=None, body=b"", timeout=30):
+        """One request with Content-Length on its own connection (Connection: close) -> Response whose
+        .raw is the answer's bytes exactly as lighttpd sent them."""
+        lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1:%d" % self.port, "Connection: close",
+                 "Content-Length: %d" % len(body or b"")]
+        for k, v in (headers or {}).items():
+            if k.lower() not in ("host", "connection", "content-length"):
+                lines.append("%s: %s" % (k, v))
+        return self.raw_send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""), timeout)
+
+    def graceful_restart(self, timeout=15):
+        """SIGUSR1: lighttpd's graceful restart (Debian's "systemctl reload lighttpd"): it finishes the
+        requests in hand, stops its FastCGI children, reads its configuration again and starts them anew.
+        Returns the new responders, or raises when they do not appear within timeout seconds."""
+        old = set(self.responders())
+        self.proc.send_signal(signal.SIGUSR1)
+        want = self.responder_count if self.shipped else self.max_procs
+
+        def fresh():
+            now = self.responders()
+            return now if len(now) >= want and not (set(now) & old) else None
+        new = wait_for(fresh, timeout)
+        if not new:
+            raise RuntimeError("no fresh responders %ds after SIGUSR1 (before %s, now %s): %s" % (
+                timeout, sorted(old), self.responders(), self.log_tail()))
+        return new
+
+    @property
+    def responder_count(self):
+        """How many responders lighttpd starts in bin-path mode: "min-procs" (lighttpd's default 4), at
+        most "max-procs" (default 4); more are spawned only under load."""
+        if not self.shipped:
+            return self.max_procs
+        text = open(self.snippet).read()
+        lo = re.search(r'"min-procs"\s*=>\s*(\d+)', text)
+        hi = re.search(r'"max-procs"\s*=>\s*(\d+)', text)
+        return min(int(lo.group(1)) if lo else 4, int(hi.group(1)) if hi else 4)
 
     def raw_send(self, data, timeout=30):
         """Sends raw request bytes; reads until the server closes."""
