@@ -122,12 +122,14 @@ def _set(text, pattern, value, what):
 
 class ApacheTransport:
     def __init__(self, env, tmpdir, mode="fcgid", edit=None, mpm=None, authconfig=True, responders=2,
-                 edit_cgibin=None):
+                 edit_cgibin=None, workers=None):
         """env: a kt.Kanca (its store and kanca.conf); tmpdir: the test's temp dir (the server's files go
         into a subdirectory); edit: function(text) -> text applied to the shipped snippet's text (fcgid,
         proxy_fcgi) or to public_html/.htaccess (cgi, cgid; edit_cgibin: to public_html/cgi-bin/.htaccess).
         mpm: "event" or "prefork" (default: prefork for cgi, event otherwise); authconfig=False: a host
-        whose AllowOverride leaves out AuthConfig (CGI modes); responders: spawn-fcgi -F (proxy_fcgi)."""
+        whose AllowOverride leaves out AuthConfig (CGI modes); responders: spawn-fcgi -F (proxy_fcgi), also
+        FcgidMaxProcesses (fcgid); workers: Apache's MaxRequestWorkers (default 8 prefork, 16 event; the
+        benchmark raises it to its connection count)."""
         if mode not in MODES:
             raise ValueError("mode must be one of %s" % ", ".join(MODES))
         self.env = env
@@ -138,6 +140,7 @@ class ApacheTransport:
         self.mpm = mpm or ("prefork" if mode == "cgi" else "event")
         self.authconfig = authconfig
         self.responders = responders
+        self.workers = workers
         self.name = "apache-" + mode
         # cgi/cgid: a body without Content-Length (chunked) reaches kanca without one (kanca's 411);
         # mod_fcgid and mod_proxy_fcgi (proxy-sendcl) read it first and send its length
@@ -248,10 +251,13 @@ class ApacheTransport:
         ]
         lines += ["LoadModule %s_module %s/mod_%s.so" % (m, MODDIR, m) for m in mods]
         if self.mpm == "prefork":
-            lines += ["StartServers 2", "MinSpareServers 1", "MaxSpareServers 4", "MaxRequestWorkers 8"]
+            w = self.workers or 8
+            lines += ["StartServers 2", "MinSpareServers 1", "MaxSpareServers %d" % max(4, w // 2),
+                      "ServerLimit %d" % max(w, 8), "MaxRequestWorkers %d" % w]
         else:
-            lines += ["StartServers 1", "ServerLimit 2", "ThreadsPerChild 8", "MaxRequestWorkers 16",
-                      "MinSpareThreads 8", "MaxSpareThreads 16"]
+            w = self.workers or 16
+            lines += ["StartServers 1", "ServerLimit %d" % max(2, (w + 7) // 8), "ThreadsPerChild 8",
+                      "MaxRequestWorkers %d" % w, "MinSpareThreads 8", "MaxSpareThreads %d" % max(16, w)]
         if self.root:
             # without User, Apache's children (and kanca) would stay uid 0 ("AH02155") rather than refuse
             lines += ["User %s" % RUN_USER, "Group %s" % RUN_GROUP]
@@ -268,7 +274,7 @@ class ApacheTransport:
         extra = self._extra_env()
         if mode == "fcgid":
             lines += ["FcgidIPCDir %s/fcgid-sock" % run, "FcgidProcessTableFile %s/fcgid-shm" % run,
-                      "FcgidMaxProcesses 4"]
+                      "FcgidMaxProcesses %d" % max(4, self.responders)]
             lines += ["FcgidInitialEnv %s %s" % kv for kv in extra.items()]
             lines += ["Include %s" % self.snippet]
         elif mode == "proxy_fcgi":
