@@ -397,6 +397,27 @@ static void classify(struct forward_outcome *out, long status)
 	}
 }
 
+/* What every exchange sets: the URL, http(s) only, no redirects, no signals, the whole-attempt timeout. */
+static CURLcode easy_basics(CURL *c, const char *url, long timeout_ms)
+{
+	CURLcode rc = curl_easy_setopt(c, CURLOPT_URL, url);
+
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: CURLOPT_PROTOCOLS is deprecated */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	return rc;
+}
+
 void forward_post(const struct forward_target *tg, const struct forward_message *m, struct forward_outcome *out)
 {
 	double start = clock_monotonic();
@@ -438,20 +459,7 @@ void forward_post(const struct forward_target *tg, const struct forward_message 
 	}
 	timeout = tg->timeout_ms ? tg->timeout_ms : FORWARD_TIMEOUT_DEFAULT_MS;
 	t.timestamp = m->timestamp;
-	rc = curl_easy_setopt(c, CURLOPT_URL, tg->url);
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: CURLOPT_PROTOCOLS is deprecated */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	rc = easy_basics(c, tg->url, timeout);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_POST, 1L);
 	if (rc == CURLE_OK)
@@ -591,20 +599,7 @@ void forward_exchange(const char *url, const struct buf *lines, const void *body
 	if (l)
 		list = l;
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+		rc = easy_basics(c, url, timeout_ms);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent);
 	if (rc == CURLE_OK && body) {
