@@ -23,45 +23,6 @@ kt.require_tool(tap, "lighttpd")
 vectors = kt.load_vectors()
 
 
-def configure(env, tmp, i, v):
-    """Adds the source the vector describes; returns the request path rewritten to its own account."""
-    provider = v["provider"]
-    parts = v["path"].strip("/").split("/")
-    account = "v%03d" % i
-    if parts[0] == "api":  # /api/suppliers/<id>/webhook
-        path = "/api/suppliers/%s/webhook" % account
-    else:                  # /webhook/<provider or alias>/<account>
-        path = "/webhook/%s/%s" % (parts[1], account)
-    args = ["source", "add", provider, account]
-    secret = v.get("secret")
-    opts = {}
-    if provider == "ikas":
-        opts = {k: x for k, x in (v.get("ikas") or {}).items() if x}
-    elif provider == "trendyol":
-        ty = v.get("trendyol") or {}
-        opts["auth_mode"] = ty.get("auth_mode", "api_key")
-        if opts["auth_mode"] == "api_key":
-            secret = ty.get("api_key")
-        elif opts["auth_mode"] == "basic_auth":
-            opts["username"] = ty.get("username")
-            secret = ty.get("password")
-    elif provider == "apple":
-        ap = v.get("apple") or {}
-        opts = {k: x for k, x in ap.items() if x}
-        pem = os.path.join(tmp, "root-%03d.pem" % i)
-        with open(pem, "w") as f:
-            f.write(v["trusted_root_pem"])
-        args += ["--root-cert", pem]
-    if secret is not None:
-        args += ["--secret", secret]
-    for k, x in opts.items():
-        args += ["--set", "%s=%s" % (k, x)]
-    rc, out, err = env.kancactl(*args)
-    if rc != 0:
-        raise RuntimeError("cannot configure vector %s: %s" % (v["name"], err.strip()))
-    return path, account
-
-
 def walk(kind):
     tmp = kt.make_tempdir("kanca-vectors-%s-" % kind)
     store = kt.make_store(kind, tmp)
@@ -73,7 +34,7 @@ def walk(kind):
         for i, v in enumerate(vectors):
             L = "[%s] %s/%s:" % (kind, v["provider"], v["name"])
             try:
-                path, account = configure(env, tmp, i, v)
+                path, account = kt.configure_vector_source(env, tmp, i, v)
             except RuntimeError as e:
                 tap.ok(False, "%s source configured (%s)" % (L, e))
                 continue

@@ -434,22 +434,7 @@ class ApacheTransport:
 
     def raw_send(self, data, timeout=30):
         """Sends raw request bytes; reads until the server closes (bounded by timeout)."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        chunks = []
-        try:
-            s.sendall(data)
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                try:
-                    c = s.recv(65536)
-                except socket.timeout:
-                    break
-                if not c:
-                    break
-                chunks.append(c)
-        finally:
-            s.close()
-        return kt.parse_http_response(b"".join(chunks))
+        return kt.raw_http(self.port, data, timeout)
 
     def error_log_tail(self, n=30):
         """The last n lines of Apache's error log (kanca's stderr lands there under mod_fcgid and CGI),

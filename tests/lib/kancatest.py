@@ -234,6 +234,26 @@ def pids_in_group(pgid):
     return out
 
 
+def raw_http(port, data, timeout=30):
+    """Sends raw request bytes to 127.0.0.1:port; reads until the server closes (bounded by timeout)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    chunks = []
+    try:
+        s.sendall(data)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                c = s.recv(65536)
+            except socket.timeout:
+                break
+            if not c:
+                break
+            chunks.append(c)
+    finally:
+        s.close()
+    return parse_http_response(b"".join(chunks))
+
+
 def parent_pid(pid):
     """The parent of pid, from /proc; None when it is gone."""
     try:
@@ -1499,23 +1519,7 @@ include "{self.snippet}"
         return min(int(lo.group(1)) if lo else 4, int(hi.group(1)) if hi else 4)
 
     def raw_send(self, data, timeout=30):
-        """Sends raw request bytes; reads until the server closes."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        chunks = []
-        try:
-            s.sendall(data)
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                try:
-                    c = s.recv(65536)
-                except socket.timeout:
-                    break
-                if not c:
-                    break
-                chunks.append(c)
-        finally:
-            s.close()
-        return parse_http_response(b"".join(chunks))
+        return raw_http(self.port, data, timeout)
 
 
 def _raw_request(method, path, headers, body, port):
