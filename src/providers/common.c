@@ -171,3 +171,10 @@ out:
 	buf_free(&value);
 	return rc;
 }
+
+int common_check_no_options(const char *options, struct buf *err)
+{
+	static const char *const none[] = {NULL};
+
+	return common_check_keys(options, none, err);
+}

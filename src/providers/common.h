@@ -27,6 +27,8 @@ void common_answer(const struct provider_call *c, enum outcome o, const struct p
 
 /* Fails (-1, reason in err) when options hold a key not in allowed (NULL-terminated). */
 int common_check_keys(const char *options, const char *const *allowed, struct buf *err);
+/* check_options of a provider that takes no options of its own (the retry_* keys are still allowed). */
+int common_check_no_options(const char *options, struct buf *err);
 
 /* ---- provider.sign (kancactl doctor's self-test deliveries) ---- */
 

@@ -59,20 +59,13 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 	return OUTCOME_OK;
 }
 
-static int check_options(const char *options, struct buf *err)
-{
-	static const char *const known[] = {NULL};
-
-	return common_check_keys(options, known, err);
-}
-
 const struct provider provider_github = {
 	.name = "github",
 	.aliases = NULL,
 	.summary = "GitHub: X-Hub-Signature-256 sha256=<hex HMAC>, key X-GitHub-Delivery, type X-GitHub-Event",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
-	.check_options = check_options,
+	.check_options = common_check_no_options,
 	.verify = verify,
 	.identify = identify,
 	.apply = NULL,

@@ -111,20 +111,13 @@ fail:
 	response_error(res, o, "missing_headers");
 }
 
-static int check_options(const char *options, struct buf *err)
-{
-	static const char *const known[] = {NULL};
-
-	return common_check_keys(options, known, err);
-}
-
 const struct provider provider_shopify = {
 	.name = "shopify",
 	.aliases = NULL,
 	.summary = "Shopify: X-Shopify-Hmac-Sha256 base64 HMAC, key X-Shopify-Webhook-Id, type X-Shopify-Topic",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
-	.check_options = check_options,
+	.check_options = common_check_no_options,
 	.verify = verify,
 	.identify = identify,
 	.apply = NULL,

@@ -95,13 +95,6 @@ static void answer(const struct provider_call *c, enum outcome o, const struct p
 		res->body.len++; /* the event is stored: keep the plain success answer rather than fail */
 }
 
-static int check_options(const char *options, struct buf *err)
-{
-	static const char *const known[] = {NULL};
-
-	return common_check_keys(options, known, err);
-}
-
 const struct provider provider_sosyalkopru = {
 	.name = "sosyalkopru",
 	.aliases = NULL,
@@ -109,7 +102,7 @@ const struct provider provider_sosyalkopru = {
 		   "type body event",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
-	.check_options = check_options,
+	.check_options = common_check_no_options,
 	.verify = verify,
 	.identify = identify,
 	.apply = NULL,
