@@ -18,8 +18,11 @@ tap = kt.Tap()
 build = kt.builddir()
 if not os.path.exists(os.path.join(build, "Makefile")):
     tap.skip_all("not a configured build directory: %s" % build)
+# (a Makefile older than Makefile.am is regenerated first, which prints; then the line asked for)
+subprocess.run(["make", "-s", "--no-print-directory", "-C", build, "Makefile"], capture_output=True, timeout=300)
 p = subprocess.run(["make", "-s", "--no-print-directory", "-C", build, "print-install-dirs"], capture_output=True, timeout=120)
-dirs = dict(kv.split("=", 1) for kv in shlex.split(p.stdout.decode().strip().splitlines()[-1])) if p.returncode == 0 else {}
+line = [x for x in p.stdout.decode().splitlines() if x.startswith("bindir=")]
+dirs = dict(kv.split("=", 1) for kv in shlex.split(line[-1])) if p.returncode == 0 and line else {}
 tap.ok("bindir" in dirs, "the build tells its install directories: %s" % dirs)
 dest = kt.make_tempdir("kanca-install-")
 # directories other than the defaults, so that the installed copies' paths show they were rewritten
