@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -48,7 +49,7 @@ def say(line=""):
 
 def note(line):
     """progress on stderr, not part of the results"""
-    print("  .. " + line, file=sys.stderr, flush=True)
+    print("  .. %s %s" % (time.strftime("%H:%M:%S"), line), file=sys.stderr, flush=True)
 
 
 class BenchError(Exception):
@@ -276,6 +277,7 @@ class Stack:
         self.light_port = None
         self.procs = []
         self.secret = secrets.token_hex(32)
+        self.sink = None
 
     # -- processes
 
@@ -448,11 +450,11 @@ def write_requests(path, secret, prefix, n, kind):
             f.write(hmac.new(key, b, hashlib.sha256).hexdigest().encode() + b"\t" + b + b"\n")
 
 
-def probe(stack, prefix):
+def probe(stack, prefix, route=ROUTE):
     """one real signed request; it must be stored and answered 200 "Event received" """
     body = stock_body(prefix, 0).encode()
     c = http.client.HTTPConnection("127.0.0.1", stack.light_port, timeout=10)
-    c.request("POST", ROUTE, body, {"Content-Type": "application/json", "X-Signature": sign(stack.secret, body)})
+    c.request("POST", route, body, {"Content-Type": "application/json", "X-Signature": sign(stack.secret, body)})
     r = c.getresponse()
     data = r.read().decode("utf-8", "replace")
     c.close()
@@ -686,6 +688,443 @@ def kanca_run(stack, sampler, results, what, store, conns, duration, n, kind, co
     return r
 
 
+# ---------------------------------------------------------------- processing (issue 4)
+
+SLOW_SECONDS = 2.0
+
+
+class Sink:
+    """bench/sink.py, the forward destination: an asyncio HTTP server on an ephemeral 127.0.0.1 port that
+    answers 200 at once (or after SLOW_SECONDS under /slow...) and counts the webhook-id of every POST"""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.log = open(os.path.join(stack.tmp, "sink.log"), "w")
+        self.p = subprocess.Popen([sys.executable, os.path.join(HERE, "sink.py"), "--slow", str(SLOW_SECONDS),
+                                   "--max-seconds", "14400"], stdout=subprocess.PIPE, stderr=self.log, text=True)
+        stack.procs.append(self.p)
+        ready, _, _ = select.select([self.p.stdout], [], [], 15)
+        line = self.p.stdout.readline() if ready else ""
+        if not line.startswith("PORT "):
+            raise BenchError("the sink did not start (see %s)" % self.log.name)
+        self.port = int(line.split()[1])
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stats(self, prefix):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            c.request("GET", "/stats?prefix=" + urllib.parse.quote(prefix, safe="/"))
+            r = c.getresponse()
+            return json.loads(r.read())
+        finally:
+            c.close()
+
+    def cpu(self):
+        return cpu_ticks([self.p.pid]) / TICK
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+
+
+class ProcStore:
+    """The store of the processing runs: a fresh database (PostgreSQL: database "proc" in the bench cluster;
+    SQLite: proc.db), so that each run's events table holds that run's events and nothing else."""
+
+    def __init__(self, stack, kind):
+        self.stack = stack
+        self.kind = kind
+        if kind == "pg":
+            stack.psql("CREATE DATABASE proc", db="postgres")
+            self.store = "postgresql://kanca@/proc?host=%s" % urllib.parse.quote(stack.pgsock, safe="")
+            self.label = "PostgreSQL"
+        else:
+            self.path = os.path.join(stack.tmp, "proc.db")
+            self.store = "sqlite:" + self.path
+            self.label = "SQLite"
+        self.conf_off = self.write_conf("off")
+        self.conf_fork = self.write_conf("fork")
+        stack.run([stack.kancactl, "-c", self.conf_off, "migrate"])
+
+    def write_conf(self, processing):
+        path = os.path.join(self.stack.tmp, "kanca-proc-%s-%s.conf" % (self.kind, processing))
+        with open(path, "w") as f:
+            f.write("store = %s\nprocessing = %s\n" % (self.store, processing))
+            if self.stack.args.log_level:
+                f.write("log_level = %s\n" % self.stack.args.log_level)
+        return path
+
+    def add_source(self, account, forward_url):
+        """supplier/ACCOUNT (the bench secret) with one action: forward to forward_url (Standard Webhooks signed)"""
+        s = self.stack
+        s.run([s.kancactl, "-c", self.conf_off, "source", "add", "supplier", account, "--secret", s.secret])
+        s.run([s.kancactl, "-c", self.conf_off, "source", "action", "add", "supplier", account, "forward", forward_url,
+               "--generate-secret"])
+        return self.scalar("SELECT id FROM sources WHERE provider = 'supplier' AND account = '%s'" % account)
+
+    def sql(self, q):
+        if self.kind == "pg":
+            return self.stack.psql(q, db="proc")
+        con = sqlite3.connect(self.path, timeout=60)
+        try:
+            cur = con.execute(q)
+            rows = cur.fetchall()
+            con.commit()
+            return "\n".join("|".join("" if v is None else str(v) for v in r) for r in rows)
+        finally:
+            con.close()
+
+    def scalar(self, q):
+        return int(self.sql(q) or 0)
+
+    def statuses(self, source_id):
+        out = {}
+        for line in self.sql("SELECT status, count(*) FROM events WHERE source_id = %d GROUP BY status"
+                             % source_id).splitlines():
+            k, _, v = line.partition("|")
+            out[k] = int(v)
+        return out
+
+    def processed(self, source_id):
+        return self.scalar("SELECT count(*) FROM events WHERE source_id = %d AND status = 'processed'" % source_id)
+
+    def columns(self):
+        if self.kind == "pg":
+            return self.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'events' "
+                            "ORDER BY ordinal_position").split()
+        return [line.split("|")[1] for line in self.sql("PRAGMA table_info(events)").splitlines()]
+
+    def keep_template(self, event_id):
+        """the probe row kanca stored becomes bench_template (and leaves events)"""
+        st = self.sql("SELECT status FROM events WHERE id = %d" % event_id)
+        if st != "received":
+            raise BenchError("the probe event %d has status %r, not received" % (event_id, st))
+        self.sql("CREATE TABLE bench_template AS SELECT * FROM events WHERE id = %d" % event_id)
+        self.clear()
+
+    def clear(self):
+        """an empty events table (the previous run's events, attempts and audit rows go)"""
+        for q in ("DELETE FROM attempts", "DELETE FROM audit_log", "DELETE FROM events"):
+            self.sql(q)
+        if self.kind == "pg":
+            self.sql("VACUUM ANALYZE events")
+            self.sql("VACUUM ANALYZE attempts")
+        else:
+            self.sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def make_backlog(self, n, prefix):
+        """n copies of kanca's own probe row (every column as stored, status 'received'), each with its own
+        idempotency key prefix-00000001 ..."""
+        cols = [c for c in self.columns() if c not in ("id", "idempotency_key")]
+        cl = ", ".join(cols)
+        if self.kind == "pg":
+            self.sql("INSERT INTO events (idempotency_key, %s) SELECT '%s-' || lpad(i::text, 8, '0'), %s "
+                     "FROM bench_template, generate_series(1, %d) AS i" % (cl, prefix, cl, n))
+            self.sql("VACUUM ANALYZE events")
+            self.sql("CHECKPOINT")
+        else:
+            self.sql("INSERT INTO events (idempotency_key, %s) WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL "
+                     "SELECT i + 1 FROM seq WHERE i < %d) SELECT printf('%s-%%08d', i), %s FROM seq, bench_template"
+                     % (cl, n, prefix, cl))
+            self.sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def stop_procs(procs, grace=30):
+    """SIGTERM (kancactl worker stops after the event in hand), then SIGKILL after grace seconds"""
+    for p in procs:
+        if p.returncode is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.time() + grace
+    for p in procs:
+        if p.returncode is None:
+            try:
+                p.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+
+
+def drain_run(stack, ps, sink, source_id, store, n, workers, limit, prefix):
+    """n received events, then `kancactl worker --drain` x workers started together; seconds until the last
+    one exits (every event processed)"""
+    ps.clear()
+    t = time.time()
+    ps.make_backlog(n, prefix)
+    st = ps.statuses(source_id)
+    if st != {"received": n}:
+        raise BenchError("backlog: expected %d received events, found %s" % (n, st))
+    note("drain %s x%d: %d received events made in %.1f s" % (store, workers, n, time.time() - t))
+    s0 = sink.stats(prefix)
+    cpu = Cpu(stack)
+    cpu.start()
+    sink0 = sink.cpu()
+    t0 = time.time()
+    procs = []
+    for k in range(workers):
+        p = subprocess.Popen([stack.kancactl, "-c", ps.conf_off, "worker", "--drain"], stdout=subprocess.PIPE,
+                             stderr=open(os.path.join(stack.tmp, "worker-%s-%d-%d.log" % (store, workers, k)), "w"),
+                             text=True)
+        procs.append(p)
+        stack.procs.append(p)
+    rusage = {}
+    ends = {}
+    timed_out = False
+    next_note = t0 + 30
+    while len(ends) < workers:
+        for p in procs:
+            if p.pid in ends:
+                continue
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid == p.pid:
+                p.returncode = os.waitstatus_to_exitcode(status)
+                ends[p.pid] = time.time()
+                rusage[p.pid] = ru.ru_utime + ru.ru_stime
+        if len(ends) == workers:
+            break
+        now = time.time()
+        if now - t0 > limit:
+            timed_out = True
+            note("drain %s x%d: --drain-limit %d s reached, stopping the workers" % (store, workers, limit))
+            stop_procs([p for p in procs if p.pid not in ends])
+            for p in procs:
+                if p.pid not in ends:
+                    ends[p.pid] = time.time()
+            break
+        if now >= next_note:
+            done = ps.processed(source_id)
+            note("drain %s x%d: %d/%d processed after %.0f s (%.0f/s)" % (store, workers, done, n, now - t0,
+                                                                      done / (now - t0)))
+            next_note = now + 30
+        time.sleep(0.05)
+    wall = max(ends.values()) - t0
+    c = cpu.stop()
+    sink_cpu = sink.cpu() - sink0
+    claimed = 0
+    exits = []
+    for p in procs:
+        out = p.stdout.read() if p.stdout else ""
+        exits.append("exit %s: %s" % (p.returncode, out.strip() or "no output"))
+        for word in out.split():
+            if word.isdigit():
+                claimed += int(word)
+                break
+    st = ps.statuses(source_id)
+    s1 = sink.stats(prefix)
+    posts = s1["posts"] - s0["posts"]
+    distinct = s1["distinct"] - s0["distinct"]
+    sconns = s1["connections"] - s0["connections"]
+    done = st.get("processed", 0)
+    ok = not timed_out and done == n and len(st) == 1 and distinct == n and posts == n and \
+        all(p.returncode == 0 for p in procs)
+    wcpu = sum(rusage.values())
+    r = dict(what="backlog drain", store=ps.label, workers=workers, n=n, done=done, seconds=wall,
+             eps=done / wall if wall else 0, check=ok, timed_out=timed_out, statuses=st, posts=posts, distinct=distinct,
+             sink_conns=sconns, exits=exits,
+             claimed=claimed, worker_cpu=wcpu, pg_cpu=c.get("postgres", 0), sink_cpu=sink_cpu, machine=c["machine"],
+             wall=c["wall"], other=max(0.0, c["other"] - sink_cpu))
+    note("drain %s x%d: %d/%d processed in %.1f s, %.0f events/s; sink %d POSTs, %d distinct webhook-ids: %s"
+         % (store, workers, done, n, wall, r["eps"], posts, distinct, "PASS" if ok else "FAIL"))
+    if not ok:
+        note("drain %s x%d: statuses %s; workers: %s" % (store, workers, json.dumps(st), "; ".join(exits)))
+    return r
+
+
+def wait_processed(ps, source_id, total_fn, limit):
+    """seconds until every event of the source is processed (None if not within limit)"""
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        st = ps.statuses(source_id)
+        total = total_fn()
+        if total and st.get("processed", 0) == total and sum(st.values()) == total:
+            return time.time() - t0
+        time.sleep(0.25)
+    return None
+
+
+def live_run(stack, ps, sink, source_id, store, conns, duration, nreq, limit, prefix, account):
+    """wrk ingest with processing = fork (the responders' processors forward while requests come in)"""
+    route = "/api/suppliers/%s/webhook" % account
+    reqfile = os.path.join(stack.tmp, "req-live-%s.txt" % store)
+    write_requests(reqfile, stack.secret, prefix, nreq, "stock")
+    ps.clear()
+    sink0 = sink.stats("/live-%s/" % store)
+    w = run_wrk(stack, os.path.join(HERE, "signed.lua"), route, conns, duration, [reqfile])
+    t_end = time.time()
+    at_end = ps.statuses(source_id)
+    os.unlink(reqfile)
+    secs = w["duration_us"] / 1e6
+    c2 = w["c2xx"]
+    rows_at_end = sum(at_end.values())
+    # every stored event processed: the rows count is final once nothing is left unprocessed and it stops moving
+    rows = settle(lambda: ps.scalar("SELECT count(*) FROM events WHERE source_id = %d" % source_id), 10.0)
+    settled = wait_processed(ps, source_id, lambda: rows, limit)
+    settled_after = (time.time() - t_end) if settled is not None else None
+    st = ps.statuses(source_id)
+    s1 = sink.stats("/live-%s/" % store)
+    posts = s1["posts"] - sink0["posts"]
+    distinct = s1["distinct"] - sink0["distinct"]
+    ok = c2 <= rows <= c2 + conns and settled is not None and st.get("processed", 0) == rows and \
+        distinct == rows and posts == rows
+    r = dict(what="live", store=ps.label, conns=conns, rps=c2 / secs, p50=w["p50_us"] / 1000.0,
+             p99=w["p99_us"] / 1000.0, c2xx=c2, rows=rows, processed_in_load=at_end.get("processed", 0),
+             eps_load=at_end.get("processed", 0) / secs, backlog_end=rows_at_end - at_end.get("processed", 0),
+             settled_after=settled_after, eps_total=(rows / (secs + settled_after)) if settled_after is not None else 0,
+             posts=posts, distinct=distinct, statuses=st, check=ok, other=w["cother"], exhausted=w["exhausted"])
+    note("live %s: ingest %.0f req/s p99 %.2f ms; %d processed during the load (%.0f/s), %d left, all %d processed "
+         "%s; sink %d POSTs %d distinct: %s"
+         % (store, r["rps"], r["p99"], r["processed_in_load"], r["eps_load"], r["backlog_end"], rows,
+            ("%.1f s after the load" % settled_after) if settled_after is not None else "NOT within %d s" % limit,
+            posts, distinct, "PASS" if ok else "FAIL"))
+    return r
+
+
+def slow_run(stack, ps, sink, source_id, store, count, prefix, account):
+    """count sequential signed requests whose forward destination takes SLOW_SECONDS: the answer must not wait"""
+    route = "/api/suppliers/%s/webhook" % account
+    ps.clear()
+    s0 = sink.stats("/slow-%s/" % store)
+    lat = []
+    bad = 0
+    c = http.client.HTTPConnection("127.0.0.1", stack.light_port, timeout=30)
+    key = stack.secret.encode()
+    try:
+        for i in range(count):
+            body = stock_body(prefix, i).encode()
+            hdrs = {"Content-Type": "application/json", "X-Signature": hmac.new(key, body, hashlib.sha256).hexdigest()}
+            t = time.perf_counter()
+            c.request("POST", route, body, hdrs)
+            resp = c.getresponse()
+            resp.read()
+            lat.append((time.perf_counter() - t) * 1000.0)
+            if resp.status != 200:
+                bad += 1
+    finally:
+        c.close()
+    t_sent = time.time()
+    limit = SLOW_SECONDS * count + 60
+    settled = wait_processed(ps, source_id, lambda: count, limit)
+    st = ps.statuses(source_id)
+    s1 = sink.stats("/slow-%s/" % store)
+    posts = s1["posts"] - s0["posts"]
+    distinct = s1["distinct"] - s0["distinct"]
+    slat = sorted(lat)
+    ok = bad == 0 and settled is not None and st.get("processed", 0) == count and distinct == count and posts == count
+    r = dict(what="slow", store=ps.label, n=count, p50=percentile(slat, 50), p99=percentile(slat, 99), max=slat[-1],
+             bad=bad, processed=st.get("processed", 0), settled_after=(time.time() - t_sent) if settled is not None else None,
+             posts=posts, distinct=distinct, check=ok)
+    note("slow %s: %d answers p50 %.2f ms p99 %.2f ms max %.2f ms (non-200: %d); processed %d/%d %s: %s"
+         % (store, count, r["p50"], r["p99"], r["max"], bad, r["processed"], count,
+            ("%.1f s after the last answer" % r["settled_after"]) if settled is not None else "NOT within %d s" % limit,
+            "PASS" if ok else "FAIL"))
+    return r
+
+
+def processing_runs(stack, store, args, nreq):
+    """the processing figures for one store (PostgreSQL cluster running, or the SQLite file)"""
+    ps = ProcStore(stack, store)
+    sink = stack.sink
+    out = []
+    drain_sid = ps.add_source("drain", sink.url("/drain-%s-probe/" % store))
+    # the template row: a real request stored by kanca (processing = off, so it stays received)
+    stack.start_lighttpd("proc-%s-off" % store, ps.conf_off, args.procs)
+    probe(stack, "drain-probe", "/api/suppliers/drain/webhook")
+    stack.stop_lighttpd()
+    ps.keep_template(ps.scalar("SELECT id FROM events WHERE source_id = %d" % drain_sid))
+    for w in [int(x) for x in args.drain_workers.split(",") if x.strip()]:
+        # each run its own sink path: the delivery check counts that run's webhook-ids alone
+        for aid in ps.sql("SELECT id FROM actions WHERE source_id = %d" % drain_sid).split():
+            stack.run([stack.kancactl, "-c", ps.conf_off, "source", "action", "remove", "supplier", "drain", aid])
+        stack.run([stack.kancactl, "-c", ps.conf_off, "source", "action", "add", "supplier", "drain", "forward",
+                   sink.url("/drain-%s-w%d/" % (store, w)), "--generate-secret"])
+        out.append(drain_run(stack, ps, sink, drain_sid, store, args.backlog, w, args.drain_limit,
+                             "/drain-%s-w%d/" % (store, w)))
+    ps.clear()
+    live_sid = ps.add_source("live", sink.url("/live-%s/" % store))
+    slow_sid = ps.add_source("slow", sink.url("/slow-%s/" % store))
+    stack.start_lighttpd("proc-%s-fork" % store, ps.conf_fork, args.procs)
+    try:
+        if args.live_duration > 0:
+            out.append(live_run(stack, ps, sink, live_sid, store, 64, args.live_duration, nreq, args.drain_limit,
+                                "live-%s-%s" % (store, secrets.token_hex(4)), "live"))
+        if args.slow_requests > 0:
+            out.append(slow_run(stack, ps, sink, slow_sid, store, args.slow_requests,
+                                "slow-%s-%s" % (store, secrets.token_hex(4)), "slow"))
+    finally:
+        stack.stop_lighttpd()
+    return out
+
+
+def report_processing(rows, args):
+    say("")
+    say("Processing (forward action to a local HTTP sink on 127.0.0.1, bench/sink.py; each run in a fresh store):")
+    drains = [r for r in rows if r["what"] == "backlog drain"]
+    if drains:
+        hdr = "%-36s %-10s %7s %7s %9s %9s %9s %9s %6s %6s  %s" % (
+            "backlog drain: kancactl worker --drain", "store", "workers", "events", "seconds", "events/s",
+            "worker us", "pg us", "sink", "other", "check")
+        say(hdr)
+        say("-" * len(hdr))
+        for r in drains:
+            n = r["done"] or 1
+            chk = "%s (processed %d/%d, sink POSTs %d, distinct webhook-ids %d, connections %d%s%s)" % (
+                "PASS" if r["check"] else "FAIL", r["done"], r["n"], r["posts"], r["distinct"], r["sink_conns"],
+                ", NOT DRAINED within --drain-limit %d s" % args.drain_limit if r["timed_out"] else "",
+                "" if set(r["statuses"]) <= {"processed"} else ", statuses %s" % json.dumps(r["statuses"]))
+            if not r["check"]:
+                chk += "; workers: " + "; ".join(r["exits"])
+            say("%-36s %-10s %7d %7d %9.1f %9.0f %9.0f %9s %5.0f%% %6.2f  %s" % (
+                "", r["store"], r["workers"], r["n"], r["seconds"], r["eps"], 1e6 * r["worker_cpu"] / n,
+                "%.0f" % (1e6 * r["pg_cpu"] / n) if r["store"] == "PostgreSQL" else "-",
+                100.0 * r["sink_cpu"] / r["seconds"] if r["seconds"] else 0,
+                r["other"] / r["wall"] if r["wall"] else 0, chk))
+        say("  worker us / pg us = CPU microseconds per event of the kancactl workers / the PostgreSQL backends;")
+        say("  sink = the sink's CPU as a share of one CPU over the drain (well below 100%: not the bottleneck);")
+        say("  other = CPUs busy outside the workers, PostgreSQL and the sink (bench.py itself, and other load on the host).")
+    lives = [r for r in rows if r["what"] == "live"]
+    if lives:
+        say("")
+        hdr = "%-36s %-10s %5s %9s %8s %8s %10s %8s %9s  %s" % (
+            "ingest + processing = fork", "store", "conns", "ingest/s", "p50 ms", "p99 ms", "processed/s",
+            "backlog", "settle s", "check")
+        say(hdr)
+        say("-" * len(hdr))
+        for r in lives:
+            chk = "%s (2xx %d, rows %d, processed %d, sink POSTs %d, distinct %d%s)" % (
+                "PASS" if r["check"] else "FAIL", r["c2xx"], r["rows"], r["statuses"].get("processed", 0), r["posts"],
+                r["distinct"], ", non-2xx %d" % r["other"] if r["other"] else "")
+            say("%-36s %-10s %5d %9.0f %8.2f %8.2f %10.0f %8d %9s  %s" % (
+                "  wrk %d s, %d responders" % (args.live_duration, args.procs), r["store"], r["conns"], r["rps"], r["p50"],
+                r["p99"], r["eps_load"], r["backlog_end"],
+                "%.1f" % r["settled_after"] if r["settled_after"] is not None else "> %d" % args.drain_limit, chk))
+        say("  ingest/s = 2xx per second during the load; processed/s = events processed during the load per second;")
+        say("  backlog = events stored but not yet processed when the load stopped; settle s = seconds after the load")
+        say("  until every stored event was processed.")
+    slows = [r for r in rows if r["what"] == "slow"]
+    if slows:
+        say("")
+        hdr = "%-36s %-10s %8s %8s %8s %8s %10s  %s" % (
+            "answer latency, destination %.0f s" % SLOW_SECONDS, "store", "requests", "p50 ms", "p99 ms", "max ms",
+            "processed", "check")
+        say(hdr)
+        say("-" * len(hdr))
+        for r in slows:
+            chk = "%s (non-200 %d, sink POSTs %d, distinct %d%s)" % (
+                "PASS" if r["check"] else "FAIL", r["bad"], r["posts"], r["distinct"],
+                ", all processed %.1f s after the last answer" % r["settled_after"] if r["settled_after"] is not None
+                else ", NOT all processed")
+            say("%-36s %-10s %8d %8.2f %8.2f %8.2f %10s  %s" % (
+                "  sequential, processing = fork", r["store"], r["n"], r["p50"], r["p99"], r["max"],
+                "%d/%d" % (r["processed"], r["n"]), chk))
+        say("  each request is answered before its event is forwarded: the answer does not wait for the destination.")
+
+
 def fmt_ratio(a, b):
     if not a or not b:
         return "-"
@@ -714,10 +1153,32 @@ def main():
     ap.add_argument("--perf", default="", metavar="DIR", help="perf record the stack during each kanca run; "
                     "data and reports go to DIR")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--no-processing", action="store_true", help="skip the processing runs (backlog drain, ingest "
+                    "with processing = fork, answer latency with a slow destination)")
+    ap.add_argument("--backlog", type=int, default=None, help="received events the drain runs start from "
+                    "(default 100000; 10000 with --quick)")
+    ap.add_argument("--drain-workers", default="1", help="kancactl workers started together on the backlog, one "
+                    "drain run per value, e.g. 1,2 (default 1)")
+    ap.add_argument("--drain-limit", type=int, default=3600, help="seconds a drain (or the settling after the live "
+                    "load) may take before the workers are stopped and the run fails (default 3600)")
+    ap.add_argument("--live-duration", type=int, default=None, help="seconds of wrk ingest with processing = fork "
+                    "(default: --duration; 0 skips the run)")
+    ap.add_argument("--slow-requests", type=int, default=50, help="sequential requests whose forward destination "
+                    "takes 2 s (default 50; 0 skips the run)")
     ap.add_argument("--output", default=os.path.join(HERE, "results-latest.txt"))
     args = ap.parse_args()
     if args.quick:
         args.duration = 3
+    if args.backlog is None:
+        args.backlog = 10000 if args.quick else 100000
+    if args.live_duration is None:
+        args.live_duration = args.duration
+    if not 1 <= args.backlog <= 10000000:
+        raise BenchError("--backlog must be 1..10000000")
+    if not 0 <= args.live_duration <= 600 or not 0 <= args.slow_requests <= 10000 or args.drain_limit < 1:
+        raise BenchError("--live-duration 0..600, --slow-requests 0..10000, --drain-limit >= 1")
+    if any(not x.strip().isdigit() or not 1 <= int(x) <= 64 for x in args.drain_workers.split(",")):
+        raise BenchError("--drain-workers expects numbers 1..64, e.g. 1,2")
     if args.duration < 1 or args.duration > 600:
         raise BenchError("--duration must be 1..600 seconds")
     D = args.duration
@@ -741,6 +1202,12 @@ def main():
             "kanca log_level %s" % (D, args.procs, args.wrk_threads,
                                     stack.run([stack.psql_bin, "--version"]).stdout.split()[2], args.pg_sync,
                                     args.log_level or "default (info)"))
+        if args.no_processing:
+            say("processing runs: skipped (--no-processing)")
+        else:
+            say("processing runs: backlog %d events, drain workers %s, ingest with processing = fork %d s, %d requests "
+                "to a %.0f s destination" % (args.backlog, args.drain_workers, args.live_duration, args.slow_requests,
+                                             SLOW_SECONDS))
         note("starting PostgreSQL in %s" % stack.tmp)
         stack.start_pg()
         pgconf = stack.kanca_config("pg", stack.pg_uri())
@@ -829,6 +1296,13 @@ def main():
             sm.stop()
             stack.stop_lighttpd()
 
+        # ---- processing on PostgreSQL (issue 4): a fresh database in the same cluster
+        proc_rows = []
+        nlive = int(min(3000000, max(30000, 1.4 * ceiling * args.live_duration + 5000)))
+        if not args.no_processing:
+            stack.sink = Sink(stack)
+            proc_rows += processing_runs(stack, "pg", args, nlive)
+
         # ---- kanca + SQLite (the PostgreSQL cluster is stopped first: its background work is not this stack's)
         subprocess.run(stack.as_pg_owner([os.path.join(stack.pgbin, "pg_ctl"), "-D", stack.pgdata, "-m", "fast", "-w",
                                           "-t", "30", "stop"]), capture_output=True, timeout=60)
@@ -845,10 +1319,15 @@ def main():
         sampler.stop()
         stack.stop_lighttpd()
 
-        report(stack, results, sweep, mem, args, time.time() - started)
+        # ---- processing on SQLite: a fresh file
+        if not args.no_processing:
+            proc_rows += processing_runs(stack, "sqlite", args, nlive)
+            stack.sink.stop()
+
+        report(stack, results, sweep, mem, args, time.time() - started, proc_rows)
         with open(args.output, "w") as f:
             f.write("\n".join(OUT) + "\n")
-        ok = all(r["check"] for r in results.rows)
+        ok = all(r["check"] for r in results.rows) and all(r["check"] for r in proc_rows)
         return 0 if ok else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -857,7 +1336,7 @@ def main():
         stack.cleanup()
 
 
-def report(stack, results, sweep, mem, args, elapsed):
+def report(stack, results, sweep, mem, args, elapsed, proc_rows):
     say("")
     hdr = "%-24s %5s %10s %8s %8s %9s %9s %11s  %s" % ("", "conns", "req/s", "p50 ms", "p99 ms", "vs pgbench",
                                                        "vs static", "peak RSS MiB", "rows check")
@@ -894,6 +1373,8 @@ def report(stack, results, sweep, mem, args, elapsed):
     say("libraries included). rows check: every request is unique, so each 2xx must be one stored row;")
     say("wrk abandons the requests in flight when the time is up and kanca may still commit them, so")
     say("PASS means 2xx <= rows <= 2xx + connections (rows counted after the count stops moving).")
+    if proc_rows:
+        report_processing(proc_rows, args)
     say("")
     say("Memory of each kanca process after its runs, MiB (peak = VmHWM; anon = RssAnon, the process's own")
     say("heap and stacks; file = RssFile, pages of mapped shared libraries, shared with the other kanca")
@@ -939,6 +1420,9 @@ def report(stack, results, sweep, mem, args, elapsed):
     say("TARGET peak RSS < 8 MiB per kanca process: %s (largest %.2f MiB over %d processes)"
         % ("MET" if t3 else "NOT MET", rss_max / MIB, len(rss_all)))
     say("ROW CHECK (every 2xx is exactly one stored row): %s" % ("PASS" if all(r["check"] for r in results.rows) else "FAIL"))
+    if proc_rows:
+        say("PROCESSING CHECK (every event processed, and forwarded to the sink exactly once): %s"
+            % ("PASS" if all(r["check"] for r in proc_rows) else "FAIL"))
     say("total time %.0f s" % elapsed)
 
 
