@@ -382,15 +382,7 @@ class ApacheTransport:
     def _stop_apache(self):
         if self.proc is None:
             return
-        pgid = self.proc.pid
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        kt.kill_group(pgid)  # mod_fcgid's kanca processes and CGI children are in Apache's group
+        kt.stop_server_group(self.proc)  # mod_fcgid's kanca processes and CGI children are in Apache's group
         self.proc = None
 
     def _stop_spawn_fcgi(self):

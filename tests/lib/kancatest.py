@@ -254,6 +254,20 @@ def raw_http(port, data, timeout=30):
     return parse_http_response(b"".join(chunks))
 
 
+def stop_server_group(proc):
+    """Stops a server started with start_new_session: SIGTERM (SIGKILL after 10 s), then whatever is
+    left in its process group (the children it spawned)."""
+    pgid = proc.pid
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    kill_group(pgid)
+
+
 def parent_pid(pid):
     """The parent of pid, from /proc; None when it is gone."""
     try:
@@ -1456,16 +1470,8 @@ include "{self.snippet}"
     def stop(self):
         if self.proc is None:
             return
-        pgid = self.proc.pid
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
         # the FastCGI children lighttpd spawned are in its process group
-        kill_group(pgid)
+        stop_server_group(self.proc)
         self.proc = None
 
     def send(self, method, path, headers=None, body=None, content_length=True):
