@@ -46,34 +46,6 @@ OVER = 1536 * 1024  # above max_body_bytes, below the shipped FcgidMaxRequestLen
 SECRET = "b" * 64
 
 
-def configure(env, tmp, v, account):
-    """Adds the source vector v describes under account; returns the request path (as vectors.py)."""
-    provider = v["provider"]
-    parts = v["path"].strip("/").split("/")
-    path = "/api/suppliers/%s/webhook" % account if parts[0] == "api" else "/webhook/%s/%s" % (parts[1], account)
-    args = ["source", "add", provider, account]
-    secret = v.get("secret")
-    opts = {}
-    if provider == "ikas":
-        opts = {k: x for k, x in (v.get("ikas") or {}).items() if x}
-    elif provider == "trendyol":
-        ty = v.get("trendyol") or {}
-        opts["auth_mode"] = ty.get("auth_mode", "api_key")
-        if opts["auth_mode"] == "api_key":
-            secret = ty.get("api_key")
-        elif opts["auth_mode"] == "basic_auth":
-            opts["username"] = ty.get("username")
-            secret = ty.get("password")
-    if secret is not None:
-        args += ["--secret", secret]
-    for k, x in opts.items():
-        args += ["--set", "%s=%s" % (k, x)]
-    rc, out, err = env.kancactl(*args)
-    if rc != 0:
-        raise RuntimeError("cannot configure vector %s: %s" % (v["name"], err.strip()))
-    return path
-
-
 def key(v):
     return "%s/%s" % (v["provider"], v["name"])
 
@@ -107,7 +79,7 @@ class Pass:
         self.paths = {}
         for i, v in enumerate(PICKED + [BASIC_OK, BASIC_BAD]):
             acc = "v%02d-%s" % (i, tag)
-            self.paths[key(v)] = (configure(env, tmp, v, acc), acc)
+            self.paths[key(v)] = kt.configure_vector_source(env, tmp, 0, v, account=acc)
         self.big = "big-" + tag
         env.add_source("supplier", self.big, SECRET)
 

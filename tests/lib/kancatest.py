@@ -1279,12 +1279,12 @@ class SystemdService:
 # vectors: the source each vector needs
 
 
-def configure_vector_source(env, tmp, i, v):
-    """Adds the source the vector describes under its own account "v<i>"; returns the request path
-    rewritten to that account (as tests/integration/vectors.py does)."""
+def configure_vector_source(env, tmp, i, v, account=None):
+    """Adds the source the vector describes under its own account (default "v<i>"); returns the request
+    path rewritten to that account, and the account (as tests/integration/vectors.py does)."""
     provider = v["provider"]
     parts = v["path"].strip("/").split("/")
-    account = "v%03d" % i
+    account = account or "v%03d" % i
     if parts[0] == "api":  # /api/suppliers/<id>/webhook
         path = "/api/suppliers/%s/webhook" % account
     else:                  # /webhook/<provider or alias>/<account>
