@@ -1,7 +1,8 @@
 /* kanca-cgi.c: the plain CGI entry (kanca.cgi) for hosts without FastCGI: one request per process. */
-#include "../src/app.h"
-#include "../src/buf.h"
-#include "../src/serve.h"
+#include "first.h"
+#include "app.h"
+#include "buf.h"
+#include "serve.h"
 
 #include <stdio.h>
 

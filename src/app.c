@@ -1,9 +1,10 @@
 /* app.c: start-up checks shared by kanca and kancactl; fatal at start, tolerant per request. */
+#include "first.h"
 #include "app.h"
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

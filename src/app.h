@@ -2,6 +2,8 @@
 #ifndef KANCA_APP_H
 #define KANCA_APP_H
 
+#include "first.h"
+
 #include "config.h"
 
 struct store;
@@ -20,7 +22,7 @@ void app_standard_fds(void);
 /* Loads the configuration (path NULL = config_path()), sets up logging and the clock, opens the
  * store. With check_schema, a store whose schema is behind is an error ("run kancactl migrate").
  * 0, or -1 with every problem in err. Fatal problems only: a store that is down is not one. */
-int app_init(struct app *a, const char *path, int check_schema, struct buf *err) __attribute__((warn_unused_result));
+int app_init(struct app *a, const char *path, int check_schema, struct buf *err) KANCA_MUST_CHECK;
 /* The store, opening it if needed; NULL when it cannot be opened now. */
 struct store *app_store(struct app *a);
 void app_free(struct app *a);

@@ -1,4 +1,5 @@
 /* buf.c: bounded growable buffers. */
+#include "first.h"
 #include "buf.h"
 
 #include <stdio.h>

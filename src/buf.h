@@ -2,10 +2,11 @@
 #ifndef KANCA_BUF_H
 #define KANCA_BUF_H
 
+#include "first.h"
+
 #include <stddef.h>
 #include <stdarg.h>
 
-#define KANCA_MUST_CHECK __attribute__((warn_unused_result))
 
 struct buf {
 	char *data;  /* NULL until the first append; data[len] == '\0' after it */

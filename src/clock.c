@@ -1,4 +1,5 @@
 /* clock.c: current time, pinnable through KANCA_TEST_NOW for tests. */
+#include "first.h"
 #include "clock.h"
 
 #include <ctype.h>

@@ -1,4 +1,5 @@
 /* config.c: configuration keys declared once, parsed, validated, every error reported. */
+#include "first.h"
 #include "config.h"
 #include "buf.h"
 #include "caps.h"

@@ -2,6 +2,8 @@
 #ifndef KANCA_CONFIG_H
 #define KANCA_CONFIG_H
 
+#include "first.h"
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -23,10 +25,10 @@ void config_defaults(struct config *c);
 /* The file to read: $KANCA_CONFIG, else the configure-time default. Never NULL. */
 const char *config_path(void);
 /* Reads path over the defaults. 0, or -1 with one line per problem in err ("path:line: key: why"). */
-int config_load(struct config *c, const char *path, struct buf *err) __attribute__((warn_unused_result));
+int config_load(struct config *c, const char *path, struct buf *err) KANCA_MUST_CHECK;
 /* Sets one key from text; 0 or -1 with the reason in err. */
 int config_set(struct config *c, const char *key, const char *value, struct buf *err)
-	__attribute__((warn_unused_result));
+	KANCA_MUST_CHECK;
 /* Writes every key, its default and its description (kancactl config keys). */
 void config_describe(FILE *out);
 

@@ -1,4 +1,5 @@
 /* json.c: json-c behind kanca's JSON API; strict parsing with a depth cap. */
+#include "first.h"
 #include "json.h"
 #include "buf.h"
 

@@ -3,6 +3,8 @@
 #ifndef KANCA_JSON_H
 #define KANCA_JSON_H
 
+#include "first.h"
+
 #include <stddef.h>
 
 struct json;
@@ -36,7 +38,7 @@ long long json_integer(const struct json *j);
 size_t json_array_len(const struct json *j);
 const struct json *json_array_at(const struct json *j, size_t i);
 /* Appends a compact serialisation of j to b; 0 or -1. (Never used for verification.) */
-int json_serialize(const struct json *j, struct buf *b) __attribute__((warn_unused_result));
+int json_serialize(const struct json *j, struct buf *b) KANCA_MUST_CHECK;
 /* The text of a number: decimals exactly as written ("150.00"); integers as their 64-bit value
  * (so -0 is "0" and integers beyond 64 bits saturate). NULL for non-numbers. */
 const char *json_number_text(const struct json *j);

@@ -1,4 +1,5 @@
 /* log.c: one writer of log lines; a single write(2) per line so lines from many processes do not interleave. */
+#include "first.h"
 #include "log.h"
 
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* options.c: "key=value" lines of a source's options. */
+#include "first.h"
 #include "options.h"
 #include "buf.h"
 #include "caps.h"

@@ -1,4 +1,5 @@
 /* outcome.c: maps outcomes to HTTP statuses in one table. */
+#include "first.h"
 #include "outcome.h"
 
 static const struct {

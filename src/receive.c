@@ -1,4 +1,5 @@
 /* receive.c: DESIGN.md steps 2-7 for one request. The answer is decided here; response.c writes it. */
+#include "first.h"
 #include "receive.h"
 #include "app.h"
 #include "clock.h"
@@ -7,7 +8,7 @@
 #include "response.h"
 #include "router.h"
 #include "source_cache.h"
-#include "store.h"
+#include "store/store.h"
 #include "providers/common.h"
 
 #include <stdlib.h>

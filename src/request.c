@@ -1,4 +1,5 @@
 /* request.c: builds a request from CGI/FastCGI variables and reads its body against a cap. */
+#include "first.h"
 #include "request.h"
 
 #include <errno.h>

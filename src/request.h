@@ -3,6 +3,8 @@
 #ifndef KANCA_REQUEST_H
 #define KANCA_REQUEST_H
 
+#include "first.h"
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -36,7 +38,7 @@ enum outcome request_read_body(struct request *r, size_t max, request_read_fn re
 /* Header value by lowercase name, or NULL. */
 const char *request_header(const struct request *r, const char *name, size_t *len);
 /* Appends the headers as a JSON object, credentials (authorization, x-api-key, cookie) redacted. */
-int request_headers_json(const struct request *r, struct buf *out) __attribute__((warn_unused_result));
+int request_headers_json(const struct request *r, struct buf *out) KANCA_MUST_CHECK;
 void request_free(struct request *r);
 
 #endif

@@ -1,4 +1,5 @@
 /* response.c: builds the answer bytes; nothing else in kanca writes a status line or header. */
+#include "first.h"
 #include "response.h"
 
 #include <string.h>

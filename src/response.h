@@ -2,6 +2,8 @@
 #ifndef KANCA_RESPONSE_H
 #define KANCA_RESPONSE_H
 
+#include "first.h"
+
 #include "buf.h"
 #include "outcome.h"
 
@@ -20,10 +22,10 @@ void response_free(struct response *r);
 void response_set(struct response *r, enum outcome o);
 /* Adds a header; value must not contain CR or LF (refused with -1). */
 int response_header(struct response *r, const char *name, const char *value)
-	__attribute__((warn_unused_result));
+	KANCA_MUST_CHECK;
 /* Answer {"success":false,"error":message} with the outcome's status. */
 void response_error(struct response *r, enum outcome o, const char *message);
 /* The whole CGI/FastCGI answer: "Status: ...", headers, blank line, body. */
-int response_serialize(const struct response *r, struct buf *out) __attribute__((warn_unused_result));
+int response_serialize(const struct response *r, struct buf *out) KANCA_MUST_CHECK;
 
 #endif

@@ -1,4 +1,5 @@
 /* router.c: path matching for kanca's few routes. */
+#include "first.h"
 #include "router.h"
 
 #include <string.h>

@@ -1,10 +1,11 @@
 /* serve_cgi.c: one request as plain CGI (environment + stdin -> stdout). */
+#include "first.h"
 #include "serve.h"
 #include "app.h"
 #include "buf.h"
-#include "process.h"
+#include "process/process.h"
 #include "receive.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

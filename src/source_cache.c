@@ -1,4 +1,5 @@
 /* source_cache.c: per-process source cache (no request globals: it holds only store data). */
+#include "first.h"
 #include "source_cache.h"
 #include "clock.h"
 

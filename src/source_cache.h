@@ -4,13 +4,15 @@
 #ifndef KANCA_SOURCE_CACHE_H
 #define KANCA_SOURCE_CACHE_H
 
-#include "store.h"
+#include "first.h"
+
+#include "store/store.h"
 
 /* Like store_source_get (1 found, 0 not found, -1 error; out freed with store_source_free), served
  * from the cache when an entry younger than ttl seconds (monotonic time) exists. ttl 0 always asks the store.
  * Secrets that expired since the entry was fetched are left out. Misses are not cached. */
 int source_cache_get(struct store *s, const char *provider, const char *account, long long now, long ttl,
-		     struct store_source *out) __attribute__((warn_unused_result));
+		     struct store_source *out) KANCA_MUST_CHECK;
 /* Forgets every entry (tests, and after the store was reopened). */
 void source_cache_clear(void);
 

@@ -1,6 +1,7 @@
 /* verify.c: HMAC, digests, encodings and comparison on OpenSSL libcrypto; X.509 and ES256 for Apple. */
 /* SHA256_Init and friends: see verify_hmac_sha256_parts */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include "first.h"
 #include "verify.h"
 
 #include <limits.h>

@@ -2,12 +2,13 @@
  * body {"signedPayload": JWS} signed ES256 by a leaf certificate whose x5c chain must lead to the
  * root configured for the source (option root_cert), mirroring @apple/app-store-server-library's
  * SignedDataVerifier with online checks off but dates checked at the receiver's clock. */
-#include "apple.h"
-#include "common.h"
-#include "../json.h"
-#include "../log.h"
-#include "../options.h"
-#include "../request.h"
+#include "first.h"
+#include "providers/apple.h"
+#include "providers/common.h"
+#include "json.h"
+#include "log.h"
+#include "options.h"
+#include "request.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,6 +5,8 @@
 #ifndef KANCA_PROVIDERS_APPLE_H
 #define KANCA_PROVIDERS_APPLE_H
 
+#include "first.h"
+
 #include <stddef.h>
 
 struct verify_cert;
@@ -54,11 +56,11 @@ struct apple_jws {
 
 /* Splits s (n bytes) into three non-empty segments of the base64url alphabet (no padding)
  * separated by exactly two dots, as the jws library's isValidJws. 0, or -1 when malformed. */
-int apple_jws_split(const char *s, size_t n, struct apple_jws *out) __attribute__((warn_unused_result));
+int apple_jws_split(const char *s, size_t n, struct apple_jws *out) KANCA_MUST_CHECK;
 
 /* Decodes unpadded base64url (a JWS segment) into a new NUL-terminated buffer (*out, free()).
  * Returns the decoded length, or -1 when invalid or out of memory. */
-long apple_b64url_decode(const char *s, size_t n, unsigned char **out) __attribute__((warn_unused_result));
+long apple_b64url_decode(const char *s, size_t n, unsigned char **out) KANCA_MUST_CHECK;
 
 /* A decoded JWS header: whether alg is "ES256", and the DER of x5c[0] (leaf) and x5c[1]
  * (intermediate). x5c[2] is never used: trust comes only from the configured root. */
@@ -101,7 +103,7 @@ struct apple_config {
  * digits (required in Production), root_cert standard base64 of a DER certificate (required when
  * need_root). 0 (free with apple_config_free), or -1 with the reason in err. */
 int apple_config_load(const char *options, int need_root, struct apple_config *cfg, struct buf *err)
-	__attribute__((warn_unused_result));
+	KANCA_MUST_CHECK;
 void apple_config_free(struct apple_config *cfg);
 
 /* What a notification holds, decoded. The texts are NUL-terminated JSON objects (free()). */
@@ -118,7 +120,7 @@ struct apple_notification {
 /* The signedPayload string of a body {"signedPayload": "..."}: 0 with *jws / *n set (pointing into
  * body_root), or -1 when the body has another shape. */
 int apple_signed_payload(const struct json *body_root, const char **jws, size_t *n)
-	__attribute__((warn_unused_result));
+	KANCA_MUST_CHECK;
 
 /* Steps 1-10: the notification JWS verified against cfg->root at t, its members type-checked, its
  * bundle id / appAppleId / environment compared with cfg, and data.signedTransactionInfo and
@@ -135,7 +137,7 @@ void apple_notification_free(struct apple_notification *note);
 
 /* Event type notificationType "/" subtype (just notificationType without a subtype) into type
  * (cap bytes). 0, or -1 when notificationType is missing or the result does not fit. */
-int apple_event_type(const struct json *payload, char *type, size_t cap) __attribute__((warn_unused_result));
+int apple_event_type(const struct json *payload, char *type, size_t cap) KANCA_MUST_CHECK;
 
 /* For the lead's storage: the decoded texts of a request's state (from identify) as one JSON object
  * {"notification":{...},"transaction":{...}|null,"renewal":{...}|null}; NULL when state is NULL. */

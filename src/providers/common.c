@@ -1,9 +1,10 @@
 /* common.c: signature checking and answers shared by providers. */
-#include "common.h"
-#include "../json.h"
-#include "../request.h"
-#include "../response.h"
-#include "../options.h"
+#include "first.h"
+#include "providers/common.h"
+#include "json.h"
+#include "request.h"
+#include "response.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,8 +2,8 @@
 #ifndef KANCA_PROVIDERS_COMMON_H
 #define KANCA_PROVIDERS_COMMON_H
 
-#include "provider.h"
-#include "../verify.h"
+#include "providers/provider.h"
+#include "verify.h"
 
 struct json;
 

@@ -2,9 +2,10 @@
  * "sha256=" + lowercase hex HMAC-SHA256(secret, raw body); the legacy sha1 X-Hub-Signature is never
  * enough. The body is not parsed: GitHub may send application/x-www-form-urlencoded payloads too.
  * Key X-GitHub-Delivery, type X-GitHub-Event (body "action" only refines it; not used here). */
-#include "github.h"
-#include "common.h"
-#include "../request.h"
+#include "first.h"
+#include "providers/github.h"
+#include "providers/common.h"
+#include "request.h"
 
 #include <stdio.h>
 #include <string.h>

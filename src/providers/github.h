@@ -2,7 +2,7 @@
 #ifndef KANCA_PROVIDERS_GITHUB_H
 #define KANCA_PROVIDERS_GITHUB_H
 
-#include "provider.h"
+#include "providers/provider.h"
 
 struct request;
 

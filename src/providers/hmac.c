@@ -1,10 +1,11 @@
 /* hmac.c: the generic provider for any sender that signs the raw body with HMAC-SHA256.
  * Per source: header, encoding (hex|base64), prefix, and where the event type and the
  * idempotency key are (header:NAME or json:FIELD; the key defaults to the body's SHA-256). */
-#include "common.h"
-#include "../json.h"
-#include "../options.h"
-#include "../request.h"
+#include "first.h"
+#include "providers/common.h"
+#include "json.h"
+#include "options.h"
+#include "request.h"
 
 #include <ctype.h>
 #include <stdio.h>

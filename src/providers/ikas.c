@@ -2,13 +2,14 @@
  * is lowercase hex HMAC-SHA256(client secret, the JSON-decoded bytes of the string "data"): never the
  * raw body, never a re-serialisation. Only data is signed; merchantId / authorizedAppId are checked
  * against the source's options when those are set. Key: id; type: scope; success: exactly 200. */
-#include "ikas.h"
-#include "common.h"
-#include "../json.h"
-#include "../options.h"
-#include "../request.h"
-#include "../response.h"
-#include "../clock.h"
+#include "first.h"
+#include "providers/ikas.h"
+#include "providers/common.h"
+#include "json.h"
+#include "options.h"
+#include "request.h"
+#include "response.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <string.h>

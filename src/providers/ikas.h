@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "../outcome.h"
+#include "outcome.h"
 
 struct json;
 

@@ -5,10 +5,10 @@
 
 #include <stddef.h>
 
-#include "../buf.h"
-#include "../caps.h"
-#include "../outcome.h"
-#include "../store.h"
+#include "buf.h"
+#include "caps.h"
+#include "outcome.h"
+#include "store/store.h"
 
 struct request;
 struct response;

@@ -1,5 +1,6 @@
 /* registry.c: every provider kanca knows, in one table. */
-#include "registry.h"
+#include "first.h"
+#include "providers/registry.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
 #ifndef KANCA_REGISTRY_H
 #define KANCA_REGISTRY_H
 
-#include "provider.h"
+#include "providers/provider.h"
 
 /* Provider by canonical name or alias, or NULL. */
 const struct provider *registry_find(const char *name);

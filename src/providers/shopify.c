@@ -3,10 +3,11 @@
  * As in @shopify/shopify-api validate(), a good HMAC without the topic, shop domain, API version and
  * webhook id headers is still refused (400 "missing_headers"). Key X-Shopify-Webhook-Id, type
  * X-Shopify-Topic; X-Shopify-Event-Id is kept with the other headers of the stored event. */
-#include "shopify.h"
-#include "common.h"
-#include "../request.h"
-#include "../response.h"
+#include "first.h"
+#include "providers/shopify.h"
+#include "providers/common.h"
+#include "request.h"
+#include "response.h"
 
 #include <stdio.h>
 #include <string.h>

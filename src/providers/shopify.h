@@ -2,7 +2,7 @@
 #ifndef KANCA_PROVIDERS_SHOPIFY_H
 #define KANCA_PROVIDERS_SHOPIFY_H
 
-#include "provider.h"
+#include "providers/provider.h"
 
 struct request;
 

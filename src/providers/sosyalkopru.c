@@ -2,11 +2,12 @@
  * exactly "sha256=" + lowercase hex HMAC-SHA256(webhook secret, raw body). Key
  * X-SosyalKopru-Delivery, type the body's "event". The webhook.test ping is answered with
  * "test":true so the sender's test shows success. */
-#include "sosyalkopru.h"
-#include "common.h"
-#include "../json.h"
-#include "../request.h"
-#include "../response.h"
+#include "first.h"
+#include "providers/sosyalkopru.h"
+#include "providers/common.h"
+#include "json.h"
+#include "request.h"
+#include "response.h"
 
 #include <stdio.h>
 #include <string.h>

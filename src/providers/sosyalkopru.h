@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "provider.h"
+#include "providers/provider.h"
 
 /* The test ping Sosyal Köprü sends from POST /v1/webhooks/<id>/test. */
 #define SOSYALKOPRU_TEST_EVENT "webhook.test"

@@ -3,13 +3,14 @@
  * webhook-* as the svix library does); HMAC-SHA256 keyed with the base64-decoded part of whsec_ over
  * "<id>.<ts>.<raw body>", standard padded base64, any "v1" entry may match; the timestamp must be
  * within the tolerance both ways. Rejections answer 401. Key: the id header; type: body "type". */
-#include "standardwebhooks.h"
+#include "first.h"
+#include "providers/standardwebhooks.h"
 
-#include "common.h"
-#include "stripe.h"
-#include "../config.h"
-#include "../json.h"
-#include "../request.h"
+#include "providers/common.h"
+#include "providers/stripe.h"
+#include "config.h"
+#include "json.h"
+#include "request.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "../caps.h"
+#include "caps.h"
 
 /* One signature: a slice of the parsed header value, not NUL-terminated. */
 struct standardwebhooks_sig {

@@ -1,13 +1,14 @@
 /* stripe.c: Stripe webhooks (PROVIDERS.md section 4). Stripe-Signature "t=<unix>,v1=<hex>[,v1=...]",
  * HMAC-SHA256 keyed with the whole whsec_ string over "<t>.<raw body>", lowercase hex; rejections
  * answer 400 as Stripe's examples do. Key: body "id"; type: body "type". */
-#include "stripe.h"
+#include "first.h"
+#include "providers/stripe.h"
 
-#include "common.h"
-#include "../config.h"
-#include "../json.h"
-#include "../log.h"
-#include "../request.h"
+#include "providers/common.h"
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "request.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "../caps.h"
+#include "caps.h"
 
 /* |values| above this saturate in stripe_parse_int (far beyond any accepted timestamp, below 2^53,
  * so every value kept is one a JavaScript number holds exactly). */

@@ -1,13 +1,14 @@
 /* supplier.c: the supplier offers webhook (seeds/004, PROVIDERS.md section 7).
  * X-Signature = lowercase hex HMAC-SHA256(secret as text, raw body). offer.* events upsert the
  * offers table in the same transaction that stores the event; the answer carries the result. */
-#include "common.h"
-#include "../clock.h"
-#include "../json.h"
-#include "../options.h"
-#include "../request.h"
-#include "../response.h"
-#include "../store.h"
+#include "first.h"
+#include "providers/common.h"
+#include "clock.h"
+#include "json.h"
+#include "options.h"
+#include "request.h"
+#include "response.h"
+#include "store/store.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -7,11 +7,12 @@
  *              body), and X-Event-Id is the idempotency key.
  * The body is a shipment-package page; each element of content is one event, typed by its status.
  * Route alias "ty": Trendyol refuses endpoint URLs containing "trendyol". */
-#include "trendyol.h"
-#include "common.h"
-#include "../json.h"
-#include "../options.h"
-#include "../request.h"
+#include "first.h"
+#include "providers/trendyol.h"
+#include "providers/common.h"
+#include "json.h"
+#include "options.h"
+#include "request.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-#include "../outcome.h"
-#include "provider.h"
+#include "outcome.h"
+#include "providers/provider.h"
 
 struct json;
 struct buf;

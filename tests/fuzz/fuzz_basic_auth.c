@@ -1,5 +1,6 @@
 /* fuzz_basic_auth.c: libFuzzer target for the Authorization: Basic parser of the Trendyol provider
  * (trendyol_basic_parse), with the invariants its callers rely on. */
+#include "first.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* fuzz_ikas_envelope.c: libFuzzer target for the ikas envelope parser (ikas_parse_envelope): the
  * decoded "data" bytes the HMAC covers, with the invariants the provider relies on. */
+#include "first.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* fuzz_json.c: libFuzzer target for the JSON parser (strict scan + json-c) and its accessors. */
+#include "first.h"
 #include <stddef.h>
 #include <stdint.h>
 

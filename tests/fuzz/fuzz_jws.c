@@ -2,6 +2,7 @@
  * and its x5c entries, the certificate chain checks (verify.c X.509), ES256 with R||S -> DER, and the
  * notification claims with nested JWSs. The root is the test root of tests/vectors.json, so seeds
  * taken from its apple vectors (tests/fuzz/corpus/jws) reach the signature and claims checks. */
+#include "first.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* fuzz_sig_list.c: libFuzzer target for the Standard Webhooks / Svix signature-list parser and the
  * whsec_ secret decoder. */
+#include "first.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

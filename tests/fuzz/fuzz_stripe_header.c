@@ -1,4 +1,5 @@
 /* fuzz_stripe_header.c: libFuzzer target for the Stripe-Signature parser and the parseInt it uses. */
+#include "first.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

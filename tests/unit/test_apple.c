@@ -11,11 +11,12 @@
  * root; LEAF_P384: a P-384 key). Each JWS case is rebuilt here byte for byte (make_header) and
  * carries the signature made over it: ES256 R||S, or DER for "dersig", or ES384 for "p384leaf";
  * nested_cases sign nested_fmt filled with two JWSs built from the cases. */
+#include "first.h"
 #include "buf.h"
 #include "json.h"
 #include "outcome.h"
 #include "request.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 #include "providers/apple.h"
 #include "providers/provider.h"

@@ -1,4 +1,5 @@
 /* test_buf.c: bounded buffers (caps, printf, JSON strings, steal, fail) and per-source options. */
+#include "first.h"
 #include "buf.h"
 #include "caps.h"
 #include "json.h"

@@ -1,6 +1,6 @@
 /* test_clock.c: ISO 8601 dates to milliseconds since the epoch, checked against the C library's timegm,
  * and the dates that must be refused. */
-#define _DEFAULT_SOURCE
+#include "first.h"
 #include "clock.h"
 
 #include <stdio.h>

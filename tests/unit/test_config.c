@@ -1,4 +1,5 @@
 /* test_config.c: defaults, every key from a file, every error reported with file:line and key. */
+#include "first.h"
 #include "config.h"
 #include "buf.h"
 #include "caps.h"

@@ -2,11 +2,10 @@
  * port): body and headers as sent, Standard Webhooks signatures checked independently, outcome of
  * every class of answer (2xx, 410, 3xx, 429/5xx with Retry-After, hang, refused, TLS, huge bodies)
  * and refusal of bad configuration without sending anything. */
-#define _GNU_SOURCE /* memmem */
+#include "first.h"
 #include "tap.h"
 
-#include "autoconf.h"
-#include "forward.h"
+#include "process/forward.h"
 #include "verify.h"
 
 #include <arpa/inet.h>

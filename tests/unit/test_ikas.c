@@ -1,5 +1,6 @@
 /* test_ikas.c: the ikas envelope parser, the provider's verify/identify/answer through requests built
  * from a CGI environment, and every ikas vector of tests/vectors.json. */
+#include "first.h"
 #include "tap.h"
 #include "harness.h"
 
@@ -9,7 +10,7 @@
 #include "json.h"
 #include "request.h"
 #include "response.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 #include "providers/ikas.h"
 #include "providers/provider.h"

@@ -1,4 +1,5 @@
 /* test_json.c: strict parsing with caps, the accessors, numbers as written, serialisation. */
+#include "first.h"
 #include "json.h"
 #include "buf.h"
 #include "caps.h"

@@ -1,4 +1,5 @@
 /* test_router.c: the request's path from the CGI environment, path -> route, segment rules, base_path. */
+#include "first.h"
 #include "router.h"
 #include "outcome.h"
 #include "request.h"

@@ -1,6 +1,7 @@
 /* test_simple_providers.c: the github, shopify and sosyalkopru providers through verify, identify and
  * answer: every vector of theirs in tests/vectors.json (read via KANCA_SRCDIR), then edge cases; last, every
  * provider's sign (kancactl doctor's self-test deliveries) against the same provider's verify. */
+#include "first.h"
 #include "tap.h"
 
 #include "buf.h"

@@ -1,6 +1,7 @@
 /* test_stdwebhooks.c: the signature-list parser, whsec_ secret decoding, every standardwebhooks and
  * svix vector of tests/vectors.json through verify + identify, Svix header fallback, tolerance both
  * ways, and secret rotation. */
+#include "first.h"
 #include "tap.h"
 #include "harness.h"
 
@@ -9,7 +10,7 @@
 #include "providers/provider.h"
 #include "providers/standardwebhooks.h"
 #include "request.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 
 #include <stdio.h>

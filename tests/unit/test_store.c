@@ -1,6 +1,7 @@
 /* test_store.c: the store interface against a fresh SQLite file and, when KANCA_TEST_PG_URI names an
  * empty PostgreSQL database, the same test body against it. */
-#include "store.h"
+#include "first.h"
+#include "store/store.h"
 #include "buf.h"
 #include "caps.h"
 

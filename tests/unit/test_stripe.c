@@ -1,5 +1,6 @@
 /* test_stripe.c: the Stripe-Signature parser and parseInt edge cases, every stripe vector of
  * tests/vectors.json through verify + identify, tolerance both ways, and secret rotation. */
+#include "first.h"
 #include "tap.h"
 #include "harness.h"
 
@@ -8,7 +9,7 @@
 #include "providers/provider.h"
 #include "providers/stripe.h"
 #include "request.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 
 #include <stdio.h>

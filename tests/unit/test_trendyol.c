@@ -1,6 +1,7 @@
 /* test_trendyol.c: the Basic credentials parser, the shipment-package page, the three auth modes
  * (api_key, basic_auth, seed_hmac) through requests built from a CGI environment, and every
  * trendyol vector of tests/vectors.json. */
+#include "first.h"
 #include "tap.h"
 #include "harness.h"
 
@@ -9,7 +10,7 @@
 #include "config.h"
 #include "json.h"
 #include "request.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 #include "providers/provider.h"
 #include "providers/registry.h"

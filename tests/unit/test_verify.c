@@ -1,4 +1,5 @@
 /* test_verify.c: HMAC-SHA256, SHA-256, hex, base64, constant-time comparison and random bytes. */
+#include "first.h"
 #include "verify.h"
 
 #include <stdlib.h>

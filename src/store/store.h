@@ -3,11 +3,12 @@
 #ifndef KANCA_STORE_H
 #define KANCA_STORE_H
 
+#include "first.h"
+
 #include <stddef.h>
 
 #include "caps.h"
 
-#define STORE_MUST_CHECK __attribute__((warn_unused_result))
 
 struct store;
 struct buf;
@@ -55,56 +56,56 @@ struct store_rows;
 
 /* Opens "sqlite:/file" or "postgresql://...". A PostgreSQL server that is down is not an error
  * here: statements reconnect. 0, or -1 with a message in err. */
-int store_open(const char *uri, struct store **out, struct buf *err) STORE_MUST_CHECK;
+int store_open(const char *uri, struct store **out, struct buf *err) KANCA_MUST_CHECK;
 void store_close(struct store *s);
 /* "sqlite" or "postgresql". */
 const char *store_backend(const struct store *s);
 /* The last error, for logs. */
 const char *store_error(struct store *s);
 /* 0 when the store answers a query. */
-int store_ping(struct store *s) STORE_MUST_CHECK;
+int store_ping(struct store *s) KANCA_MUST_CHECK;
 /* The store server's clock (PostgreSQL now()) in unix seconds, for kancactl doctor. 0; -1 on error; -2 when
  * the backend has no clock of its own (SQLite runs inside kanca's process). */
-int store_clock(struct store *s, double *unix_seconds) STORE_MUST_CHECK;
+int store_clock(struct store *s, double *unix_seconds) KANCA_MUST_CHECK;
 /* Applies pending migrations from sql/ (embedded); *applied = how many. 0 or -1. */
-int store_migrate(struct store *s, int *applied, struct buf *err) STORE_MUST_CHECK;
+int store_migrate(struct store *s, int *applied, struct buf *err) KANCA_MUST_CHECK;
 /* Schema version in the store (0: none) and the newest this build knows. 0 or -1. */
-int store_schema_version(struct store *s, int *current, int *latest) STORE_MUST_CHECK;
+int store_schema_version(struct store *s, int *current, int *latest) KANCA_MUST_CHECK;
 
 /* 1 found (secrets valid at now loaded), 0 not found, -1 error. Free with store_source_free. */
 int store_source_get(struct store *s, const char *provider, const char *account, long long now,
-		     struct store_source *out) STORE_MUST_CHECK;
+		     struct store_source *out) KANCA_MUST_CHECK;
 void store_source_free(struct store_source *src);
 /* 0 added (*id set), 1 already exists, -1 error. */
 int store_source_add(struct store *s, const char *provider, const char *account, const char *options,
-		     long long now, long long *id) STORE_MUST_CHECK;
+		     long long now, long long *id) KANCA_MUST_CHECK;
 /* 1 changed, 0 no such source, -1 error. */
 int store_source_set_enabled(struct store *s, const char *provider, const char *account, int enabled)
-	STORE_MUST_CHECK;
+	KANCA_MUST_CHECK;
 /* Adds a secret; expires_at 0 = never. 0 or -1. */
 int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at,
-		     long long now, long long *id) STORE_MUST_CHECK;
+		     long long now, long long *id) KANCA_MUST_CHECK;
 
 /* The secrets of a source, newest first, expired ones included: id, created_at, expires_at (NULL =
  * never). Values are never returned. */
-int store_secret_list(struct store *s, long long source_id, struct store_rows **out) STORE_MUST_CHECK;
+int store_secret_list(struct store *s, long long source_id, struct store_rows **out) KANCA_MUST_CHECK;
 /* Removes one secret of a source: 1 removed, 0 no such secret, -1 error. */
-int store_secret_remove(struct store *s, long long source_id, long long secret_id) STORE_MUST_CHECK;
+int store_secret_remove(struct store *s, long long source_id, long long secret_id) KANCA_MUST_CHECK;
 /* Sets (or with 0 clears) the expiry of one secret: 1 changed, 0 no such secret, -1 error. */
 int store_secret_expire(struct store *s, long long source_id, long long secret_id, long long expires_at)
-	STORE_MUST_CHECK;
+	KANCA_MUST_CHECK;
 
 /* Stores an authentic delivery exactly once, committed before return.
  * New: *duplicate = 0, *event_id set, apply (may be NULL) ran in the same transaction, answer holds
  * what it produced. Duplicate: *duplicate = 1, *event_id = the first one's, answer = the answer kept
  * for the first delivery (empty if none), nothing else written. 0, or -1 with nothing written. */
 int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg,
-		  long long *event_id, int *duplicate, struct buf *answer) STORE_MUST_CHECK;
+		  long long *event_id, int *duplicate, struct buf *answer) KANCA_MUST_CHECK;
 
 /* One audit_log row (its own commit). source_id/event_id 0 = none, status 0 = none. 0 or -1. */
 int store_audit(struct store *s, long long at, const char *action, const char *provider, const char *account,
 		long long source_id, long long event_id, int status, const char *reason, const char *remote_addr)
-	STORE_MUST_CHECK;
+	KANCA_MUST_CHECK;
 
 /* The supplier offers domain table (inside store_receive's apply). */
 struct store_offer {
@@ -116,25 +117,25 @@ struct store_offer {
 };
 /* Insert or update by (source, vendorOfferId); *inserted = 1 when new. 0 or -1. */
 int store_offer_upsert(struct store *s, long long source_id, long long event_id, const struct store_offer *o,
-		       long long now, int *inserted) STORE_MUST_CHECK;
+		       long long now, int *inserted) KANCA_MUST_CHECK;
 /* Sets status ("deleted", "expired") of an offer; *updated = rows changed (0 or 1). 0 or -1. */
 int store_offer_mark(struct store *s, long long source_id, long long event_id, const char *vendor_offer_id,
-		     const char *status, long long now, int *updated) STORE_MUST_CHECK;
+		     const char *status, long long now, int *updated) KANCA_MUST_CHECK;
 
 /* Listings for kancactl. Columns are documented at each function. */
 /* id, provider, account, enabled, options, secrets, created_at */
-int store_list_sources(struct store *s, long long now, struct store_rows **out) STORE_MUST_CHECK;
+int store_list_sources(struct store *s, long long now, struct store_rows **out) KANCA_MUST_CHECK;
 /* id, provider, account, event_type, idempotency_key, status, received_at, attempts, body length;
  * filters may be NULL; newest first. */
 int store_list_events(struct store *s, const char *provider, const char *account, const char *status,
-		      long limit, struct store_rows **out) STORE_MUST_CHECK;
+		      long limit, struct store_rows **out) KANCA_MUST_CHECK;
 /* id, provider, account, event_type, idempotency_key, status, received_at, verification, secret_id,
  * headers, body, attempts, processed_at, response, decoded */
-int store_get_event(struct store *s, long long id, struct store_rows **out) STORE_MUST_CHECK;
+int store_get_event(struct store *s, long long id, struct store_rows **out) KANCA_MUST_CHECK;
 /* provider, account, event_type, status, count, last received_at; events received after since */
-int store_stats(struct store *s, long long since, struct store_rows **out) STORE_MUST_CHECK;
+int store_stats(struct store *s, long long since, struct store_rows **out) KANCA_MUST_CHECK;
 /* action, provider, account, status_code, reason, at; newest first */
-int store_list_audit(struct store *s, long limit, struct store_rows **out) STORE_MUST_CHECK;
+int store_list_audit(struct store *s, long limit, struct store_rows **out) KANCA_MUST_CHECK;
 
 /* ---- processing after the answer ---- */
 
@@ -153,51 +154,51 @@ struct store_job {
 /* Claims the oldest due event (received, or retry whose time has come, or processing whose lease
  * expired; only_id > 0 restricts to that event) by setting it to processing with a lease until
  * now + lease and counting the attempt. 1 claimed, 0 nothing due, -1 error. */
-int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job) STORE_MUST_CHECK;
+int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job) KANCA_MUST_CHECK;
 void store_job_free(struct store_job *job);
 /* Ends a claim: status "processed" (processed_at = now), "retry" (next_attempt_at = next_at) or "dead". */
 int store_finish(struct store *s, long long event_id, const char *status, long long next_at, long long now)
-	STORE_MUST_CHECK;
+	KANCA_MUST_CHECK;
 /* An attempt of one action begins: recorded (no end, no outcome yet) before the action runs, so one that a
  * crash cut short stays visible. *attempt_id = its row. 0 or -1. */
 int store_attempt_begin(struct store *s, long long event_id, long long action_id, const char *action,
-			long long started, long long *attempt_id) STORE_MUST_CHECK;
+			long long started, long long *attempt_id) KANCA_MUST_CHECK;
 /* The attempt ends: outcome "ok", "retry", "gone", "failed"; http_status/exit_code -1 = none. 0 or -1. */
 int store_attempt_end(struct store *s, long long attempt_id, long long ended, const char *outcome, int http_status,
-		      int exit_code, const char *error) STORE_MUST_CHECK;
+		      int exit_code, const char *error) KANCA_MUST_CHECK;
 /* Closes the event's attempts that never ended (their processor died; the lease expired) as
  * "interrupted" at now. 0 or -1. */
-int store_attempts_interrupted(struct store *s, long long event_id, long long now) STORE_MUST_CHECK;
+int store_attempts_interrupted(struct store *s, long long event_id, long long now) KANCA_MUST_CHECK;
 /* 1 when the action already succeeded for the event (a retry skips it), 0 not, -1 error. */
-int store_action_done(struct store *s, long long event_id, long long action_id) STORE_MUST_CHECK;
+int store_action_done(struct store *s, long long event_id, long long action_id) KANCA_MUST_CHECK;
 /* action_id, kind, target, options, enabled, position -- in order. */
-int store_actions(struct store *s, long long source_id, struct store_rows **out) STORE_MUST_CHECK;
+int store_actions(struct store *s, long long source_id, struct store_rows **out) KANCA_MUST_CHECK;
 int store_action_add(struct store *s, long long source_id, const char *kind, const char *target, const char *options,
-		     long long now, long long *id) STORE_MUST_CHECK;
+		     long long now, long long *id) KANCA_MUST_CHECK;
 /* 1 removed, 0 no such action of that source, -1 error. */
-int store_action_remove(struct store *s, long long source_id, long long action_id) STORE_MUST_CHECK;
+int store_action_remove(struct store *s, long long source_id, long long action_id) KANCA_MUST_CHECK;
 /* Stops using an action (a destination answered 410 Gone). 0 or -1. */
-int store_action_disable(struct store *s, long long action_id) STORE_MUST_CHECK;
+int store_action_disable(struct store *s, long long action_id) KANCA_MUST_CHECK;
 /* pg_notify(channel, payload) (PostgreSQL). 0, -1 on error, -2 when the store cannot notify (SQLite). */
-int store_notify(struct store *s, const char *channel, const char *payload) STORE_MUST_CHECK;
+int store_notify(struct store *s, const char *channel, const char *payload) KANCA_MUST_CHECK;
 /* The Trendyol orders table: the package's state unless the stored one is as new or newer
  * (lastModifiedDate); *changed = 1 when written, 0 when an older event was ignored. 0 or -1. */
 int store_trendyol_upsert(struct store *s, long long source_id, long long event_id, const char *package_id,
 			  const char *order_number, const char *status, long long last_modified, const char *package_json,
-			  long long now, int *changed) STORE_MUST_CHECK;
+			  long long now, int *changed) KANCA_MUST_CHECK;
 /* The Sosyal Köprü posts table: the post's state unless the stored one is as new or newer (event_at, ms);
  * a NULL status keeps the stored one. *changed = 1 when written, 0 when an older event was ignored. 0 or -1. */
 int store_sosyalkopru_upsert(struct store *s, long long source_id, long long event_id, const char *post_id,
 			     const char *status, const char *event_type, long long event_at, const char *data_json,
-			     long long now, int *changed) STORE_MUST_CHECK;
+			     long long now, int *changed) KANCA_MUST_CHECK;
 /* Puts events back to received (attempts reset): one id, or every event with status (e.g. "dead"),
  * optionally of one source and received at or after since. *count = how many. 0 or -1. */
 int store_replay(struct store *s, long long id, const char *status, const char *provider, const char *account,
-		 long long since, long *count) STORE_MUST_CHECK;
+		 long long since, long *count) KANCA_MUST_CHECK;
 /* Deletes processed (and test) events received before `before`, with their attempts; never others. */
-int store_purge(struct store *s, long long before, long *count) STORE_MUST_CHECK;
+int store_purge(struct store *s, long long before, long *count) KANCA_MUST_CHECK;
 /* id, action_id, action, started_at, ended_at, outcome, http_status, exit_code, error -- oldest first. */
-int store_list_attempts(struct store *s, long long event_id, struct store_rows **out) STORE_MUST_CHECK;
+int store_list_attempts(struct store *s, long long event_id, struct store_rows **out) KANCA_MUST_CHECK;
 
 size_t store_rows_count(const struct store_rows *r);
 /* Cell text (NULL for SQL NULL); *len gets its byte length when len is not NULL. */

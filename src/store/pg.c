@@ -1,6 +1,7 @@
 /* store_pg.c: the PostgreSQL backend on libpq: prepared statements, one connection per process,
  * reconnect after the server went away. */
-#include "store_db.h"
+#include "first.h"
+#include "store/db.h"
 #include "buf.h"
 #include "log.h"
 

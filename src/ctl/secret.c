@@ -1,11 +1,12 @@
 /* ctl_secret.c: kancactl source secret add|list|remove|expire -- secret rotation. */
+#include "first.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "providers/registry.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 
 #include <stdio.h>

@@ -1,15 +1,16 @@
 /* ctl_process.c: kancactl worker, replay, purge and source action add|list|remove. */
+#include "first.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "options.h"
-#include "process.h"
+#include "process/process.h"
 #include "providers/registry.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
-#include "forward.h"
+#include "process/forward.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,12 +1,13 @@
 /* process_builtin.c: the built-in domain handlers (action kind "builtin"), from the seeds: trendyol_orders
  * keeps the newest state of each Trendyol shipment package, sosyalkopru_posts the newest state of each
  * Sosyal Köprü post; in both an older event never overwrites a newer one. */
-#include "process.h"
+#include "first.h"
+#include "process/process.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
 #include "json.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>

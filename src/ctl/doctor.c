@@ -2,18 +2,18 @@
  * given the public URL, sends each source a self-test delivery signed as its provider signs (X-Kanca-Doctor)
  * through the web server and tells from kanca's answer what the way in between changed, each finding with
  * its fix. The HTTP exchanges go through forward.c (forward_exchange), which owns libcurl. */
-#include "autoconf.h"
+#include "first.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
 #include "config.h"
-#include "forward.h"
-#include "ctl.h"
+#include "process/forward.h"
+#include "ctl/ctl.h"
 #include "json.h"
 #include "log.h"
 #include "providers/provider.h"
 #include "providers/registry.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 
 #include <stdarg.h>

@@ -1,5 +1,6 @@
 /* store_rows.c: result rows shared by both store backends. */
-#include "store_db.h"
+#include "first.h"
+#include "store/db.h"
 
 #include <stdlib.h>
 #include <string.h>

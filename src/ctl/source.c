@@ -1,14 +1,15 @@
 /* ctl_source.c: kancactl source add|list|enable|disable. */
+#include "first.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "options.h"
 #include "providers/apple.h"
 #include "providers/registry.h"
 #include "router.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 
 #include <stdio.h>

@@ -2,14 +2,14 @@
  * plain CGI (stdin is not a listening socket) it serves the one request and exits.
  * SIGTERM (and SIGUSR1, libfcgi's and multiwatch's "stop") finishes the request in hand and any the web
  * server already queued on the socket, then exits. */
-#include "autoconf.h"
+#include "first.h"
 #include "app.h"
 #include "buf.h"
 #include "log.h"
 #include "receive.h"
 #include "serve.h"
-#include "process.h"
-#include "store.h"
+#include "process/process.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

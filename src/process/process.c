@@ -1,11 +1,12 @@
 /* process.c: the processor loop: claim, run actions, record attempts, schedule retries. */
-#include "process.h"
+#include "first.h"
+#include "process/process.h"
 #include "buf.h"
 #include "clock.h"
-#include "forward.h"
+#include "process/forward.h"
 #include "log.h"
 #include "options.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <math.h>

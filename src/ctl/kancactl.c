@@ -1,12 +1,12 @@
 /* kancactl.c: the operator's command: a table of subcommands over the same config and store. */
-#include "autoconf.h"
+#include "first.h"
 #include "app.h"
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "providers/registry.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <stdarg.h>

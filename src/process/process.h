@@ -3,6 +3,8 @@
 #ifndef KANCA_PROCESS_H
 #define KANCA_PROCESS_H
 
+#include "first.h"
+
 #include <stddef.h>
 
 struct store;
@@ -22,7 +24,7 @@ void process_policy_defaults(struct process_policy *p);
 /* Reads retry_attempts, retry_initial, retry_factor, retry_max from a source's options over the
  * defaults. 0, or -1 with the reason in err. */
 int process_policy_load(const char *options, struct process_policy *p, struct buf *err)
-	__attribute__((warn_unused_result));
+	KANCA_MUST_CHECK;
 /* Seconds until the next try after `attempts` failed attempts, with +-20% jitter, at least the
  * destination's retry_after (capped) when it gave one (-1: none). */
 long process_backoff(const struct process_policy *p, int attempts, long retry_after);

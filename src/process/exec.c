@@ -1,9 +1,9 @@
 /* process_exec.c: the exec action: a handler script with the payload on stdin and the event's metadata
  * in an allow-listed environment; no shell, a timeout that kills its process group, children reaped. */
-#define _GNU_SOURCE /* pipe2 */
-#include "process.h"
+#include "first.h"
+#include "process/process.h"
 #include "clock.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* forward.c: one outgoing webhook POST on libcurl (the only user of libcurl), Standard Webhooks signed. */
-#include "autoconf.h"
-#include "forward.h"
+#include "first.h"
+#include "process/forward.h"
 
 #include "buf.h"
 #include "caps.h"

@@ -1,9 +1,10 @@
 /* store.c: kanca's storage logic, written once over the two SQL backends of store_db.h. */
-#include "store.h"
+#include "first.h"
+#include "store/store.h"
 #include "buf.h"
 #include "log.h"
-#include "migrations.h"
-#include "store_db.h"
+#include "store/migrations.h"
+#include "store/db.h"
 #include "clock.h"
 
 #include <stdio.h>

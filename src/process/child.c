@@ -1,11 +1,11 @@
 /* process_child.c: the processor forked off by a responder (DESIGN "Processing after the answer").
  * Close-on-exec descriptors, signals reset in the child, _exit in the child, children reaped. */
-#define _GNU_SOURCE /* pipe2 */
-#include "process.h"
+#include "first.h"
+#include "process/process.h"
 #include "config.h"
-#include "forward.h"
+#include "process/forward.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 #include "buf.h"
 
 #include <errno.h>

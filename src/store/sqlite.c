@@ -1,5 +1,6 @@
 /* store_sqlite.c: the embedded SQLite backend (WAL mode, one connection per process). */
-#include "store_db.h"
+#include "first.h"
+#include "store/db.h"
 #include "buf.h"
 #include "log.h"
 

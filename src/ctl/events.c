@@ -1,10 +1,11 @@
 /* ctl_events.c: kancactl migrate, events, event show, stats, audit. */
+#include "first.h"
 #include "app.h"
 #include "buf.h"
 #include "clock.h"
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "providers/registry.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

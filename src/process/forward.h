@@ -3,6 +3,8 @@
 #ifndef KANCA_FORWARD_H
 #define KANCA_FORWARD_H
 
+#include "first.h"
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -50,7 +52,7 @@ struct forward_outcome {
 
 /* Initialises libcurl once per process (call from the main thread before any other thread
  * starts); 0 or -1. Later calls return 0. */
-int forward_init(void) __attribute__((warn_unused_result));
+int forward_init(void) KANCA_MUST_CHECK;
 /* Releases libcurl's global state; forward_init may be called again afterwards. */
 void forward_cleanup(void);
 

@@ -1,1 +1,0 @@
-function done(s) print(s.requests, s.errors.status) end
