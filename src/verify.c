@@ -2,6 +2,7 @@
 /* SHA256_Init and friends: see verify_hmac_sha256_parts */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "first.h"
+#include "wipe.h"
 #include "verify.h"
 
 #include <limits.h>
@@ -186,19 +187,13 @@ int verify_hmac_text(enum verify_encoding enc, const void *key, size_t keylen,
 		verify_hex_encode(mac, sizeof mac, out);
 	else
 		verify_base64_encode(mac, sizeof mac, out);
-	verify_wipe(mac, sizeof mac);
+	wipe_bytes(mac, sizeof mac);
 	return 0;
 }
 
 int verify_random(unsigned char *out, size_t n)
 {
 	return RAND_bytes(out, (int)n) == 1 ? 0 : -1;
-}
-
-void verify_wipe(void *p, size_t n)
-{
-	if (p && n)
-		OPENSSL_cleanse(p, n);
 }
 
 /* ---- X.509 certificates and ES256 ----------------------------------------------------------- */

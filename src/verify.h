@@ -44,8 +44,6 @@ int verify_hmac_text(enum verify_encoding enc, const void *key, size_t keylen,
 
 /* Fills out with n cryptographically random bytes; 0 or -1. */
 int verify_random(unsigned char *out, size_t n) KANCA_MUST_CHECK;
-/* Wipes memory in a way the compiler does not drop. */
-void verify_wipe(void *p, size_t n);
 
 /* ---- X.509 certificates and ES256 (Apple App Store notifications, providers/apple.c) ----
  * These use OpenSSL's EVP layer, so only the requests that need them pay for its provider

@@ -1,8 +1,9 @@
-/* ctl_doctor.c: kancactl doctor: checks the configuration, the store, its schema, the clock and the sources;
+/* doctor.c: kancactl doctor: checks the configuration, the store, its schema, the clock and the sources;
  * given the public URL, sends each source a self-test delivery signed as its provider signs (X-Kanca-Doctor)
  * through the web server and tells from kanca's answer what the way in between changed, each finding with
  * its fix. The HTTP exchanges go through forward.c (forward_exchange), which owns libcurl. */
 #include "first.h"
+#include "wipe.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
@@ -530,7 +531,7 @@ static int probe_route(const struct doctor *d, struct probe *p)
 static void probe_free(struct probe *p)
 {
 	if (p->headers.data)
-		verify_wipe(p->headers.data, p->headers.len);
+		wipe_bytes(p->headers.data, p->headers.len);
 	buf_free(&p->headers);
 	buf_free(&p->body);
 	store_source_free(&p->src);
@@ -570,7 +571,7 @@ static int probe_build(struct probe *p, long pad, struct buf *err)
 		return buf_fail(err, "%s", "no random bytes for the nonce");
 	verify_hex_encode(raw, sizeof raw, p->nonce);
 	if (p->headers.data)
-		verify_wipe(p->headers.data, p->headers.len);
+		wipe_bytes(p->headers.data, p->headers.len);
 	buf_reset(&p->headers);
 	buf_reset(&p->body);
 	buf_init(&pl, DOCTOR_BODY_MAX);

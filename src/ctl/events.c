@@ -1,4 +1,4 @@
-/* ctl_events.c: kancactl migrate, events, event show, stats, audit. */
+/* events.c: kancactl migrate, events, event show, stats, audit. */
 #include "first.h"
 #include "app.h"
 #include "buf.h"

@@ -1,5 +1,6 @@
-/* ctl_process.c: kancactl worker, replay, purge and source action add|list|remove. */
+/* processing.c: kancactl worker, replay, purge and source action add|list|remove. */
 #include "first.h"
+#include "wipe.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
@@ -254,7 +255,7 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 			goto out;
 		}
 		verify_base64_encode(raw, sizeof raw, b64);
-		verify_wipe(raw, sizeof raw);
+		wipe_bytes(raw, sizeof raw);
 		snprintf(secret, sizeof secret, "whsec_%s", b64);
 		if (options_set(&opts, "secret", secret, &err) < 0) {
 			rc = ctl_usage_error("%s", buf_str(&err));
@@ -277,7 +278,7 @@ usage:
 	rc = ctl_usage_error("source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
 			     "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]");
 out:
-	verify_wipe(secret, sizeof secret);
+	wipe_bytes(secret, sizeof secret);
 	buf_free(&opts);
 	buf_free(&err);
 	return rc;

@@ -1,5 +1,6 @@
-/* ctl_secret.c: kancactl source secret add|list|remove|expire -- secret rotation. */
+/* secret.c: kancactl source secret add|list|remove|expire -- secret rotation. */
 #include "first.h"
+#include "wipe.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
@@ -36,7 +37,7 @@ int ctl_secret_generate(char out[65])
 	if (verify_random(raw, sizeof raw) < 0)
 		return -1;
 	verify_hex_encode(raw, sizeof raw, out);
-	verify_wipe(raw, sizeof raw);
+	wipe_bytes(raw, sizeof raw);
 	return 0;
 }
 
@@ -112,7 +113,7 @@ int ctl_secret_add(struct app *a, int argc, char **argv)
 		return ctl_fail("no random bytes available");
 	rc = find_source(a, argv, &src);
 	if (rc) {
-		verify_wipe(secret, sizeof secret);
+		wipe_bytes(secret, sizeof secret);
 		return rc;
 	}
 	if (store_secret_add(a->store, src.id, secret, expires, clock_now(), &id) < 0) {
@@ -125,7 +126,7 @@ int ctl_secret_add(struct app *a, int argc, char **argv)
 			printf("secret: %s\n(shown once: give it to the sender now)\n", secret);
 		rc = CTL_OK;
 	}
-	verify_wipe(secret, sizeof secret);
+	wipe_bytes(secret, sizeof secret);
 	store_source_free(&src);
 	return rc;
 }

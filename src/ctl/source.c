@@ -1,5 +1,6 @@
-/* ctl_source.c: kancactl source add|list|enable|disable. */
+/* source.c: kancactl source add|list|enable|disable. */
 #include "first.h"
+#include "wipe.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
@@ -183,7 +184,7 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 	}
 	rc = CTL_OK;
 out:
-	verify_wipe(secret, sizeof secret);
+	wipe_bytes(secret, sizeof secret);
 	buf_free(&opts);
 	buf_free(&err);
 	return rc;

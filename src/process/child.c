@@ -1,4 +1,4 @@
-/* process_child.c: the processor forked off by a responder (DESIGN "Processing after the answer").
+/* child.c: the processor forked off by a responder (DESIGN "Processing after the answer").
  * Close-on-exec descriptors, signals reset in the child, _exit in the child, children reaped. */
 #include "first.h"
 #include "process/process.h"

@@ -1,5 +1,6 @@
 /* forward.c: one outgoing webhook POST on libcurl (the only user of libcurl), Standard Webhooks signed. */
 #include "first.h"
+#include "wipe.h"
 #include "process/forward.h"
 
 #include "buf.h"
@@ -336,15 +337,15 @@ static enum forward_result build_headers(const struct forward_target *tg, const 
 		size_t lens[5] = {strlen(m->id), 1, strlen(ts), 1, m->len};
 		int bad = klen <= 0 || verify_hmac_text(VERIFY_BASE64, key, (size_t)klen, parts, lens, 5, sig) < 0;
 
-		verify_wipe(key, sizeof key);
+		wipe_bytes(key, sizeof key);
 		if (bad) {
 			fail(out, FORWARD_INVALID, "signing secret is not whsec_<base64>");
 			return FORWARD_INVALID;
 		}
 		snprintf(line, sizeof line, "webhook-signature: v1,%s", sig);
 		r = add_header(list, line) < 0 ? FORWARD_RETRY : FORWARD_OK;
-		verify_wipe(sig, sizeof sig);
-		verify_wipe(line, sizeof line);
+		wipe_bytes(sig, sizeof sig);
+		wipe_bytes(line, sizeof line);
 		if (r != FORWARD_OK)
 			goto nomem;
 	}
@@ -356,7 +357,7 @@ static enum forward_result build_headers(const struct forward_target *tg, const 
 		}
 		snprintf(line, sizeof line, "X-Webhook-Secret: %s", tg->static_secret);
 		r = add_header(list, line) < 0 ? FORWARD_RETRY : FORWARD_OK;
-		verify_wipe(line, sizeof line);
+		wipe_bytes(line, sizeof line);
 		if (r != FORWARD_OK)
 			goto nomem;
 	}
@@ -594,7 +595,7 @@ void forward_exchange(const char *url, const struct buf *lines, const void *body
 		}
 		p += n + (p[n] == '\n');
 	}
-	verify_wipe(line, sizeof line);
+	wipe_bytes(line, sizeof line);
 	l = curl_slist_append(list, "Expect:"); /* no 100-continue round trip: the body goes at once */
 	if (l)
 		list = l;
@@ -634,6 +635,6 @@ void forward_exchange(const char *url, const struct buf *lines, const void *body
 	}
 	curl_easy_cleanup(c);
 	for (l = list; l; l = l->next)
-		verify_wipe(l->data, strlen(l->data));
+		wipe_bytes(l->data, strlen(l->data));
 	curl_slist_free_all(list);
 }

@@ -1,5 +1,6 @@
 /* process.c: the processor loop: claim, run actions, record attempts, schedule retries. */
 #include "first.h"
+#include "wipe.h"
 #include "process/process.h"
 #include "buf.h"
 #include "clock.h"
@@ -115,7 +116,7 @@ static void run_forward(const struct store_job *job, const char *target, const c
 	m.len = job->body_len;
 	m.content_type = NULL;
 	forward_post(&t, &m, fo);
-	memset(secret, 0, sizeof secret);
+	wipe_bytes(secret, sizeof secret);
 	memset(stat, 0, sizeof stat);
 }
 

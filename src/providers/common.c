@@ -1,5 +1,6 @@
 /* common.c: signature checking and answers shared by providers. */
 #include "first.h"
+#include "wipe.h"
 #include "providers/common.h"
 #include "json.h"
 #include "request.h"
@@ -32,7 +33,7 @@ enum outcome common_verify_hmac_header(const struct provider_call *c, const char
 		if (verify_hmac_text(enc, k->value, k->len, parts, lens, nparts, expected) < 0)
 			continue;
 		ok = verify_equal(h + plen, hlen - plen, expected, strlen(expected));
-		verify_wipe(expected, sizeof expected);
+		wipe_bytes(expected, sizeof expected);
 		if (ok) {
 			v->secret_id = k->id;
 			snprintf(v->detail, sizeof v->detail, "hmac-sha256/%s header=%s secret=%lld",
@@ -166,9 +167,9 @@ int common_sign_body_hmac(const struct provider_sign_in *in, const char *header,
 		goto out;
 	rc = 0;
 out:
-	verify_wipe(sig, sizeof sig);
+	wipe_bytes(sig, sizeof sig);
 	if (value.data)
-		verify_wipe(value.data, value.len);
+		wipe_bytes(value.data, value.len);
 	buf_free(&value);
 	return rc;
 }

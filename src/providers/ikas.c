@@ -3,6 +3,7 @@
  * raw body, never a re-serialisation. Only data is signed; merchantId / authorizedAppId are checked
  * against the source's options when those are set. Key: id; type: scope; success: exactly 200. */
 #include "first.h"
+#include "wipe.h"
 #include "providers/ikas.h"
 #include "providers/common.h"
 #include "json.h"
@@ -114,7 +115,7 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 		if (verify_hmac_text(VERIFY_HEX, k->value, k->len, parts, lens, 1, expected) < 0)
 			continue;
 		same = verify_equal(env.signature, env.signature_len, expected, VERIFY_HEX_LEN);
-		verify_wipe(expected, sizeof expected);
+		wipe_bytes(expected, sizeof expected);
 		if (same) {
 			v->secret_id = k->id;
 			snprintf(v->detail, sizeof v->detail, "hmac-sha256/hex body=signature over=data secret=%lld",
@@ -199,7 +200,7 @@ static int sign(const struct provider_sign_in *in, struct buf *body, struct buf 
 full:
 	(void)buf_fail(err, "%s", "the envelope does not fit");
 out:
-	verify_wipe(sig, sizeof sig);
+	wipe_bytes(sig, sizeof sig);
 	return rc;
 }
 

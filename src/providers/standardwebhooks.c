@@ -4,6 +4,7 @@
  * "<id>.<ts>.<raw body>", standard padded base64, any "v1" entry may match; the timestamp must be
  * within the tolerance both ways. Rejections answer 401. Key: the id header; type: body "type". */
 #include "first.h"
+#include "wipe.h"
 #include "providers/standardwebhooks.h"
 
 #include "providers/common.h"
@@ -143,13 +144,13 @@ static enum outcome verify_message(const struct provider_call *c, struct verdict
 		if (klen < 0)
 			continue;
 		rc = verify_hmac_text(VERIFY_BASE64, key, (size_t)klen, parts, lens, 5, expected);
-		verify_wipe(key, sizeof key);
+		wipe_bytes(key, sizeof key);
 		if (rc < 0)
 			continue;
 		usable++;
 		for (int i = 0; i < nsigs; i++)
 			match |= verify_equal(sigs[i].p, sigs[i].len, expected, VERIFY_B64_LEN);
-		verify_wipe(expected, sizeof expected);
+		wipe_bytes(expected, sizeof expected);
 		if (match) {
 			v->secret_id = sec->id;
 			snprintf(v->detail, sizeof v->detail, "%s v1 hmac-sha256/base64 header=%s secret=%lld", name,
@@ -247,9 +248,9 @@ static int sign_message(const struct provider_sign_in *in, struct buf *body, str
 		goto out;
 	rc = 0;
 out:
-	verify_wipe(key, sizeof key);
-	verify_wipe(sig, sizeof sig);
-	verify_wipe(value, sizeof value);
+	wipe_bytes(key, sizeof key);
+	wipe_bytes(sig, sizeof sig);
+	wipe_bytes(value, sizeof value);
 	return rc;
 }
 

@@ -2,6 +2,7 @@
  * HMAC-SHA256 keyed with the whole whsec_ string over "<t>.<raw body>", lowercase hex; rejections
  * answer 400 as Stripe's examples do. Key: body "id"; type: body "type". */
 #include "first.h"
+#include "wipe.h"
 #include "providers/stripe.h"
 
 #include "providers/common.h"
@@ -127,7 +128,7 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 		usable++;
 		for (size_t i = 0; i < sh.nv1; i++)
 			match |= verify_equal(sh.v1[i].p, sh.v1[i].len, expected, VERIFY_HEX_LEN);
-		verify_wipe(expected, sizeof expected);
+		wipe_bytes(expected, sizeof expected);
 		if (match) {
 			v->secret_id = sec->id;
 			snprintf(v->detail, sizeof v->detail,
@@ -170,8 +171,8 @@ static int sign(const struct provider_sign_in *in, struct buf *body, struct buf 
 		goto out;
 	rc = 0;
 out:
-	verify_wipe(sig, sizeof sig);
-	verify_wipe(value, sizeof value);
+	wipe_bytes(sig, sizeof sig);
+	wipe_bytes(value, sizeof value);
 	return rc;
 }
 

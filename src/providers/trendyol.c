@@ -8,6 +8,7 @@
  * The body is a shipment-package page; each element of content is one event, typed by its status.
  * Route alias "ty": Trendyol refuses endpoint URLs containing "trendyol". */
 #include "first.h"
+#include "wipe.h"
 #include "providers/trendyol.h"
 #include "providers/common.h"
 #include "json.h"
@@ -177,7 +178,7 @@ static enum outcome verify_basic(const struct provider_call *c, struct verdict *
 		}
 	}
 out:
-	verify_wipe(decoded, sizeof decoded);
+	wipe_bytes(decoded, sizeof decoded);
 	return o;
 }
 
@@ -242,9 +243,9 @@ static int sign(const struct provider_sign_in *in, struct buf *body, struct buf 
 	else if (common_sign_line(headers, "Content-Type", "application/json", 16, err) == 0 &&
 		 common_sign_line(headers, "Authorization", value, strlen(value), err) == 0)
 		rc = 0;
-	verify_wipe(plain, sizeof plain);
-	verify_wipe(b64, sizeof b64);
-	verify_wipe(value, sizeof value);
+	wipe_bytes(plain, sizeof plain);
+	wipe_bytes(b64, sizeof b64);
+	wipe_bytes(value, sizeof value);
 	return rc;
 }
 

@@ -1,4 +1,4 @@
-/* store_db.h: the small SQL interface the two store backends implement (internal to the store).
+/* db.h: the small SQL interface the two store backends implement (internal to the store).
  * SQL uses $1..$n placeholders in both dialects; values travel as text or, when binary, as bytes. */
 #ifndef KANCA_STORE_DB_H
 #define KANCA_STORE_DB_H

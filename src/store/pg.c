@@ -1,4 +1,4 @@
-/* store_pg.c: the PostgreSQL backend on libpq: prepared statements, one connection per process,
+/* pg.c: the PostgreSQL backend on libpq: prepared statements, one connection per process,
  * reconnect after the server went away. */
 #include "first.h"
 #include "store/db.h"

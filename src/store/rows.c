@@ -1,4 +1,4 @@
-/* store_rows.c: result rows shared by both store backends. */
+/* rows.c: result rows shared by both store backends. */
 #include "first.h"
 #include "store/db.h"
 

@@ -1,4 +1,4 @@
-/* store_sqlite.c: the embedded SQLite backend (WAL mode, one connection per process). */
+/* sqlite.c: the embedded SQLite backend (WAL mode, one connection per process). */
 #include "first.h"
 #include "store/db.h"
 #include "buf.h"

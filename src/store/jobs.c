@@ -1,0 +1,266 @@
+/* jobs.c: processing state in the store: claims with leases, attempts, actions, replay and purge. */
+#include "first.h"
+#include "store/store_int.h"
+
+#include <stdlib.h>
+
+void store_job_free(struct store_job *job)
+{
+	if (!job)
+		return;
+	free(job->key);
+	free(job->type);
+	free(job->body);
+	free(job->headers);
+	free(job->options);
+	free(job->provider);
+	free(job->account);
+	memset(job, 0, sizeof *job);
+}
+
+/* the first conjunct is events_due's predicate (006_due_index.sql), so both stores use that index */
+#define CLAIM_WHERE \
+	"status IN ('received', 'retry', 'processing') AND " \
+	"((status IN ('received', 'retry') AND coalesce(next_attempt_at, 0) <= CAST($1 AS BIGINT)) OR " \
+	"(status = 'processing' AND lease_until < $1)) AND (CAST($3 AS BIGINT) = 0 OR id = $3) ORDER BY id LIMIT 1"
+/* (SQLite binds parameters as text: the casts make the comparisons numeric) */
+#define CLAIM_SET \
+	"UPDATE events SET status = 'processing', lease_until = $2, attempts = attempts + 1 WHERE id = "
+#define CLAIM_RETURNING \
+	" RETURNING id, source_id, attempts, idempotency_key, event_type, body, headers, " \
+	"(SELECT options FROM sources WHERE sources.id = events.source_id), " \
+	"(SELECT provider FROM sources WHERE sources.id = events.source_id), " \
+	"(SELECT account FROM sources WHERE sources.id = events.source_id)"
+
+int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job)
+{
+	/* SQLite: one statement is atomic under its single writer; its planner would rather read every
+	 * unfinished row through events_status and sort them, so the id-ordered partial index is named */
+	static const char sql_lite[] = CLAIM_SET "(SELECT id FROM events INDEXED BY events_due WHERE " CLAIM_WHERE ")"
+		CLAIM_RETURNING;
+	struct num n1, n2, n3;
+	struct db_param p[3] = {PN(&n1, now), PN(&n2, now + lease), PN(&n3, only_id)};
+	struct db_rows rows;
+	int rc = 0;
+
+	memset(job, 0, sizeof *job);
+	if (s->ops->dml_cte) {
+		/* PostgreSQL: processors on many hosts skip each other's rows */
+		static const char sql_pg[] = CLAIM_SET "(SELECT id FROM events WHERE " CLAIM_WHERE
+					      " FOR UPDATE SKIP LOCKED)" CLAIM_RETURNING;
+		if (store_exec(s, sql_pg, 3, p, &rows) != DB_OK)
+			return -1;
+	} else if (store_exec(s, sql_lite, 3, p, &rows) != DB_OK) {
+		return -1;
+	}
+	if (rows.nrows == 1) {
+		job->event_id = store_cell_ll(&rows, 0, 0);
+		job->source_id = store_cell_ll(&rows, 0, 1);
+		job->attempts = (int)store_cell_ll(&rows, 0, 2);
+		job->key = store_dup_cell(&rows, 0, 3, NULL);
+		job->type = store_dup_cell(&rows, 0, 4, NULL);
+		job->body = store_dup_cell(&rows, 0, 5, &job->body_len);
+		job->headers = store_dup_cell(&rows, 0, 6, NULL);
+		job->options = store_dup_cell(&rows, 0, 7, NULL);
+		job->provider = store_dup_cell(&rows, 0, 8, NULL);
+		job->account = store_dup_cell(&rows, 0, 9, NULL);
+		rc = job->key && job->body && job->headers && job->provider && job->account ? 1 : -1;
+		if (rc < 0)
+			store_job_free(job);
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_finish(struct store *s, long long event_id, const char *status, long long next_at, long long now)
+{
+	static const char sql[] =
+		"UPDATE events SET status = $2, next_attempt_at = $3, lease_until = NULL, "
+		"processed_at = CASE WHEN $2 = 'processed' THEN $4 ELSE processed_at END WHERE id = $1 RETURNING id";
+	static const char sql_pg[] =
+		"UPDATE events SET status = $2, next_attempt_at = $3, lease_until = NULL, "
+		"processed_at = CASE WHEN $2::text = 'processed' THEN $4 ELSE processed_at END WHERE id = $1 RETURNING id";
+	struct num n1, n2, n3;
+	struct db_param p[4] = {PN(&n1, event_id), P(status), PZ(&n2, next_at), PN(&n3, now)};
+
+	return store_change_one(s, s->ops->dml_cte ? sql_pg : sql, 4, p) == 1 ? 0 : -1;
+}
+
+int store_attempt_begin(struct store *s, long long event_id, long long action_id, const char *action,
+			long long started, long long *attempt_id)
+{
+	static const char sql[] = "INSERT INTO attempts (event_id, action_id, action, started_at) VALUES ($1, $2, $3, $4) "
+				  "RETURNING id";
+	struct num n1, n2, n3;
+	struct db_param p[4] = {PN(&n1, event_id), PZ(&n2, action_id), P(action), PN(&n3, started)};
+	struct db_rows rows;
+	int rc = -1;
+
+	if (store_exec(s, sql, 4, p, &rows) != DB_OK)
+		return -1;
+	if (rows.nrows == 1) {
+		*attempt_id = store_cell_ll(&rows, 0, 0);
+		rc = 0;
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_attempt_end(struct store *s, long long attempt_id, long long ended, const char *outcome, int http_status,
+		      int exit_code, const char *error)
+{
+	static const char sql[] = "UPDATE attempts SET ended_at = $2, outcome = $3, http_status = $4, exit_code = $5, "
+				  "error = $6 WHERE id = $1";
+	struct num n1, n2, n3, n4;
+	struct db_param p[6];
+
+	p[0] = PN(&n1, attempt_id);
+	p[1] = PN(&n2, ended);
+	p[2] = P(outcome);
+	p[3] = http_status >= 0 ? PN(&n3, http_status) : P(NULL);
+	p[4] = exit_code >= 0 ? PN(&n4, exit_code) : P(NULL);
+	p[5] = P(error && *error ? error : NULL);
+	return store_exec(s, sql, 6, p, NULL) == DB_OK ? 0 : -1;
+}
+
+int store_attempts_interrupted(struct store *s, long long event_id, long long now)
+{
+	static const char sql[] = "UPDATE attempts SET ended_at = $2, outcome = 'interrupted', "
+				  "error = 'the processor stopped during this attempt; taken again when its lease expired' "
+				  "WHERE event_id = $1 AND ended_at IS NULL";
+	struct num n1, n2;
+	struct db_param p[2] = {PN(&n1, event_id), PN(&n2, now)};
+
+	return store_exec(s, sql, 2, p, NULL) == DB_OK ? 0 : -1;
+}
+
+int store_action_done(struct store *s, long long event_id, long long action_id)
+{
+	static const char sql[] =
+		"SELECT count(*) FROM attempts WHERE event_id = $1 AND action_id = $2 AND outcome = 'ok'";
+	struct num n1, n2;
+	struct db_param p[2] = {PN(&n1, event_id), PN(&n2, action_id)};
+	struct db_rows rows;
+	int rc;
+
+	if (store_exec(s, sql, 2, p, &rows) != DB_OK)
+		return -1;
+	rc = store_cell_ll(&rows, 0, 0) > 0;
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_actions(struct store *s, long long source_id, struct store_rows **out)
+{
+	static const char sql[] =
+		"SELECT id, kind, target, options, enabled, position FROM actions WHERE source_id = $1 ORDER BY position, id";
+	struct num n;
+	struct db_param p[1] = {PN(&n, source_id)};
+
+	return store_listing(s, sql, 1, p, out);
+}
+
+int store_action_add(struct store *s, long long source_id, const char *kind, const char *target, const char *options,
+		     long long now, long long *id)
+{
+	static const char sql[] =
+		"INSERT INTO actions (source_id, position, kind, target, options, created_at) VALUES ($1, "
+		"(SELECT coalesce(max(position), 0) + 1 FROM actions WHERE source_id = $1), $2, $3, $4, $5) RETURNING id";
+	struct num n1, n2;
+	struct db_param p[5] = {PN(&n1, source_id), P(kind), P(target), P(options ? options : ""), PN(&n2, now)};
+	struct db_rows rows;
+	int rc = -1;
+
+	if (store_exec(s, sql, 5, p, &rows) != DB_OK)
+		return -1;
+	if (rows.nrows == 1) {
+		*id = store_cell_ll(&rows, 0, 0);
+		rc = 0;
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_action_remove(struct store *s, long long source_id, long long action_id)
+{
+	static const char sql[] = "DELETE FROM actions WHERE source_id = $1 AND id = $2 RETURNING id";
+	struct num n1, n2;
+	struct db_param p[2] = {PN(&n1, source_id), PN(&n2, action_id)};
+
+	return store_change_one(s, sql, 2, p);
+}
+
+int store_action_disable(struct store *s, long long action_id)
+{
+	static const char sql[] = "UPDATE actions SET enabled = 0 WHERE id = $1 RETURNING id";
+	struct num n;
+	struct db_param p[1] = {PN(&n, action_id)};
+
+	return store_change_one(s, sql, 1, p) < 0 ? -1 : 0;
+}
+
+int store_notify(struct store *s, const char *channel, const char *payload)
+{
+	static const char sql[] = "SELECT pg_notify($1, $2)";
+	struct db_param p[2] = {P(channel), P(payload)};
+
+	if (!s->ops->dml_cte)
+		return -2; /* SQLite has no LISTEN/NOTIFY */
+	return store_exec(s, sql, 2, p, NULL) == DB_OK ? 0 : -1;
+}
+
+int store_replay(struct store *s, long long id, const char *status, const char *provider, const char *account,
+		 long long since, long *count)
+{
+	static const char sql_id[] =
+		"UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
+		"WHERE id = $1 AND status <> 'test' RETURNING id";
+	static const char sql_filter[] =
+		"UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
+		"WHERE status = $1 AND received_at >= $2 AND source_id IN (SELECT id FROM sources WHERE "
+		"($3 IS NULL OR provider = $3) AND ($4 IS NULL OR account = $4)) RETURNING id";
+	static const char sql_filter_pg[] =
+		"UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
+		"WHERE status = $1 AND received_at >= $2 AND source_id IN (SELECT id FROM sources WHERE "
+		"($3::text IS NULL OR provider = $3) AND ($4::text IS NULL OR account = $4)) RETURNING id";
+	struct num n1, n2;
+
+	if (id > 0) {
+		struct db_param p[1] = {PN(&n1, id)};
+		return store_count_rows(s, sql_id, 1, p, count);
+	} else {
+		struct db_param p[4] = {P(status), PN(&n2, since), P(provider), P(account)};
+		return store_count_rows(s, s->ops->dml_cte ? sql_filter_pg : sql_filter, 4, p, count);
+	}
+}
+
+int store_purge(struct store *s, long long before, long *count)
+{
+	static const char sql_attempts[] =
+		"DELETE FROM attempts WHERE event_id IN (SELECT id FROM events WHERE status IN ('processed', 'test') "
+		"AND received_at < $1)";
+	static const char sql_events[] =
+		"DELETE FROM events WHERE status IN ('processed', 'test') AND received_at < $1 RETURNING id";
+	struct num n;
+	struct db_param p[1] = {PN(&n, before)};
+
+	if (store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK)
+		return -1;
+	if (store_exec(s, sql_attempts, 1, p, NULL) != DB_OK || store_count_rows(s, sql_events, 1, p, count) < 0 ||
+	    store_exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
+		(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int store_list_attempts(struct store *s, long long event_id, struct store_rows **out)
+{
+	static const char sql[] =
+		"SELECT id, action_id, action, started_at, ended_at, outcome, http_status, exit_code, error "
+		"FROM attempts WHERE event_id = $1 ORDER BY id";
+	struct num n;
+	struct db_param p[1] = {PN(&n, event_id)};
+
+	return store_listing(s, sql, 1, p, out);
+}
