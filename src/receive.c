@@ -1,5 +1,6 @@
 /* receive.c: DESIGN.md steps 2-7 for one request. The answer is decided here; response.c writes it. */
 #include "first.h"
+#include "caps.h"
 #include "receive.h"
 #include "app.h"
 #include "clock.h"
@@ -54,16 +55,15 @@ static void reject(struct turn *t, enum outcome o, const char *action, const cha
 }
 
 /* The nonce of kancactl doctor's self-test (X-Kanca-Doctor), or NULL when the request is not one. A value
- * that is not 1 to DOCTOR_NONCE_MAX of [A-Za-z0-9._-] still makes the request a self-test (never
+ * that is not 1 to KANCA_DOCTOR_NONCE_MAX of [A-Za-z0-9._-] still makes the request a self-test (never
  * stored), echoed as "". */
-#define DOCTOR_NONCE_MAX 128
 static const char *doctor_nonce(const struct request *req, size_t *len)
 {
 	const char *v = request_header(req, "x-kanca-doctor", len);
 
 	if (!v)
 		return NULL;
-	if (*len == 0 || *len > DOCTOR_NONCE_MAX)
+	if (*len == 0 || *len > KANCA_DOCTOR_NONCE_MAX)
 		goto odd;
 	for (size_t i = 0; i < *len; i++)
 		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
@@ -129,7 +129,7 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 {
 	struct provider_call c;
 	struct verdict v;
-	struct provider_event evs[PROVIDER_EVENTS_MAX];
+	struct provider_event evs[KANCA_EVENTS_MAX];
 	size_t nevs = 0;
 	struct buf reason, headers, stored;
 	void *state = NULL;
@@ -143,8 +143,8 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 	memset(&v, 0, sizeof v);
 	memset(evs, 0, sizeof evs);
 	buf_init(&reason, KANCA_REASON_MAX);
-	buf_init(&headers, KANCA_HEADERS_MAX * (KANCA_HEADER_VALUE_MAX + 256));
-	buf_init(&stored, 64 * 1024);
+	buf_init(&headers, KANCA_HEADERS_JSON_MAX);
+	buf_init(&stored, KANCA_STORED_ANSWER_MAX);
 
 	t->prov = registry_find(t->route.provider);
 	if (!t->prov) {

@@ -1,18 +1,16 @@
 /* response.c: builds the answer bytes; nothing else in kanca writes a status line or header. */
 #include "first.h"
+#include "caps.h"
 #include "response.h"
 
 #include <string.h>
-
-#define RESPONSE_BODY_MAX (64 * 1024)
-#define RESPONSE_HEADERS_MAX 4096
 
 void response_init(struct response *r)
 {
 	memset(r, 0, sizeof *r);
 	r->content_type = "application/json";
-	buf_init(&r->headers, RESPONSE_HEADERS_MAX);
-	buf_init(&r->body, RESPONSE_BODY_MAX);
+	buf_init(&r->headers, KANCA_RESPONSE_HEADERS_MAX);
+	buf_init(&r->body, KANCA_RESPONSE_BODY_MAX);
 	response_set(r, OUTCOME_INTERNAL);
 }
 

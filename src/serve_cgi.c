@@ -1,9 +1,10 @@
 /* serve_cgi.c: one request as plain CGI (environment + stdin -> stdout). */
 #include "first.h"
+#include "caps.h"
 #include "serve.h"
 #include "app.h"
 #include "buf.h"
-#include "process/process.h"
+#include "process/child.h"
 #include "receive.h"
 #include "store/store.h"
 
@@ -12,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-/* at most this much of a body kanca did not read is read and dropped after the answer */
-#define DRAIN_MAX (64LL * 1024 * 1024)
 
 extern char **environ;
 
@@ -48,7 +46,7 @@ void serve_cgi_drain(long long consumed)
 	} else if (!te || !*te) {
 		return; /* no body at all */
 	}
-	while (left != 0 && total < DRAIN_MAX) {
+	while (left != 0 && total < KANCA_DRAIN_MAX) {
 		size_t want = left > 0 && left < (long long)sizeof tmp ? (size_t)left : sizeof tmp;
 		ssize_t r = read(STDIN_FILENO, tmp, want);
 
@@ -83,7 +81,7 @@ int serve_cgi(struct app *a)
 	long long consumed = 0;
 	int rc, stored;
 
-	buf_init(&out, 1024 * 1024);
+	buf_init(&out, KANCA_ANSWER_MAX);
 	stored = receive_serve(a, environ, read_stdin, &consumed, &out);
 	if (stored)
 		app_test_hold();
@@ -100,7 +98,7 @@ int serve_cgi(struct app *a)
 		/* after the answer: a detached child processes, with its own store connection */
 		store_close(a->store);
 		a->store = NULL;
-		process_detached(&a->cfg);
+		process_child_detached(&a->cfg);
 	}
 	return rc;
 }

@@ -1,14 +1,14 @@
 /* doctor.c: kancactl doctor: checks the configuration, the store, its schema, the clock and the sources;
  * given the public URL, sends each source a self-test delivery signed as its provider signs (X-Kanca-Doctor)
  * through the web server and tells from kanca's answer what the way in between changed, each finding with
- * its fix. The HTTP exchanges go through forward.c (forward_exchange), which owns libcurl. */
+ * its fix. The HTTP exchanges go through http_client.c, which owns libcurl. */
 #include "first.h"
 #include "wipe.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
 #include "config.h"
-#include "process/forward.h"
+#include "http_client.h"
 #include "ctl/ctl.h"
 #include "json.h"
 #include "log.h"
@@ -28,12 +28,9 @@
 
 #define DOCTOR_TIMEOUT_MS 20000L      /* one self-test delivery, connect included */
 #define DOCTOR_BIG_TIMEOUT_MS 120000L /* the max_body_bytes deliveries */
-#define DOCTOR_ANSWER_MAX (64 * 1024) /* answer body bytes kept (the rest is read and dropped) */
-#define DOCTOR_URL_MAX 4096
 #define DOCTOR_AGENT "kancactl-doctor/" PACKAGE_VERSION
 #define DOCTOR_SKEW_WARN 5.0			       /* seconds of clock difference worth a warning */
 #define DOCTOR_CLOCK_FLOOR 1735689600LL		       /* 2025-01-01: a clock before this is certainly wrong */
-#define DOCTOR_BODY_MAX (KANCA_BODY_LIMIT + 64 * 1024) /* a payload of max_body_bytes in ikas' envelope */
 
 enum level { OK = 0, WARN, FAIL };
 
@@ -367,7 +364,7 @@ static void copy_string(const struct json *obj, const char *key, char *out, size
 
 /* Classifies an answer: kanca's doctor answer to this nonce, another answer of kanca's (its JSON error
  * shapes, or /healthz), or somebody else's. */
-static void reply_parse(const struct forward_answer *a, const char *nonce, struct reply *r)
+static void reply_parse(const struct http_answer *a, const char *nonce, struct reply *r)
 {
 	struct json *root = NULL;
 	const struct json *j;
@@ -375,7 +372,7 @@ static void reply_parse(const struct forward_answer *a, const char *nonce, struc
 	double num;
 
 	memset(r, 0, sizeof *r);
-	if (a->transport && a->status == 0)
+	if (!a->complete && a->status == 0)
 		return;
 	r->kind = REPLY_OTHER;
 	if (a->body.len == 0 || json_parse(a->body.data, a->body.len, KANCA_JSON_DEPTH, &root) != JSON_OK)
@@ -496,7 +493,7 @@ struct probe {
 	const struct provider *prov;
 	struct store_source src;
 	char name[2 * KANCA_SEGMENT_MAX + 16]; /* "provider/account" */
-	char url[DOCTOR_URL_MAX + 2 * KANCA_SEGMENT_MAX + 64];
+	char url[KANCA_URL_MAX + 2 * KANCA_SEGMENT_MAX + 64];
 	char nonce[33];
 	struct buf body, headers;
 	char sent_sha256[VERIFY_HEX_LEN + 1];
@@ -574,7 +571,7 @@ static int probe_build(struct probe *p, long pad, struct buf *err)
 		wipe_bytes(p->headers.data, p->headers.len);
 	buf_reset(&p->headers);
 	buf_reset(&p->body);
-	buf_init(&pl, DOCTOR_BODY_MAX);
+	buf_init(&pl, KANCA_DOCTOR_BODY_MAX);
 	if (payload(&pl, p->nonce, pad) < 0) {
 		(void)buf_fail(err, "%s", "the payload does not fit");
 		goto out;
@@ -629,13 +626,27 @@ static int probe_build_size(struct probe *p, size_t size, struct buf *err)
 	return buf_fail(err, "%s", "no pad gives the exact size");
 }
 
-static void probe_send(struct probe *p, long timeout_ms, struct forward_answer *a)
+/* GET (body NULL) or POST url with the header lines; an exchange that fails says why, with the system's
+ * error ("Couldn't connect to server: Connection refused"). */
+static void exchange(const char *url, const struct buf *lines, const void *body, size_t len, long timeout_ms,
+		     struct http_answer *a)
 {
-	forward_exchange(p->url, &p->headers, buf_str(&p->body), p->body.len, timeout_ms, DOCTOR_AGENT, a);
+	struct http_request rq = {url, lines, body, len, timeout_ms, DOCTOR_AGENT, 0, 0};
+	size_t n;
+
+	http_client_exchange(&rq, a);
+	n = strlen(a->error);
+	if (!a->complete && a->os_errno && n + 3 < sizeof a->error)
+		snprintf(a->error + n, sizeof a->error - n, ": %s", strerror((int)a->os_errno));
+}
+
+static void probe_send(struct probe *p, long timeout_ms, struct http_answer *a)
+{
+	exchange(p->url, &p->headers, buf_str(&p->body), p->body.len, timeout_ms, a);
 }
 
 /* The short form of an answer for messages: "HTTP 404 from Apache/2.4 (not kanca's)". */
-static void describe(const struct forward_answer *a, const struct reply *r, char *out, size_t cap)
+static void describe(const struct http_answer *a, const struct reply *r, char *out, size_t cap)
 {
 	if (a->status == 0) {
 		snprintf(out, cap, "no answer (%s)", a->error);
@@ -646,12 +657,12 @@ static void describe(const struct forward_answer *a, const struct reply *r, char
 		 : r->kind == REPLY_OTHER ? " (not kanca's answer)"
 					  : "",
 		 r->kind == REPLY_KANCA ? (r->error[0] ? r->error : "success") : "", r->kind == REPLY_KANCA ? ")" : "");
-	if (a->transport && strlen(out) + 8 < cap)
+	if (!a->complete && strlen(out) + 8 < cap)
 		snprintf(out + strlen(out), cap - strlen(out), ", then %s", a->error);
 }
 
 /* Reports a transport failure or an answer that is not doctor's; 1 when it did, 0 when r is doctor's. */
-static int judge_not_doctor(struct doctor *d, const char *check, const struct probe *p, const struct forward_answer *a,
+static int judge_not_doctor(struct doctor *d, const char *check, const struct probe *p, const struct http_answer *a,
 			    const struct reply *r)
 {
 	enum server_kind k = server_of(a->server);
@@ -760,7 +771,7 @@ static int judge_body(struct doctor *d, const char *check, const struct probe *p
 /* One self-test delivery to a source. 1 when kanca answered it as doctor (route and body fine), else 0. */
 static int deliver(struct doctor *d, struct probe *p, enum server_kind *seen)
 {
-	struct forward_answer a;
+	struct http_answer a;
 	struct reply r;
 	struct buf err;
 	char check[sizeof p->name + 16];
@@ -776,7 +787,7 @@ static int deliver(struct doctor *d, struct probe *p, enum server_kind *seen)
 		return 0;
 	}
 	buf_free(&err);
-	forward_answer_init(&a, DOCTOR_ANSWER_MAX);
+	http_answer_init(&a, KANCA_DOCTOR_ANSWER_MAX);
 	probe_send(p, DOCTOR_TIMEOUT_MS, &a);
 	reply_parse(&a, p->nonce, &r);
 	if (a.server[0] && *seen == SERVER_UNKNOWN)
@@ -823,7 +834,7 @@ static int deliver(struct doctor *d, struct probe *p, enum server_kind *seen)
 		    p->url, a.status, r.reason, p->prov->name, d->cfg.source_cache_seconds, d->config_path);
 	}
 out:
-	forward_answer_free(&a);
+	http_answer_free(&a);
 	return reached;
 }
 
@@ -831,7 +842,7 @@ out:
 static void check_body_limit(struct doctor *d, struct probe *p, enum server_kind seen)
 {
 	size_t max = d->cfg.max_body_bytes;
-	struct forward_answer a;
+	struct http_answer a;
 	struct reply r;
 	struct buf err;
 	char what[512], fix[768];
@@ -845,7 +856,7 @@ static void check_body_limit(struct doctor *d, struct probe *p, enum server_kind
 		buf_free(&err);
 		return;
 	}
-	forward_answer_init(&a, DOCTOR_ANSWER_MAX);
+	http_answer_init(&a, KANCA_DOCTOR_ANSWER_MAX);
 	probe_send(p, DOCTOR_BIG_TIMEOUT_MS, &a);
 	reply_parse(&a, p->nonce, &r);
 	if (a.server[0])
@@ -876,13 +887,13 @@ static void check_body_limit(struct doctor *d, struct probe *p, enum server_kind
 	}
 
 	/* one byte over: kanca answers 413 itself (a web server's own refusal is acceptable) */
-	forward_answer_free(&a);
+	http_answer_free(&a);
 	rc = probe_build_size(p, max + 1, &err);
 	if (rc != 0) {
 		say(d, WARN, "body over limit", "not checked: %s", buf_str(&err));
 		goto out;
 	}
-	forward_answer_init(&a, DOCTOR_ANSWER_MAX);
+	http_answer_init(&a, KANCA_DOCTOR_ANSWER_MAX);
 	probe_send(p, DOCTOR_BIG_TIMEOUT_MS, &a);
 	reply_parse(&a, p->nonce, &r);
 	describe(&a, &r, what, sizeof what);
@@ -900,14 +911,14 @@ static void check_body_limit(struct doctor *d, struct probe *p, enum server_kind
 		    what, fix_body_limit(seen, max, fix, sizeof fix));
 out:
 	buf_free(&err);
-	forward_answer_free(&a);
+	http_answer_free(&a);
 }
 
 /* GET /healthz: kanca answers it with its store's state. 0, or -1 when nothing answers at all. */
 static int check_healthz(struct doctor *d)
 {
-	char url[DOCTOR_URL_MAX + 64], what[512];
-	struct forward_answer a;
+	char url[KANCA_URL_MAX + 64], what[512];
+	struct http_answer a;
 	struct reply r;
 	struct json *root = NULL;
 	const char *mine = strncmp(d->cfg.store, "sqlite:", 7) == 0 ? "sqlite" : "postgresql";
@@ -917,8 +928,8 @@ static int check_healthz(struct doctor *d)
 		say(d, FAIL, "healthz", "the URL is too long. Fix: give the base URL only");
 		return -1;
 	}
-	forward_answer_init(&a, DOCTOR_ANSWER_MAX);
-	forward_exchange(url, NULL, NULL, 0, DOCTOR_TIMEOUT_MS, DOCTOR_AGENT, &a);
+	http_answer_init(&a, KANCA_DOCTOR_ANSWER_MAX);
+	exchange(url, NULL, NULL, 0, DOCTOR_TIMEOUT_MS, &a);
 	reply_parse(&a, NULL, &r);
 	describe(&a, &r, what, sizeof what);
 	if (r.kind == REPLY_NONE) {
@@ -948,7 +959,7 @@ static int check_healthz(struct doctor *d)
 		    "GET %s: %s: /healthz does not reach kanca, so monitoring cannot use it. Fix: %s", url, what,
 		    fix_route(server_of(a.server)));
 	}
-	forward_answer_free(&a);
+	http_answer_free(&a);
 	return rc;
 }
 
@@ -976,7 +987,7 @@ static void check_url(struct doctor *d, struct store_rows *rows)
 		if (!wanted(d, prov, acc) || strcmp(store_rows_get(rows, r, 3, NULL), "0") == 0 ||
 		    !(p->prov = registry_find(prov)))
 			continue;
-		buf_init(&p->body, DOCTOR_BODY_MAX);
+		buf_init(&p->body, KANCA_DOCTOR_BODY_MAX);
 		buf_init(&p->headers, 64 * 1024);
 		snprintf(p->name, sizeof p->name, "%s/%s", prov, acc);
 		np++;
@@ -1020,7 +1031,7 @@ int ctl_doctor(const char *config, int argc, char **argv)
 {
 	struct doctor d;
 	struct store_rows *rows = NULL;
-	char source[2 * KANCA_SEGMENT_MAX + 2], url[DOCTOR_URL_MAX + 1];
+	char source[2 * KANCA_SEGMENT_MAX + 2], url[KANCA_URL_MAX + 1];
 	int pinned;
 
 	memset(&d, 0, sizeof d);
@@ -1031,7 +1042,7 @@ int ctl_doctor(const char *config, int argc, char **argv)
 		} else if (argv[i][0] != '-' && !d.url) {
 			size_t n = strlen(argv[i]);
 			if ((strncmp(argv[i], "http://", 7) != 0 && strncmp(argv[i], "https://", 8) != 0) ||
-			    n > DOCTOR_URL_MAX)
+			    n > KANCA_URL_MAX)
 				return ctl_usage_error(
 				    "doctor: URL must be http://... or https://... (the public base URL)");
 			while (n > 8 && argv[i][n - 1] == '/')
@@ -1066,11 +1077,11 @@ int ctl_doctor(const char *config, int argc, char **argv)
 	if (check_sources(&d, &rows) < 0)
 		goto done;
 	if (d.url) {
-		if (forward_init() < 0) {
+		if (http_client_init() < 0) {
 			say(&d, FAIL, "deliveries", "libcurl cannot start");
 		} else {
 			check_url(&d, rows);
-			forward_cleanup();
+			http_client_cleanup();
 		}
 	}
 done:

@@ -1,5 +1,6 @@
 /* processing.c: kancactl worker, replay, purge and source action add|list|remove. */
 #include "first.h"
+#include "http_client.h"
 #include "wipe.h"
 #include "app.h"
 #include "buf.h"
@@ -8,6 +9,7 @@
 #include "ctl/ctl.h"
 #include "options.h"
 #include "process/process.h"
+#include "process/builtin.h"
 #include "providers/registry.h"
 #include "store/store.h"
 #include "verify.h"
@@ -52,7 +54,7 @@ int ctl_worker(struct app *a, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (forward_init() < 0)
+	if (http_client_init() < 0)
 		return ctl_fail("cannot initialise libcurl");
 	n = process_run(a->store, &o);
 	if (n < 0)

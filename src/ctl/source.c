@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROOT_CERT_FILE_MAX (64 * 1024)
 
 /* --root-cert FILE (apple): a PEM or DER certificate, stored as option root_cert=<base64 DER>;
  * fp gets its SHA-256 fingerprint as XX:XX:... 0, or -1 with the reason in err. */
@@ -33,21 +32,21 @@ static int load_root_cert(const char *path, struct buf *opts, char fp[3 * VERIFY
 
 	if (!f)
 		return buf_fail(err, "--root-cert %s: cannot open it", path);
-	raw = malloc(ROOT_CERT_FILE_MAX + 1);
-	der = malloc(ROOT_CERT_FILE_MAX);
+	raw = malloc(KANCA_CERT_FILE_MAX + 1);
+	der = malloc(KANCA_CERT_FILE_MAX);
 	if (!raw || !der) {
 		buf_fail(err, "out of memory");
 		goto out;
 	}
-	n = fread(raw, 1, ROOT_CERT_FILE_MAX + 1, f);
-	if (ferror(f) || n == 0 || n > ROOT_CERT_FILE_MAX) {
+	n = fread(raw, 1, KANCA_CERT_FILE_MAX + 1, f);
+	if (ferror(f) || n == 0 || n > KANCA_CERT_FILE_MAX) {
 		buf_fail(err, "--root-cert %s: cannot read it, or it is empty or larger than %d bytes", path,
-			 ROOT_CERT_FILE_MAX);
+			 KANCA_CERT_FILE_MAX);
 		goto out;
 	}
 	raw[n] = '\0';
 	if (strstr((char *)raw, "-----BEGIN")) {
-		dlen = verify_pem_certificate((const char *)raw, n, der, ROOT_CERT_FILE_MAX);
+		dlen = verify_pem_certificate((const char *)raw, n, der, KANCA_CERT_FILE_MAX);
 	} else {
 		memcpy(der, raw, n);
 		dlen = (long)n;

@@ -3,12 +3,13 @@
  * SIGTERM (and SIGUSR1, libfcgi's and multiwatch's "stop") finishes the request in hand and any the web
  * server already queued on the socket, then exits. */
 #include "first.h"
+#include "caps.h"
 #include "app.h"
 #include "buf.h"
 #include "log.h"
 #include "receive.h"
 #include "serve.h"
-#include "process/process.h"
+#include "process/child.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -97,7 +98,7 @@ static int serve_fastcgi(struct app *a)
 		(void)process_child_start(&a->cfg);
 	}
 	log_info("FastCGI responder ready (store %s)", a->cfg.store[0] == 's' ? "sqlite" : "postgresql");
-	buf_init(&out, 1024 * 1024);
+	buf_init(&out, KANCA_ANSWER_MAX);
 	while (FCGX_Accept_r(&req) >= 0) {
 		in_request = 1;
 		buf_reset(&out);

@@ -2,6 +2,7 @@
  * keeps the newest state of each Trendyol shipment package, sosyalkopru_posts the newest state of each
  * Sosyal Köprü post; in both an older event never overwrites a newer one. */
 #include "first.h"
+#include "process/builtin.h"
 #include "process/process.h"
 #include "buf.h"
 #include "caps.h"

@@ -1,6 +1,8 @@
 /* child.c: the processor forked off by a responder (DESIGN "Processing after the answer").
  * Close-on-exec descriptors, signals reset in the child, _exit in the child, children reaped. */
 #include "first.h"
+#include "http_client.h"
+#include "process/child.h"
 #include "process/process.h"
 #include "config.h"
 #include "process/forward.h"
@@ -69,7 +71,7 @@ static void child_main(const struct config *cfg, int bell)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	buf_init(&err, 1024);
-	if (forward_init() < 0 || store_open(cfg->store, &s, &err) < 0) {
+	if (http_client_init() < 0 || store_open(cfg->store, &s, &err) < 0) {
 		log_error("processor: cannot start (%s)", buf_str(&err));
 		_exit(1);
 	}
@@ -143,7 +145,7 @@ void process_child_check(const struct config *cfg)
 	(void)process_child_start(cfg);
 }
 
-void process_detached(const struct config *cfg)
+void process_child_detached(const struct config *cfg)
 {
 	pid_t pid = fork();
 	int st;
@@ -177,7 +179,7 @@ void process_detached(const struct config *cfg)
 		struct store *s = NULL;
 		struct buf err;
 		buf_init(&err, 1024);
-		if (forward_init() == 0 && store_open(cfg->store, &s, &err) == 0) {
+		if (http_client_init() == 0 && store_open(cfg->store, &s, &err) == 0) {
 			drain(s, cfg->processing_lease);
 			store_close(s);
 		}

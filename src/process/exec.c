@@ -1,7 +1,7 @@
 /* exec.c: the exec action: a handler script with the payload on stdin and the event's metadata
  * in an allow-listed environment; no shell, a timeout that kills its process group, children reaped. */
 #include "first.h"
-#include "process/process.h"
+#include "process/exec.h"
 #include "clock.h"
 #include "store/store.h"
 

@@ -2,6 +2,8 @@
 #include "first.h"
 #include "wipe.h"
 #include "process/process.h"
+#include "process/builtin.h"
+#include "process/exec.h"
 #include "buf.h"
 #include "clock.h"
 #include "process/forward.h"

@@ -3,6 +3,7 @@
  * root configured for the source (option root_cert), mirroring @apple/app-store-server-library's
  * SignedDataVerifier with online checks off but dates checked at the receiver's clock. */
 #include "first.h"
+#include "caps.h"
 #include "providers/apple.h"
 #include "providers/common.h"
 #include "json.h"
@@ -312,7 +313,7 @@ int apple_config_load(const char *options, int need_root, struct apple_config *c
 	memset(cfg, 0, sizeof *cfg);
 	rc = options_get(options, "bundle_id", cfg->bundle_id, sizeof cfg->bundle_id);
 	if (rc < 0)
-		return buf_fail(err, "bundle_id is longer than %d bytes", APPLE_BUNDLE_ID_MAX);
+		return buf_fail(err, "bundle_id is longer than %d bytes", KANCA_BUNDLE_ID_MAX);
 	if (rc == 0 || !cfg->bundle_id[0])
 		return buf_fail(err, "bundle_id is required (--set bundle_id=...)");
 	rc = options_get(options, "environment", cfg->environment, sizeof cfg->environment);

@@ -6,6 +6,7 @@
 #define KANCA_PROVIDERS_APPLE_H
 
 #include "first.h"
+#include "caps.h"
 
 #include <stddef.h>
 
@@ -16,7 +17,6 @@ struct buf;
 #define APPLE_OID_LEAF         "1.2.840.113635.100.6.11.1" /* on the leaf (App Store receipt signing) */
 #define APPLE_OID_INTERMEDIATE "1.2.840.113635.100.6.2.1"  /* on the intermediate (Apple WWDR) */
 #define APPLE_CLOCK_SKEW       60                           /* seconds either side of a certificate's validity */
-#define APPLE_BUNDLE_ID_MAX    255
 /* SHA-256 fingerprint of the real Apple Root CA - G3, as kancactl prints fingerprints. */
 #define APPLE_ROOT_G3_SHA256 \
 	"63:34:3A:BF:B8:9A:6A:03:EB:B5:7E:9B:3F:5F:A7:BE:7C:4F:5C:75:6F:30:17:B3:A8:C4:88:C3:65:3E:91:79"
@@ -92,7 +92,7 @@ enum apple_status apple_verify_jws(const char *s, size_t n, const struct verify_
 
 /* A source's options (bundle_id, environment, app_apple_id, root_cert). */
 struct apple_config {
-	char bundle_id[APPLE_BUNDLE_ID_MAX + 1];
+	char bundle_id[KANCA_BUNDLE_ID_MAX + 1];
 	char environment[16];          /* "Sandbox" or "Production" */
 	long long app_apple_id;        /* 0 when not set */
 	struct verify_cert *root;      /* NULL when root_cert is not set */

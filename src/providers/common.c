@@ -180,3 +180,26 @@ int common_check_no_options(const char *options, struct buf *err)
 
 	return common_check_keys(options, none, err);
 }
+
+int common_parse_js_int(const char *s, size_t n, long long *out)
+{
+	size_t i = 0;
+	long long v = 0;
+	int neg = 0, digits = 0;
+
+	while (i < n && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+		i++;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		digits = 1;
+		if (v <= (COMMON_JS_INT_MAX - (s[i] - '0')) / 10)
+			v = v * 10 + (s[i] - '0');
+		else
+			v = COMMON_JS_INT_MAX; /* saturate: keep consuming digits */
+	}
+	if (!digits)
+		return 0;
+	*out = neg ? -v : v;
+	return 1;
+}

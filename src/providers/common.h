@@ -25,6 +25,16 @@ enum outcome common_parse_body(const struct provider_call *c, struct json **root
 void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
 		   const char *message, struct response *res);
 
+/* |values| above this saturate in common_parse_js_int (far beyond any accepted timestamp, below 2^53,
+ * so every value kept is one a JavaScript number holds exactly). */
+#define COMMON_JS_INT_MAX 999999999999999LL
+
+/* JavaScript parseInt(s, 10) on n bytes: leading white space (space, \t, \n, \v, \f, \r) skipped,
+ * an optional sign, then the longest run of decimal digits; what follows is ignored. 1 and *out
+ * (saturated to +-COMMON_JS_INT_MAX), or 0 when there is no digit (parseInt gives NaN). Used for
+ * Stripe's t= and Standard Webhooks' webhook-timestamp, which both libraries read this way. */
+int common_parse_js_int(const char *s, size_t n, long long *out);
+
 /* Fails (-1, reason in err) when options hold a key not in allowed (NULL-terminated). */
 int common_check_keys(const char *options, const char *const *allowed, struct buf *err);
 /* check_options of a provider that takes no options of its own (the retry_* keys are still allowed). */

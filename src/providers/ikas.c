@@ -3,6 +3,7 @@
  * raw body, never a re-serialisation. Only data is signed; merchantId / authorizedAppId are checked
  * against the source's options when those are set. Key: id; type: scope; success: exactly 200. */
 #include "first.h"
+#include "caps.h"
 #include "wipe.h"
 #include "providers/ikas.h"
 #include "providers/common.h"
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define IKAS_ID_MAX 256 /* merchant_id / authorized_app_id option values */
 
 enum outcome ikas_parse_envelope(const char *body, size_t n, struct json **root, struct ikas_envelope *env,
 				 const char **why)
@@ -60,7 +60,7 @@ enum outcome ikas_parse_envelope(const char *body, size_t n, struct json **root,
  * -1 the option is unusable (longer than any id: fail closed). */
 static int member_matches(const char *options, const char *key, const char *got, size_t got_len)
 {
-	char want[IKAS_ID_MAX + 1];
+	char want[KANCA_OPTION_ID_MAX + 1];
 	int rc = options_get(options, key, want, sizeof want);
 
 	if (rc < 0)
@@ -174,7 +174,7 @@ static void answer(const struct provider_call *c, enum outcome o, const struct p
  * are the source's options when set. */
 static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
 {
-	char sig[VERIFY_HEX_LEN + 1], when[32], opt[IKAS_ID_MAX + 1];
+	char sig[VERIFY_HEX_LEN + 1], when[32], opt[KANCA_OPTION_ID_MAX + 1];
 	const void *parts[1] = {in->payload};
 	size_t lens[1] = {in->payload_len};
 	const char *opts[2] = {"merchant_id", "authorized_app_id"}, *members[2] = {"merchantId", "authorizedAppId"};
@@ -206,10 +206,10 @@ out:
 
 static int check_value(void *arg, const char *key, const char *value)
 {
-	char copy[IKAS_ID_MAX + 1];
+	char copy[KANCA_OPTION_ID_MAX + 1];
 
 	if (common_copy_text(copy, sizeof copy, value, strlen(value)) < 0)
-		return buf_fail(arg, "%s must be 1 to %d printable bytes", key, IKAS_ID_MAX);
+		return buf_fail(arg, "%s must be 1 to %d printable bytes", key, KANCA_OPTION_ID_MAX);
 	return 0;
 }
 

@@ -38,7 +38,6 @@ struct provider_event {
 			      * NULL for none; points into the provider's state */
 };
 
-#define PROVIDER_EVENTS_MAX 100
 
 /* A self-test delivery to sign as the provider's sender would (kancactl doctor, provider.sign). */
 struct provider_sign_in {

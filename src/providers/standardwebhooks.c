@@ -2,69 +2,18 @@
  * verifier. Headers webhook-id, webhook-timestamp, webhook-signature (Svix: svix-*, falling back to
  * webhook-* as the svix library does); HMAC-SHA256 keyed with the base64-decoded part of whsec_ over
  * "<id>.<ts>.<raw body>", standard padded base64, any "v1" entry may match; the timestamp must be
- * within the tolerance both ways. Rejections answer 401. Key: the id header; type: body "type". */
+ * within the tolerance both ways. Rejections answer 401. Key: the id header; type: body "type".
+ * The scheme itself is stdwebhooks.c. */
 #include "first.h"
-#include "wipe.h"
-#include "providers/standardwebhooks.h"
-
 #include "providers/common.h"
-#include "providers/stripe.h"
+#include "stdwebhooks.h"
+#include "wipe.h"
 #include "config.h"
 #include "json.h"
 #include "request.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define SECRET_PREFIX "whsec_"
-
-int standardwebhooks_sig_list_parse(const char *s, size_t n, struct standardwebhooks_sig *out, size_t cap)
-{
-	size_t i = 0, kept = 0;
-
-	if (!s) {
-		s = "";
-		n = 0;
-	}
-	for (;;) {
-		const char *e = s + i, *sp = n > i ? memchr(e, ' ', n - i) : NULL;
-		size_t len = sp ? (size_t)(sp - e) : n - i;
-		const char *comma = len ? memchr(e, ',', len) : NULL;
-
-		if (comma && comma - e == 2 && e[0] == 'v' && e[1] == '1') {
-			const char *sig = comma + 1;
-			const char *next = memchr(sig, ',', (size_t)(e + len - sig));
-
-			if (kept == cap)
-				return -1;
-			out[kept].p = sig;
-			out[kept].len = (size_t)((next ? next : e + len) - sig);
-			kept++;
-		}
-		/* "v1" without ',' has an undefined signature in the library: it never matches, so skip it */
-		if (!sp)
-			break;
-		i += len + 1;
-	}
-	return (int)kept;
-}
-
-long standardwebhooks_secret_key(const char *secret, size_t len, unsigned char *out, size_t cap)
-{
-	size_t plen = sizeof SECRET_PREFIX - 1;
-	long n;
-
-	if (!secret)
-		return -1;
-	if (len >= plen && memcmp(secret, SECRET_PREFIX, plen) == 0) {
-		secret += plen;
-		len -= plen;
-	}
-	if (len == 0)
-		return -1;
-	n = verify_base64_decode(secret, len, 0, out, cap);
-	return n > 0 ? n : -1;
-}
 
 /* The three headers of a message, and the names they came under. */
 struct message {
@@ -95,11 +44,9 @@ static enum outcome verify_message(const struct provider_call *c, struct verdict
 {
 	const char *name = svix ? "svix" : "standardwebhooks";
 	long long tol = c->cfg->timestamp_tolerance, ts = 0;
-	struct standardwebhooks_sig sigs[KANCA_SIGNATURES_MAX];
-	unsigned char key[KANCA_SECRET_MAX];
-	char tsbuf[32], expected[VERIFY_HEX_LEN + 1];
-	const void *parts[5];
-	size_t lens[5], usable = 0;
+	struct stdwebhooks_sig sigs[KANCA_SIGNATURES_MAX];
+	struct stdwebhooks_msg msg;
+	size_t usable = 0;
 	struct message m;
 	int nsigs;
 
@@ -109,7 +56,7 @@ static enum outcome verify_message(const struct provider_call *c, struct verdict
 			      : "webhook-id, webhook-timestamp or webhook-signature header");
 		return OUTCOME_UNAUTHORIZED;
 	}
-	if (!stripe_parse_int(m.ts, m.tslen, &ts)) {
+	if (!common_parse_js_int(m.ts, m.tslen, &ts)) {
 		snprintf(v->reason, sizeof v->reason, "timestamp header is not an integer");
 		return OUTCOME_UNAUTHORIZED;
 	}
@@ -117,40 +64,25 @@ static enum outcome verify_message(const struct provider_call *c, struct verdict
 		snprintf(v->reason, sizeof v->reason, "message timestamp too %s", ts > c->now ? "new" : "old");
 		return OUTCOME_UNAUTHORIZED;
 	}
-	nsigs = standardwebhooks_sig_list_parse(m.sig, m.siglen, sigs, KANCA_SIGNATURES_MAX);
+	nsigs = stdwebhooks_sig_list_parse(m.sig, m.siglen, sigs, KANCA_SIGNATURES_MAX);
 	if (nsigs <= 0) {
 		snprintf(v->reason, sizeof v->reason,
 			 nsigs < 0 ? "too many v1 signatures in %s" : "no v1 signature in %s", m.sig_name);
 		return OUTCOME_UNAUTHORIZED;
 	}
 
-	/* the library signs `${msgId}.${timestampNumber}.${payload}`: the decimal of the parsed integer */
-	snprintf(tsbuf, sizeof tsbuf, "%lld", ts);
-	parts[0] = m.id;
-	lens[0] = m.idlen;
-	parts[1] = ".";
-	lens[1] = 1;
-	parts[2] = tsbuf;
-	lens[2] = strlen(tsbuf);
-	parts[3] = ".";
-	lens[3] = 1;
-	parts[4] = c->req->body.data ? c->req->body.data : "";
-	lens[4] = c->req->body.len;
+	msg.id = m.id;
+	msg.idlen = m.idlen;
+	msg.timestamp = ts;
+	msg.body = c->req->body.data;
+	msg.len = c->req->body.len;
 	for (size_t k = 0; k < c->source->nsecrets; k++) {
 		const struct store_secret *sec = &c->source->secrets[k];
-		long klen = standardwebhooks_secret_key(sec->value, sec->len, key, sizeof key);
-		int match = 0, rc;
+		int match = stdwebhooks_verify(sec->value, sec->len, &msg, sigs, nsigs);
 
-		if (klen < 0)
-			continue;
-		rc = verify_hmac_text(VERIFY_BASE64, key, (size_t)klen, parts, lens, 5, expected);
-		wipe_bytes(key, sizeof key);
-		if (rc < 0)
+		if (match < 0)
 			continue;
 		usable++;
-		for (int i = 0; i < nsigs; i++)
-			match |= verify_equal(sigs[i].p, sigs[i].len, expected, VERIFY_B64_LEN);
-		wipe_bytes(expected, sizeof expected);
 		if (match) {
 			v->secret_id = sec->id;
 			snprintf(v->detail, sizeof v->detail, "%s v1 hmac-sha256/base64 header=%s secret=%lld", name,
@@ -206,34 +138,22 @@ static enum outcome identify_message(const struct provider_call *c, struct provi
 static int sign_message(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err,
 			const char *prefix)
 {
+	char ts[32], sig[STDWEBHOOKS_SIG_TEXT], value[sizeof sig + 8], name[32];
+	struct stdwebhooks_msg msg = {in->id, strlen(in->id), in->now, NULL, 0};
 	unsigned char key[KANCA_SECRET_MAX];
-	char ts[32], sig[VERIFY_HEX_LEN + 1], value[sizeof sig + 8], name[32];
-	long klen = standardwebhooks_secret_key(in->secret, in->secret_len, key, sizeof key);
-	const void *parts[5];
-	size_t lens[5];
+	long klen = stdwebhooks_secret_key(in->secret, in->secret_len, key, sizeof key);
 	int rc = -1;
 
+	wipe_bytes(key, sizeof key);
 	if (klen < 0)
 		return buf_fail(err, "%s", "the secret is not whsec_<base64>");
-	if (buf_append(body, in->payload, in->payload_len) < 0) {
-		(void)buf_fail(err, "%s", "the payload does not fit");
-		goto out;
-	}
+	if (buf_append(body, in->payload, in->payload_len) < 0)
+		return buf_fail(err, "%s", "the payload does not fit");
+	msg.body = buf_str(body);
+	msg.len = body->len;
+	if (stdwebhooks_sign(in->secret, in->secret_len, &msg, sig) < 0)
+		return buf_fail(err, "%s", "cannot compute HMAC-SHA256 with this secret");
 	snprintf(ts, sizeof ts, "%lld", in->now);
-	parts[0] = in->id;
-	lens[0] = strlen(in->id);
-	parts[1] = ".";
-	lens[1] = 1;
-	parts[2] = ts;
-	lens[2] = strlen(ts);
-	parts[3] = ".";
-	lens[3] = 1;
-	parts[4] = buf_str(body);
-	lens[4] = body->len;
-	if (verify_hmac_text(VERIFY_BASE64, key, (size_t)klen, parts, lens, 5, sig) < 0) {
-		(void)buf_fail(err, "%s", "cannot compute HMAC-SHA256 with this secret");
-		goto out;
-	}
 	snprintf(value, sizeof value, "v1,%s", sig);
 	if (common_sign_line(headers, "Content-Type", "application/json", 16, err) < 0)
 		goto out;
@@ -248,7 +168,6 @@ static int sign_message(const struct provider_sign_in *in, struct buf *body, str
 		goto out;
 	rc = 0;
 out:
-	wipe_bytes(key, sizeof key);
 	wipe_bytes(sig, sizeof sig);
 	wipe_bytes(value, sizeof value);
 	return rc;

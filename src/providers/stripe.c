@@ -14,29 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int stripe_parse_int(const char *s, size_t n, long long *out)
-{
-	size_t i = 0;
-	long long v = 0;
-	int neg = 0, digits = 0;
-
-	while (i < n && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
-		i++;
-	if (i < n && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		digits = 1;
-		if (v <= (STRIPE_INT_MAX - (s[i] - '0')) / 10)
-			v = v * 10 + (s[i] - '0');
-		else
-			v = STRIPE_INT_MAX; /* saturate: keep consuming digits */
-	}
-	if (!digits)
-		return 0;
-	*out = neg ? -v : v;
-	return 1;
-}
-
 int stripe_header_parse(const char *s, size_t n, struct stripe_header *out)
 {
 	size_t i = 0;
@@ -60,7 +37,7 @@ int stripe_header_parse(const char *s, size_t n, struct stripe_header *out)
 		if (klen == 1 && item[0] == 't') {
 			out->has_t = 1;
 			out->t = 0;
-			out->t_ok = val ? stripe_parse_int(val, vlen, &out->t) : 0;
+			out->t_ok = val ? common_parse_js_int(val, vlen, &out->t) : 0;
 		} else if (klen == 2 && item[0] == 'v' && item[1] == '1') {
 			if (out->nv1 == KANCA_SIGNATURES_MAX)
 				return -1;

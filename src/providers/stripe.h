@@ -7,10 +7,6 @@
 
 #include "caps.h"
 
-/* |values| above this saturate in stripe_parse_int (far beyond any accepted timestamp, below 2^53,
- * so every value kept is one a JavaScript number holds exactly). */
-#define STRIPE_INT_MAX 999999999999999LL
-
 /* One signature: a slice of the parsed header value, not NUL-terminated. */
 struct stripe_sig {
 	const char *p;
@@ -21,17 +17,11 @@ struct stripe_sig {
 struct stripe_header {
 	int has_t;                                  /* an item whose key is exactly "t" was seen */
 	int t_ok;                                   /* the last such item's value is an integer (not NaN) */
-	long long t;                                /* that integer (stripe_parse_int), 0 unless t_ok */
+	long long t;                                /* that integer (common_parse_js_int), 0 unless t_ok */
 	int bad_v1;                                 /* a "v1" item had no value: the library throws */
 	struct stripe_sig v1[KANCA_SIGNATURES_MAX]; /* every "v1" value, in order */
 	size_t nv1;
 };
-
-/* JavaScript parseInt(s, 10) on n bytes: leading white space (space, \t, \n, \v, \f, \r) skipped,
- * an optional sign, then the longest run of decimal digits; what follows is ignored. 1 and *out
- * (saturated to +-STRIPE_INT_MAX), or 0 when there is no digit (parseInt gives NaN). Used for
- * Stripe's t= and Standard Webhooks' webhook-timestamp, which both libraries read this way. */
-int stripe_parse_int(const char *s, size_t n, long long *out);
 
 /* Parses a Stripe-Signature value of n bytes (any bytes) exactly like stripe-node: items split on
  * ','; an item's key is the text before its first '=' and its value the text between that '=' and

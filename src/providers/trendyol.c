@@ -8,6 +8,7 @@
  * The body is a shipment-package page; each element of content is one event, typed by its status.
  * Route alias "ty": Trendyol refuses endpoint URLs containing "trendyol". */
 #include "first.h"
+#include "caps.h"
 #include "wipe.h"
 #include "providers/trendyol.h"
 #include "providers/common.h"
@@ -20,8 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define AUTH_MODE_MAX 16
-#define USERNAME_MAX 256
 /* decoded credentials of the longest header value kanca accepts */
 #define BASIC_DECODED_MAX (KANCA_HEADER_VALUE_MAX / 4 * 3 + 3)
 
@@ -29,7 +28,7 @@ enum auth_mode { MODE_API_KEY = 0, MODE_BASIC_AUTH, MODE_SEED_HMAC, MODE_UNKNOWN
 
 static enum auth_mode auth_mode_of(const char *options)
 {
-	char m[AUTH_MODE_MAX + 1];
+	char m[KANCA_OPTION_WORD_MAX + 1];
 	int rc = options_get(options, "auth_mode", m, sizeof m);
 
 	if (rc == 0 || (rc == 1 && (!m[0] || strcmp(m, "api_key") == 0)))
@@ -143,7 +142,7 @@ static enum outcome verify_api_key(const struct provider_call *c, struct verdict
 
 static enum outcome verify_basic(const struct provider_call *c, struct verdict *v)
 {
-	char user[USERNAME_MAX + 1], decoded[BASIC_DECODED_MAX];
+	char user[KANCA_OPTION_ID_MAX + 1], decoded[BASIC_DECODED_MAX];
 	struct trendyol_basic cred;
 	const char *why;
 	size_t n;
@@ -204,7 +203,7 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
  * lines hold it), or the seed documents' signature with X-Event-Id. */
 static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
 {
-	char user[USERNAME_MAX + 1], plain[USERNAME_MAX + 1 + KANCA_SECRET_MAX + 1];
+	char user[KANCA_OPTION_ID_MAX + 1], plain[KANCA_OPTION_ID_MAX + 1 + KANCA_SECRET_MAX + 1];
 	char b64[(sizeof plain + 2) / 3 * 4 + 1], value[sizeof b64 + 8];
 	size_t n;
 	int rc = -1;
@@ -304,9 +303,9 @@ enum outcome trendyol_page_events(const struct json *page, enum trendyol_key_mod
 		return bad(reason, "content is missing or not an array");
 	if (count == 0)
 		return bad(reason, "content is empty");
-	if (count > PROVIDER_EVENTS_MAX)
+	if (count > KANCA_EVENTS_MAX)
 		return bad(reason, "content has %zu packages; at most %d are accepted per request", count,
-				PROVIDER_EVENTS_MAX);
+				KANCA_EVENTS_MAX);
 	if (mode == TRENDYOL_KEY_EVENT_ID && (!event_id || event_id_len == 0))
 		return bad(reason, "missing X-Event-Id header");
 	for (size_t i = 0; i < count; i++) {
@@ -345,7 +344,7 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 static int check_options(const char *options, struct buf *err)
 {
 	static const char *const known[] = {"auth_mode", "username", NULL};
-	char user[USERNAME_MAX + 1];
+	char user[KANCA_OPTION_ID_MAX + 1];
 	enum auth_mode m;
 	int rc;
 
@@ -356,7 +355,7 @@ static int check_options(const char *options, struct buf *err)
 		return buf_fail(err, "%s", "auth_mode must be api_key, basic_auth or seed_hmac");
 	rc = options_get(options, "username", user, sizeof user);
 	if (rc < 0)
-		return buf_fail(err, "username is longer than %d bytes", USERNAME_MAX);
+		return buf_fail(err, "username is longer than %d bytes", KANCA_OPTION_ID_MAX);
 	if (m != MODE_BASIC_AUTH)
 		return rc == 1 ? buf_fail(err, "%s", "username is only used with auth_mode=basic_auth") : 0;
 	if (rc == 0 || common_copy_text(user, sizeof user, user, strlen(user)) < 0 || strchr(user, ':'))

@@ -35,7 +35,7 @@ enum trendyol_key_mode {
 /* Fills evs[0..*nevs) from a parsed shipment-package page {totalElements, totalPages, page, size,
  * content: [...]}: type = content[i].status, key per mode (event_id is used only with
  * TRENDYOL_KEY_EVENT_ID). OUTCOME_OK, or OUTCOME_BAD_REQUEST with the reason appended: content missing,
- * not an array, empty or longer than PROVIDER_EVENTS_MAX; an element that is not an object or lacks
+ * not an array, empty or longer than KANCA_EVENTS_MAX; an element that is not an object or lacks
  * shipmentPackageId (integer or string), status (string) or lastModifiedDate (integer); a key or
  * type that does not fit. */
 enum outcome trendyol_page_events(const struct json *page, enum trendyol_key_mode mode, const char *event_id,

@@ -6,23 +6,23 @@
 #include <string.h>
 
 #include "caps.h"
-#include "providers/standardwebhooks.h"
+#include "stdwebhooks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
-	struct standardwebhooks_sig sigs[KANCA_SIGNATURES_MAX];
+	struct stdwebhooks_sig sigs[KANCA_SIGNATURES_MAX];
 	unsigned char key[KANCA_SECRET_MAX];
 	size_t spaces = 0;
 	long klen;
 	int n;
 
-	klen = standardwebhooks_secret_key(s, size, key, sizeof key);
+	klen = stdwebhooks_secret_key(s, size, key, sizeof key);
 	if (klen == 0 || klen > (long)sizeof key)
 		__builtin_trap();
-	n = standardwebhooks_sig_list_parse(s, size, sigs, KANCA_SIGNATURES_MAX);
+	n = stdwebhooks_sig_list_parse(s, size, sigs, KANCA_SIGNATURES_MAX);
 	if (n < -1 || n > KANCA_SIGNATURES_MAX)
 		__builtin_trap();
 	for (size_t i = 0; i < size; i++)
@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > 0 && (size_t)n > spaces + 1)
 		__builtin_trap();
 	for (int i = 0; i < n; i++) {
-		const struct standardwebhooks_sig *g = &sigs[i];
+		const struct stdwebhooks_sig *g = &sigs[i];
 
 		/* a slice of the input right after "v1,", without ' ' or ',' */
 		if (g->p < s + 3 || g->p + g->len > s + size || memcmp(g->p - 3, "v1,", 3) != 0 ||

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "caps.h"
+#include "providers/common.h"
 #include "providers/stripe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -16,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long long v = 0;
 	size_t commas = 0;
 
-	if (stripe_parse_int(s, size, &v) && (v > STRIPE_INT_MAX || v < -STRIPE_INT_MAX))
+	if (common_parse_js_int(s, size, &v) && (v > COMMON_JS_INT_MAX || v < -COMMON_JS_INT_MAX))
 		__builtin_trap();
 	if (stripe_header_parse(s, size, &h) < 0)
 		return 0;
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (h.t_ok && !h.has_t)
 		__builtin_trap();
-	if (h.t_ok && (h.t > STRIPE_INT_MAX || h.t < -STRIPE_INT_MAX))
+	if (h.t_ok && (h.t > COMMON_JS_INT_MAX || h.t < -COMMON_JS_INT_MAX))
 		__builtin_trap();
 	for (size_t i = 0; i < h.nv1; i++) {
 		const struct stripe_sig *g = &h.v1[i];

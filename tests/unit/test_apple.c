@@ -1040,7 +1040,7 @@ static void run_provider(const char *options, const void *body, size_t len, long
 	struct store_source src;
 	struct provider_call c;
 	struct verdict v;
-	struct provider_event evs[PROVIDER_EVENTS_MAX];
+	struct provider_event evs[KANCA_EVENTS_MAX];
 	struct buf reason;
 	size_t nevs = 0;
 	void *state = NULL;

@@ -3,6 +3,7 @@
  * every class of answer (2xx, 410, 3xx, 429/5xx with Retry-After, hang, refused, TLS, huge bodies)
  * and refusal of bad configuration without sending anything. */
 #include "first.h"
+#include "http_client.h"
 #include "tap.h"
 
 #include "process/forward.h"
@@ -729,8 +730,8 @@ int main(void)
 	unsetenv("all_proxy");
 	unsetenv("ALL_PROXY");
 
-	is_int(forward_init(), 0, "forward_init");
-	is_int(forward_init(), 0, "forward_init again is harmless");
+	is_int(http_client_init(), 0, "http_client_init");
+	is_int(http_client_init(), 0, "http_client_init again is harmless");
 	is_str(forward_result_name(FORWARD_GONE), "gone", "forward_result_name");
 	R.lfd = loopback_socket(1, &R.port);
 	if (pipe(R.stop) < 0 || pthread_create(&th, NULL, responder, NULL) != 0) {
@@ -753,6 +754,6 @@ int main(void)
 	pthread_join(th, NULL);
 	close(R.lfd);
 	free(R.req);
-	forward_cleanup();
+	http_client_cleanup();
 	return done_testing();
 }

@@ -49,7 +49,7 @@ static void make_source(struct store_source *s, const char *options, const char 
 struct result {
 	enum outcome verified, identified;
 	struct verdict v;
-	struct provider_event evs[PROVIDER_EVENTS_MAX];
+	struct provider_event evs[KANCA_EVENTS_MAX];
 	size_t nevs;
 	char reason[KANCA_REASON_MAX + 1];
 };

@@ -144,7 +144,7 @@ struct result {
 	char headers[16384];
 };
 
-static struct provider_event evs[PROVIDER_EVENTS_MAX];
+static struct provider_event evs[KANCA_EVENTS_MAX];
 
 static void copy_out(char *dst, size_t cap, const struct buf *b)
 {

@@ -8,7 +8,7 @@
 #include "config.h"
 #include "json.h"
 #include "providers/provider.h"
-#include "providers/standardwebhooks.h"
+#include "stdwebhooks.h"
 #include "request.h"
 #include "store/store.h"
 #include "verify.h"
@@ -82,70 +82,70 @@ static void run(const struct provider *p, const struct request *r, const struct 
 
 /* ---- the signature-list parser ---- */
 
-static int sig_is(const struct standardwebhooks_sig *s, int n, int i, const char *want)
+static int sig_is(const struct stdwebhooks_sig *s, int n, int i, const char *want)
 {
 	return i < n && s[i].len == strlen(want) && memcmp(s[i].p, want, s[i].len) == 0;
 }
 
 static void test_sig_list(void)
 {
-	struct standardwebhooks_sig s[KANCA_SIGNATURES_MAX];
+	struct stdwebhooks_sig s[KANCA_SIGNATURES_MAX];
 	char many[8192];
 	size_t n;
 	int k;
 
-	k = standardwebhooks_sig_list_parse(S("v1,abc="), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1,abc="), s, KANCA_SIGNATURES_MAX);
 	ok(k == 1 && sig_is(s, k, 0, "abc="), "one v1 entry");
-	k = standardwebhooks_sig_list_parse(S("v1,a v1,b"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1,a v1,b"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 2 && sig_is(s, k, 0, "a") && sig_is(s, k, 1, "b"), "two entries, in order");
-	k = standardwebhooks_sig_list_parse(S("v1a,x v2,y v1,b v0,z"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1a,x v2,y v1,b v0,z"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 1 && sig_is(s, k, 0, "b"), "v1a, v2, v0 entries are skipped");
-	k = standardwebhooks_sig_list_parse(S("V1,a v1 ,b v11,c"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("V1,a v1 ,b v11,c"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 0, "V1, \"v1 \" (split off by the space) and v11 are not v1");
 
 	/* spaces: single spaces separate, so doubled, leading and trailing ones make empty entries */
-	k = standardwebhooks_sig_list_parse(S("v1,a  v1,b"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1,a  v1,b"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 2 && sig_is(s, k, 0, "a") && sig_is(s, k, 1, "b"), "two spaces: an empty entry between");
-	k = standardwebhooks_sig_list_parse(S(" v1,a "), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S(" v1,a "), s, KANCA_SIGNATURES_MAX);
 	ok(k == 1 && sig_is(s, k, 0, "a"), "leading and trailing spaces");
-	k = standardwebhooks_sig_list_parse(S("v1,a\tv1,b"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1,a\tv1,b"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 1 && sig_is(s, k, 0, "a\tv1"), "a tab does not separate entries");
-	k = standardwebhooks_sig_list_parse(S("v1, a"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1, a"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 1 && sig_is(s, k, 0, ""), "\"v1, a\": the space starts a new entry, the signature is empty");
 
 	/* empty things */
-	ok(standardwebhooks_sig_list_parse(S(""), s, KANCA_SIGNATURES_MAX) == 0, "empty value: no signature");
-	ok(standardwebhooks_sig_list_parse(NULL, 0, s, KANCA_SIGNATURES_MAX) == 0, "NULL value: no signature");
-	ok(standardwebhooks_sig_list_parse(S("   "), s, KANCA_SIGNATURES_MAX) == 0, "only spaces: no signature");
-	ok(standardwebhooks_sig_list_parse(S("v1"), s, KANCA_SIGNATURES_MAX) == 0, "\"v1\" without ',' is skipped");
-	k = standardwebhooks_sig_list_parse(S("v1,"), s, KANCA_SIGNATURES_MAX);
+	ok(stdwebhooks_sig_list_parse(S(""), s, KANCA_SIGNATURES_MAX) == 0, "empty value: no signature");
+	ok(stdwebhooks_sig_list_parse(NULL, 0, s, KANCA_SIGNATURES_MAX) == 0, "NULL value: no signature");
+	ok(stdwebhooks_sig_list_parse(S("   "), s, KANCA_SIGNATURES_MAX) == 0, "only spaces: no signature");
+	ok(stdwebhooks_sig_list_parse(S("v1"), s, KANCA_SIGNATURES_MAX) == 0, "\"v1\" without ',' is skipped");
+	k = stdwebhooks_sig_list_parse(S("v1,"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 1 && sig_is(s, k, 0, ""), "\"v1,\" has an empty signature");
-	ok(standardwebhooks_sig_list_parse(S(",abc"), s, KANCA_SIGNATURES_MAX) == 0, "empty version is skipped");
+	ok(stdwebhooks_sig_list_parse(S(",abc"), s, KANCA_SIGNATURES_MAX) == 0, "empty version is skipped");
 
 	/* ',' inside the signature: it ends at the next ',' like versionedSignature.split(",")[1] */
-	k = standardwebhooks_sig_list_parse(S("v1,abc,def"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1,abc,def"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 1 && sig_is(s, k, 0, "abc"), "v1,abc,def gives \"abc\"");
-	k = standardwebhooks_sig_list_parse(S("v1,,abc"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1,,abc"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 1 && sig_is(s, k, 0, ""), "v1,,abc gives \"\"");
 
 	/* NUL bytes are ordinary bytes */
-	k = standardwebhooks_sig_list_parse(S("v1,a\0b v1,c"), s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(S("v1,a\0b v1,c"), s, KANCA_SIGNATURES_MAX);
 	ok(k == 2 && s[0].len == 3 && sig_is(s, k, 1, "c"), "embedded NUL bytes do not end the value");
 
 	/* the cap */
 	n = 0;
 	for (int i = 0; i < KANCA_SIGNATURES_MAX; i++)
 		n += (size_t)snprintf(many + n, sizeof many - n, "%sv1,%02d", i ? " " : "", i);
-	k = standardwebhooks_sig_list_parse(many, n, s, KANCA_SIGNATURES_MAX);
+	k = stdwebhooks_sig_list_parse(many, n, s, KANCA_SIGNATURES_MAX);
 	ok(k == KANCA_SIGNATURES_MAX && sig_is(s, k, 15, "15"), "exactly KANCA_SIGNATURES_MAX v1 entries are kept");
 	n += (size_t)snprintf(many + n, sizeof many - n, " v1,xx");
-	is_int(standardwebhooks_sig_list_parse(many, n, s, KANCA_SIGNATURES_MAX), -1,
+	is_int(stdwebhooks_sig_list_parse(many, n, s, KANCA_SIGNATURES_MAX), -1,
 	       "one v1 more than KANCA_SIGNATURES_MAX refuses the header");
-	is_int(standardwebhooks_sig_list_parse(S("v1,a v1,b v1,c"), s, 2), -1, "the cap is the caller's");
+	is_int(stdwebhooks_sig_list_parse(S("v1,a v1,b v1,c"), s, 2), -1, "the cap is the caller's");
 	n = 0;
 	for (int i = 0; i < 500; i++)
 		n += (size_t)snprintf(many + n, sizeof many - n, "%sv1a,%02d", i ? " " : "", i);
-	ok(standardwebhooks_sig_list_parse(many, n, s, KANCA_SIGNATURES_MAX) == 0, "any number of skipped entries");
+	ok(stdwebhooks_sig_list_parse(many, n, s, KANCA_SIGNATURES_MAX) == 0, "any number of skipped entries");
 }
 
 /* ---- secret decoding ---- */
@@ -155,27 +155,27 @@ static void test_secret_key(void)
 	unsigned char key[KANCA_SECRET_MAX];
 	long n;
 
-	n = standardwebhooks_secret_key(S("whsec_YWJj"), key, sizeof key);
+	n = stdwebhooks_secret_key(S("whsec_YWJj"), key, sizeof key);
 	ok(n == 3 && memcmp(key, "abc", 3) == 0, "whsec_YWJj is \"abc\"");
-	n = standardwebhooks_secret_key(S("YWJj"), key, sizeof key);
+	n = stdwebhooks_secret_key(S("YWJj"), key, sizeof key);
 	ok(n == 3 && memcmp(key, "abc", 3) == 0, "without the prefix the whole text is base64");
-	n = standardwebhooks_secret_key(S("whsec_YWI="), key, sizeof key);
+	n = stdwebhooks_secret_key(S("whsec_YWI="), key, sizeof key);
 	ok(n == 2 && memcmp(key, "ab", 2) == 0, "padded base64");
-	n = standardwebhooks_secret_key(S("whsec_AAEC/f7/"), key, sizeof key);
+	n = stdwebhooks_secret_key(S("whsec_AAEC/f7/"), key, sizeof key);
 	ok(n == 6 && memcmp(key, "\x00\x01\x02\xfd\xfe\xff", 6) == 0, "binary key bytes, '/' of the standard alphabet");
-	n = standardwebhooks_secret_key(S("whsec_608Fn6XF0zPF9hXfXJtvlRlW/9sWWM3z"), key, sizeof key);
+	n = stdwebhooks_secret_key(S("whsec_608Fn6XF0zPF9hXfXJtvlRlW/9sWWM3z"), key, sizeof key);
 	is_int(n, 24, "the vector secret decodes to 24 bytes");
-	is_int(standardwebhooks_secret_key(S("whsec_"), key, sizeof key), -1, "whsec_ alone: no key (fail closed)");
-	is_int(standardwebhooks_secret_key(S(""), key, sizeof key), -1, "empty secret: no key");
-	is_int(standardwebhooks_secret_key(NULL, 0, key, sizeof key), -1, "NULL secret: no key");
-	is_int(standardwebhooks_secret_key(S("whsec_YWI"), key, sizeof key), -1, "unpadded base64 is refused");
-	is_int(standardwebhooks_secret_key(S("whsec_AAEC_f7_"), key, sizeof key), -1, "base64url is refused");
-	is_int(standardwebhooks_secret_key(S("whsec_!!!!"), key, sizeof key), -1, "not base64 at all");
-	is_int(standardwebhooks_secret_key(S("whsec_YW Jj"), key, sizeof key), -1, "white space inside is refused");
-	is_int(standardwebhooks_secret_key(S("WHSEC_YWJj"), key, sizeof key), -1, "the prefix is case-sensitive");
-	is_int(standardwebhooks_secret_key(S("whsec_whsec_YWJj"), key, sizeof key), -1, "only one prefix is stripped");
-	is_int(standardwebhooks_secret_key(S("whsec_YWJjZGVm"), key, 5), -1, "a key larger than cap is refused");
-	n = standardwebhooks_secret_key(S("whsec_YWJjZGVm"), key, 6);
+	is_int(stdwebhooks_secret_key(S("whsec_"), key, sizeof key), -1, "whsec_ alone: no key (fail closed)");
+	is_int(stdwebhooks_secret_key(S(""), key, sizeof key), -1, "empty secret: no key");
+	is_int(stdwebhooks_secret_key(NULL, 0, key, sizeof key), -1, "NULL secret: no key");
+	is_int(stdwebhooks_secret_key(S("whsec_YWI"), key, sizeof key), -1, "unpadded base64 is refused");
+	is_int(stdwebhooks_secret_key(S("whsec_AAEC_f7_"), key, sizeof key), -1, "base64url is refused");
+	is_int(stdwebhooks_secret_key(S("whsec_!!!!"), key, sizeof key), -1, "not base64 at all");
+	is_int(stdwebhooks_secret_key(S("whsec_YW Jj"), key, sizeof key), -1, "white space inside is refused");
+	is_int(stdwebhooks_secret_key(S("WHSEC_YWJj"), key, sizeof key), -1, "the prefix is case-sensitive");
+	is_int(stdwebhooks_secret_key(S("whsec_whsec_YWJj"), key, sizeof key), -1, "only one prefix is stripped");
+	is_int(stdwebhooks_secret_key(S("whsec_YWJjZGVm"), key, 5), -1, "a key larger than cap is refused");
+	n = stdwebhooks_secret_key(S("whsec_YWJjZGVm"), key, 6);
 	ok(n == 6 && memcmp(key, "abcdef", 6) == 0, "a key of exactly cap bytes fits");
 }
 
@@ -301,7 +301,7 @@ static const char body_json[] = "{\"type\":\"invoice.paid\",\"data\":{\"n\":1}}"
 static void sign_b64(const char *secret, const char *id, const char *ts, const char *body, size_t blen, char *out)
 {
 	unsigned char key[KANCA_SECRET_MAX];
-	long klen = standardwebhooks_secret_key(secret, strlen(secret), key, sizeof key);
+	long klen = stdwebhooks_secret_key(secret, strlen(secret), key, sizeof key);
 	const void *parts[5] = {id, ".", ts, ".", body};
 	size_t lens[5] = {strlen(id), 1, strlen(ts), 1, blen};
 

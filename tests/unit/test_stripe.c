@@ -7,6 +7,7 @@
 #include "config.h"
 #include "json.h"
 #include "providers/provider.h"
+#include "providers/common.h"
 #include "providers/stripe.h"
 #include "request.h"
 #include "store/store.h"
@@ -90,13 +91,13 @@ static void test_parse_int(void)
 		{"1767225600", 1, 1767225600LL}, {"0001767225600", 1, 1767225600LL}, {"+42", 1, 42}, {"-42", 1, -42},
 		{"-0", 1, 0},  {"  \t\r\n\v\f7", 1, 7},  {"12abc", 1, 12}, {"12.9", 1, 12}, {"1e3", 1, 1},
 		{"0x10", 1, 0}, {"", 0, 0}, {"abc", 0, 0}, {"-", 0, 0}, {"+", 0, 0}, {"- 5", 0, 0}, {"+-5", 0, 0},
-		{"x12", 0, 0}, {"99999999999999999999999999999", 1, STRIPE_INT_MAX},
-		{"-99999999999999999999999999999", 1, -STRIPE_INT_MAX}, {"999999999999999", 1, 999999999999999LL},
-		{"1000000000000000", 1, STRIPE_INT_MAX},
+		{"x12", 0, 0}, {"99999999999999999999999999999", 1, COMMON_JS_INT_MAX},
+		{"-99999999999999999999999999999", 1, -COMMON_JS_INT_MAX}, {"999999999999999", 1, 999999999999999LL},
+		{"1000000000000000", 1, COMMON_JS_INT_MAX},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		long long v = -12345;
-		int ok = stripe_parse_int(cases[i].in, strlen(cases[i].in), &v);
+		int ok = common_parse_js_int(cases[i].in, strlen(cases[i].in), &v);
 
 		is_int(ok, cases[i].ok, "parseInt(\"%s\") %s", cases[i].in, cases[i].ok ? "is a number" : "is NaN");
 		if (cases[i].ok)
@@ -105,9 +106,9 @@ static void test_parse_int(void)
 	{
 		long long v = 0;
 		/* a NUL ends the digits like any other non-digit; bytes after it are ignored */
-		is_int(stripe_parse_int("12\0" "34", 5, &v), 1, "parseInt stops at an embedded NUL");
+		is_int(common_parse_js_int("12\0" "34", 5, &v), 1, "parseInt stops at an embedded NUL");
 		is_int(v, 12, "... with the digits before it");
-		is_int(stripe_parse_int("1234", 2, &v), 1, "parseInt reads only n bytes");
+		is_int(common_parse_js_int("1234", 2, &v), 1, "parseInt reads only n bytes");
 		is_int(v, 12, "... 12 of \"1234\" with n=2");
 	}
 }
@@ -162,7 +163,7 @@ static void test_header_parser(void)
 	ok(stripe_header_parse(S("t=x,t=7,v1=aa"), &h) == 0 && h.t_ok && h.t == 7, "an earlier NaN t is replaced");
 	ok(stripe_header_parse(S("t=-1767225600,v1=a"), &h) == 0 && h.t_ok && h.t == -1767225600LL, "negative t");
 	n = (size_t)snprintf(many, sizeof many, "t=%s,v1=aa", "123456789012345678901234567890123456789");
-	ok(stripe_header_parse(many, n, &h) == 0 && h.t_ok && h.t == STRIPE_INT_MAX, "huge t saturates");
+	ok(stripe_header_parse(many, n, &h) == 0 && h.t_ok && h.t == COMMON_JS_INT_MAX, "huge t saturates");
 	ok(stripe_header_parse(S("t=00001767225600,v1=a"), &h) == 0 && h.t == 1767225600LL, "leading zeros");
 
 	/* NUL bytes are ordinary bytes */

@@ -47,7 +47,7 @@ static void make_source(struct store_source *s, const char *options, const char 
 struct result {
 	enum outcome verified, identified;
 	struct verdict v;
-	struct provider_event evs[PROVIDER_EVENTS_MAX];
+	struct provider_event evs[KANCA_EVENTS_MAX];
 	size_t nevs;
 	char reason[KANCA_REASON_MAX + 1];
 };
@@ -215,7 +215,7 @@ static enum outcome page_events(const char *body, enum trendyol_key_mode mode, c
 
 static void test_page(void)
 {
-	static struct provider_event evs[PROVIDER_EVENTS_MAX];
+	static struct provider_event evs[KANCA_EVENTS_MAX];
 	struct buf page, reason;
 	size_t n = 99;
 	char want[64];
@@ -243,11 +243,11 @@ static void test_page(void)
 	ok(n == 1 && strcmp(evs[0].key, "evt-1") == 0, "one package: the key is X-Event-Id itself");
 	is_int(page_events(buf_str(&page), TRENDYOL_KEY_EVENT_ID, NULL, evs, &n, &reason), OUTCOME_BAD_REQUEST,
 	       "seed mode without X-Event-Id: 400 (%s)", buf_str(&reason));
-	make_page(&page, PROVIDER_EVENTS_MAX);
+	make_page(&page, KANCA_EVENTS_MAX);
 	is_int(page_events(buf_str(&page), TRENDYOL_KEY_PACKAGE, NULL, evs, &n, &reason), OUTCOME_OK,
-	       "PROVIDER_EVENTS_MAX packages accepted");
-	is_int(n, PROVIDER_EVENTS_MAX, "all of them");
-	make_page(&page, PROVIDER_EVENTS_MAX + 1);
+	       "KANCA_EVENTS_MAX packages accepted");
+	is_int(n, KANCA_EVENTS_MAX, "all of them");
+	make_page(&page, KANCA_EVENTS_MAX + 1);
 	n = 99;
 	is_int(page_events(buf_str(&page), TRENDYOL_KEY_PACKAGE, NULL, evs, &n, &reason), OUTCOME_BAD_REQUEST,
 	       "one package more: 400");
