@@ -31,7 +31,7 @@ void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-static int reserve(struct buf *b, size_t extra)
+int buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need, ncap;
 	char *p;
@@ -56,7 +56,7 @@ static int reserve(struct buf *b, size_t extra)
 
 int buf_append(struct buf *b, const void *p, size_t n)
 {
-	if (reserve(b, n) < 0)
+	if (buf_reserve(b, n) < 0)
 		return -1;
 	if (n)
 		memcpy(b->data + b->len, p, n);
@@ -78,7 +78,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);
-	if (n < 0 || reserve(b, (size_t)n) < 0)
+	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
 		return -1;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
@@ -182,17 +182,15 @@ const char *buf_str(const struct buf *b)
 	return b->data ? b->data : "";
 }
 
-char *buf_steal(struct buf *b)
+int buf_setlen(struct buf *b, size_t len)
 {
-	char *p = b->data;
-
-	if (!p) {
-		p = malloc(1);
-		if (p)
-			p[0] = '\0';
+	if (len == 0 && !b->data) {
+		b->len = 0;
+		return 0;
 	}
-	b->data = NULL;
-	b->len = 0;
-	b->cap = 0;
-	return p;
+	if (!b->data || len >= b->cap)
+		return -1;
+	b->len = len;
+	b->data[len] = '\0';
+	return 0;
 }

@@ -38,7 +38,11 @@ int buf_append_json_string(struct buf *b, const char *s, size_t n) KANCA_MUST_CH
 size_t buf_utf8_len(const unsigned char *s, size_t n);
 /* The contents as a C string ("" when empty); never NULL. */
 const char *buf_str(const struct buf *b);
-/* Takes ownership of the storage (caller frees); b becomes empty. Never NULL. */
-char *buf_steal(struct buf *b);
+/* Makes room for extra more bytes (and the NUL) in one step, within the cap: a caller may then write up
+ * to extra bytes at data + len and buf_setlen. 0, or -1 when the cap or memory would be exceeded. */
+int buf_reserve(struct buf *b, size_t extra) KANCA_MUST_CHECK;
+/* Sets the length to len, which must lie within the storage (len < cap: shrinking, or after
+ * buf_reserve), and NUL-terminates. 0, or -1 (nothing changed). */
+int buf_setlen(struct buf *b, size_t len) KANCA_MUST_CHECK;
 
 #endif

@@ -70,8 +70,7 @@ static int num(const char *s, int n)
 	return v;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t clock_days_from_civil(int64_t y, int m, int d)
 {
 	int64_t era, yoe, doy;
 
@@ -132,6 +131,6 @@ int clock_parse_iso8601(const char *s, int64_t *ms)
 			return -1;
 	}
 	if (ms)
-		*ms = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + (mi - off) * 60 + sec) * 1000) + frac;
+		*ms = ((clock_days_from_civil(y, mo, d) * 86400 + h * 3600 + (mi - off) * 60 + sec) * 1000) + frac;
 	return 0;
 }

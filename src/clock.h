@@ -16,4 +16,8 @@ void clock_format(int64_t t, char *out, unsigned long outsz);
  * means UTC). *ms (may be NULL) = milliseconds since the epoch. 0, or -1 when s is not such a date. */
 int clock_parse_iso8601(const char *s, int64_t *ms);
 
+/* Days from 1970-01-01 to y-m-d (month 1-12) in the proleptic Gregorian calendar (H. Hinnant's
+ * days_from_civil); negative before 1970. */
+int64_t clock_days_from_civil(int64_t y, int m, int d);
+
 #endif

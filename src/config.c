@@ -156,12 +156,20 @@ const char *config_path(void)
 	return p && *p ? p : KANCA_DEFAULT_CONFIG;
 }
 
-int config_set(struct config *c, const char *key, const char *value, struct buf *err)
+/* The index of key in the table, or -1. */
+static int find_key(const char *key)
 {
 	for (size_t i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].name, key) == 0)
-			return set_key(c, &keys[i], value, err);
-	return buf_fail(err, "%s: unknown key", key);
+			return (int)i;
+	return -1;
+}
+
+int config_set(struct config *c, const char *key, const char *value, struct buf *err)
+{
+	int i = find_key(key);
+
+	return i < 0 ? buf_fail(err, "%s: unknown key", key) : set_key(c, &keys[i], value, err);
 }
 
 static char *trim(char *s)
@@ -190,7 +198,7 @@ int config_load(struct config *c, const char *path, struct buf *err)
 	}
 	while (fgets(line, sizeof line, f)) {
 		char *s, *eq, *key, *val;
-		size_t i;
+		int i;
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
@@ -214,28 +222,20 @@ int config_load(struct config *c, const char *path, struct buf *err)
 		*eq = '\0';
 		key = trim(s);
 		val = trim(eq + 1);
-		for (i = 0; i < NKEYS; i++)
-			if (strcmp(keys[i].name, key) == 0)
-				break;
-		if (i == NKEYS) {
-			(void)!buf_printf(err, "%s:%d: %s: unknown key\n", path, lineno, key);
-			bad = 1;
-			continue;
-		}
-		if (seen[i]) {
+		i = find_key(key);
+		if (i >= 0 && seen[i]) {
 			(void)!buf_printf(err, "%s:%d: %s: set twice\n", path, lineno, key);
 			bad = 1;
 			continue;
 		}
-		seen[i] = 1;
+		if (i >= 0)
+			seen[i] = 1;
 		size_t before = err->len;
-		if (buf_printf(err, "%s:%d: ", path, lineno) < 0 || set_key(c, &keys[i], val, err) < 0) {
+		if (buf_printf(err, "%s:%d: ", path, lineno) < 0 || config_set(c, key, val, err) < 0) {
 			(void)!buf_append(err, "\n", 1);
 			bad = 1;
 		} else {
-			err->len = before;
-			if (err->data)
-				err->data[before] = '\0';
+			(void)!buf_setlen(err, before); /* the prefix written above is dropped */
 		}
 	}
 	if (ferror(f)) {

@@ -287,11 +287,11 @@ const char *json_error_text(enum json_error e)
 	case JSON_OK:
 		return "ok";
 	case JSON_ERR_DEPTH:
-		return "JSON nested too deeply";
+		return "Invalid JSON: nested too deeply";
 	case JSON_ERR_MEMORY:
 		return "out of memory";
 	default:
-		return "invalid JSON";
+		return "Invalid JSON";
 	}
 }
 

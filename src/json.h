@@ -20,7 +20,7 @@ enum json_error { JSON_OK = 0, JSON_ERR_SYNTAX, JSON_ERR_DEPTH, JSON_ERR_MEMORY 
 enum json_error json_parse(const char *s, size_t n, int max_depth, struct json **out);
 /* Frees a root from json_parse; NULL is fine. */
 void json_free(struct json *root);
-/* Describes an error for answers and logs ("invalid JSON", "JSON nested too deeply"). */
+/* Describes an error as answers give it ("Invalid JSON", "Invalid JSON: nested too deeply", "out of memory"). */
 const char *json_error_text(enum json_error e);
 
 enum json_kind json_kind_of(const struct json *j);

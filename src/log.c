@@ -19,11 +19,6 @@ void log_set_level(enum log_level level)
 	current = level;
 }
 
-enum log_level log_get_level(void)
-{
-	return current;
-}
-
 int log_level_parse(const char *s)
 {
 	for (int i = 0; i < 4; i++)

@@ -7,7 +7,6 @@
 enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
 /* Parses "error|warn|info|debug"; -1 when unknown. */
 int log_level_parse(const char *s);
 /* Context appended to every line until cleared with (NULL, NULL). Strings are copied. */

@@ -1,13 +1,14 @@
 /* receive.c: DESIGN.md steps 2-7 for one request. The answer is decided here; response.c writes it. */
 #include "first.h"
-#include "caps.h"
 #include "receive.h"
+#include "caps.h"
 #include "app.h"
 #include "clock.h"
 #include "log.h"
 #include "providers/registry.h"
 #include "response.h"
 #include "router.h"
+#include "selftest.h"
 #include "source_cache.h"
 #include "store/store.h"
 #include "providers/common.h"
@@ -54,57 +55,6 @@ static void reject(struct turn *t, enum outcome o, const char *action, const cha
 	answer(t, o, NULL, reason);
 }
 
-/* The nonce of kancactl doctor's self-test (X-Kanca-Doctor), or NULL when the request is not one. A value
- * that is not 1 to KANCA_DOCTOR_NONCE_MAX of [A-Za-z0-9._-] still makes the request a self-test (never
- * stored), echoed as "". */
-static const char *doctor_nonce(const struct request *req, size_t *len)
-{
-	const char *v = request_header(req, "x-kanca-doctor", len);
-
-	if (!v)
-		return NULL;
-	if (*len == 0 || *len > KANCA_DOCTOR_NONCE_MAX)
-		goto odd;
-	for (size_t i = 0; i < *len; i++)
-		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
-		      v[i] == '.' || v[i] == '_' || v[i] == '-'))
-			goto odd;
-	return v;
-odd:
-	*len = 0;
-	return "";
-}
-
-/* Answers kancactl doctor's self-test after verification, instead of identifying and storing it: what
- * arrived (size and SHA-256 of the body, whether an Authorization header came through) and whether it
- * verified. The sender knows the body, so its digest tells nothing new; no secret or signature value is
- * echoed. One audit row ("doctor"). */
-static void serve_doctor(struct turn *t, const char *nonce, size_t nlen, enum outcome o, const char *reason)
-{
-	unsigned char d[VERIFY_SHA256_LEN];
-	char hex[VERIFY_HEX_LEN + 1] = "";
-	size_t ctlen = 0, alen = 0;
-	const char *ct = request_header(t->req, "content-type", &ctlen);
-	const char *auth = request_header(t->req, "authorization", &alen);
-	struct buf *b = &t->res->body;
-	int verified = o == OUTCOME_OK;
-
-	if (verify_sha256(t->req->body.data ? t->req->body.data : "", t->req->body.len, d) == 0)
-		verify_hex_encode(d, sizeof d, hex);
-	log_info("%s %s -> %d: doctor self-test %s%s", t->req->method, t->req->path, outcome_status(o),
-		 verified ? "verified" : "not verified: ", verified ? "" : reason);
-	audit(t, "doctor", o, verified ? "self-test verified" : reason, 0);
-	response_set(t->res, o);
-	if (buf_append_str(b, "{\"kanca_doctor\":") < 0 || buf_append_json_string(b, nonce, nlen) < 0 ||
-	    buf_printf(b, ",\"verified\":%s", verified ? "true" : "false") < 0 ||
-	    (!verified &&
-	     (buf_append_str(b, ",\"reason\":") < 0 || buf_append_json_string(b, reason, strlen(reason)) < 0)) ||
-	    buf_printf(b, ",\"body_bytes\":%zu,\"body_sha256\":\"%s\",\"authorization\":%s,\"content_type\":",
-		       t->req->body.len, hex, auth && alen ? "true" : "false") < 0 ||
-	    (ct ? buf_append_json_string(b, ct, ctlen) : buf_append_str(b, "null")) < 0 || buf_append_str(b, "}") < 0)
-		response_error(t->res, OUTCOME_INTERNAL, "doctor answer does not fit");
-}
-
 static void serve_healthz(struct turn *t)
 {
 	struct store *s;
@@ -135,9 +85,8 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 	void *state = NULL;
 	enum outcome o;
 	struct store *s;
-	const char *nonce;
-	size_t nlen = 0;
-	int rc, dup_all = 1, kept = 0;
+	const char *note;
+	int rc, no_secret, dup_all = 1, kept = 0;
 	store_apply_fn apply = NULL;
 
 	memset(&v, 0, sizeof v);
@@ -182,27 +131,29 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 		reject(t, OUTCOME_FORBIDDEN, "rejected", "source is disabled");
 		goto out;
 	}
-	nonce = doctor_nonce(t->req, &nlen);
-	if (t->prov->needs_secret && t->source.nsecrets == 0) {
-		if (nonce) {
-			serve_doctor(t, nonce, nlen, t->prov->no_secret, "no secret configured");
-			goto out;
-		}
-		log_error("source %s/%s has no unexpired secret: refusing (fail closed)", t->prov->name, t->route.account);
-		reject(t, t->prov->no_secret, "rejected", "no secret configured");
-		goto out;
-	}
 	c.req = t->req;
 	c.source = &t->source;
 	c.cfg = &t->app->cfg;
 	c.now = t->now;
-	o = t->prov->verify(&c, &v);
-	if (nonce) {
-		serve_doctor(t, nonce, nlen, o, v.reason[0] ? v.reason : "verification failed");
+	no_secret = t->prov->needs_secret && t->source.nsecrets == 0;
+	if (no_secret) {
+		o = t->prov->no_secret;
+		snprintf(v.reason, sizeof v.reason, "no secret configured");
+	} else {
+		o = t->prov->verify(&c, &v);
+		if (o != OUTCOME_OK && !v.reason[0])
+			snprintf(v.reason, sizeof v.reason, "verification failed");
+	}
+	/* kancactl doctor's self-test is answered here, verified or not, and never stored */
+	if (selftest_serve(t->req, o, v.reason, t->res, &note)) {
+		audit(t, "doctor", o, note, 0);
 		goto out;
 	}
 	if (o != OUTCOME_OK) {
-		reject(t, o, "rejected", v.reason[0] ? v.reason : "verification failed");
+		if (no_secret)
+			log_error("source %s/%s has no unexpired secret: refusing (fail closed)", t->prov->name,
+				  t->route.account);
+		reject(t, o, "rejected", v.reason);
 		goto out;
 	}
 	o = t->prov->identify(&c, evs, &nevs, &reason, &state);

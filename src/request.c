@@ -141,25 +141,16 @@ enum outcome request_read_body(struct request *r, size_t max, request_read_fn re
 	want = (size_t)r->content_length;
 	buf_free(&r->body);
 	buf_init(&r->body, want);
-	if (buf_append(&r->body, "", 0) < 0)
-		return OUTCOME_INTERNAL;
 	/* one allocation of the announced size; never grows past it */
-	{
-		char *p = realloc(r->body.data, want + 1);
-		if (!p)
-			return OUTCOME_INTERNAL;
-		r->body.data = p;
-		r->body.cap = want + 1;
-	}
+	if (buf_reserve(&r->body, want) < 0)
+		return OUTCOME_INTERNAL;
 	while (got < want) {
 		long n = read(ctx, r->body.data + got, want - got);
 		if (n <= 0)
 			return OUTCOME_BAD_REQUEST; /* shorter than Content-Length */
 		got += (size_t)n;
 	}
-	r->body.len = got;
-	r->body.data[got] = '\0';
-	return OUTCOME_OK;
+	return buf_setlen(&r->body, got) < 0 ? OUTCOME_INTERNAL : OUTCOME_OK;
 }
 
 const char *request_header(const struct request *r, const char *name, size_t *len)

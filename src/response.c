@@ -2,6 +2,7 @@
 #include "first.h"
 #include "caps.h"
 #include "response.h"
+#include "http_status.h"
 
 #include <string.h>
 
@@ -44,32 +45,10 @@ void response_error(struct response *r, enum outcome o, const char *message)
 		buf_reset(&r->body);
 }
 
-static const char *phrase_for(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 414: return "URI Too Long";
-	case 422: return "Unprocessable Entity";
-	case 431: return "Request Header Fields Too Large";
-	case 503: return "Service Unavailable";
-	default: return status < 500 ? "OK" : "Internal Server Error";
-	}
-}
-
 int response_serialize(const struct response *r, struct buf *out)
 {
 	if (buf_printf(out, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n",
-		       r->status, phrase_for(r->status), r->content_type, r->body.len) < 0 ||
+		       r->status, http_status_phrase(r->status), r->content_type, r->body.len) < 0 ||
 	    buf_append(out, buf_str(&r->headers), r->headers.len) < 0 || buf_append(out, "\r\n", 2) < 0 ||
 	    buf_append(out, buf_str(&r->body), r->body.len) < 0)
 		return -1;

@@ -13,7 +13,6 @@ struct response {
 	const char *content_type;/* static string */
 	struct buf headers;      /* extra header lines, each "Name: value\r\n" */
 	struct buf body;
-	int written;             /* set once the answer has been sent */
 };
 
 void response_init(struct response *r);

@@ -4,6 +4,10 @@
 
 struct app;
 
+/* Whether kanca was started as plain CGI (stdin is not a FastCGI listening socket). */
+int serve_is_cgi(void);
+/* Runs the FastCGI accept loop until a stop signal; returns the exit status. */
+int serve_fcgi(struct app *a);
 /* Serves one CGI request from the environment and stdin to stdout. Returns the exit status. */
 int serve_cgi(struct app *a);
 /* Reads and drops what is left of the request body (CONTENT_LENGTH minus consumed; to the end when a

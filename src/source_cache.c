@@ -47,15 +47,6 @@ static int copy_source(struct store_source *dst, const struct store_source *src,
 	return 0;
 }
 
-void source_cache_clear(void)
-{
-	for (size_t i = 0; i < CACHE_SLOTS; i++) {
-		if (slots[i].used)
-			store_source_free(&slots[i].src);
-		slots[i].used = 0;
-	}
-}
-
 int source_cache_get(struct store *s, const char *provider, const char *account, long long now, long ttl,
 		     struct store_source *out)
 {

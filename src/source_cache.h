@@ -13,7 +13,5 @@
  * Secrets that expired since the entry was fetched are left out. Misses are not cached. */
 int source_cache_get(struct store *s, const char *provider, const char *account, long long now, long ttl,
 		     struct store_source *out) KANCA_MUST_CHECK;
-/* Forgets every entry (tests, and after the store was reopened). */
-void source_cache_clear(void);
 
 #endif

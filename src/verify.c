@@ -4,6 +4,7 @@
 #include "first.h"
 #include "wipe.h"
 #include "verify.h"
+#include "clock.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -60,15 +61,6 @@ out:
 	OPENSSL_cleanse(inner, sizeof inner);
 	OPENSSL_cleanse(&ctx, sizeof ctx);
 	return ok ? 0 : -1;
-}
-
-int verify_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
-		       unsigned char out[VERIFY_SHA256_LEN])
-{
-	const void *parts[1] = {msg};
-	size_t lens[1] = {msglen};
-
-	return verify_hmac_sha256_parts(key, keylen, parts, lens, 1, out);
 }
 
 int verify_sha256(const void *msg, size_t len, unsigned char out[VERIFY_SHA256_LEN])
@@ -274,20 +266,6 @@ int verify_cert_has_extension(const struct verify_cert *c, const char *oid)
 	return rc;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-	long long era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long long)doe - 719468;
-}
-
 static int asn1_time_unix(const ASN1_TIME *t, long long *out)
 {
 	struct tm tm;
@@ -296,7 +274,7 @@ static int asn1_time_unix(const ASN1_TIME *t, long long *out)
 		ERR_clear_error();
 		return -1;
 	}
-	*out = days_from_civil((long long)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) * 86400 +
+	*out = clock_days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * 86400 +
 	       tm.tm_hour * 3600LL + tm.tm_min * 60LL + tm.tm_sec;
 	return 0;
 }

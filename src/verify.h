@@ -14,10 +14,8 @@
 
 enum verify_encoding { VERIFY_HEX = 0, VERIFY_BASE64 };
 
-/* out = HMAC-SHA256(key, msg); 0 or -1. A zero-length key is refused (-1): fail closed. */
-int verify_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
-		       unsigned char out[VERIFY_SHA256_LEN]) KANCA_MUST_CHECK;
-/* HMAC over several message parts (e.g. "t" "." body) without copying them. */
+/* out = HMAC-SHA256(key, parts...): the parts are hashed in order as one message (e.g. "t" "." body)
+ * without copying them. 0 or -1. A zero-length key is refused (-1): fail closed. */
 int verify_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts,
 			     const size_t *lens, size_t nparts, unsigned char out[VERIFY_SHA256_LEN])
 	KANCA_MUST_CHECK;

@@ -17,21 +17,6 @@
 #define DEFAULT_TYPE "application/json"
 #define USER_AGENT "kanca/" PACKAGE_VERSION
 
-const char *forward_result_name(enum forward_result r)
-{
-	switch (r) {
-	case FORWARD_OK:
-		return "ok";
-	case FORWARD_RETRY:
-		return "retry";
-	case FORWARD_GONE:
-		return "gone";
-	case FORWARD_INVALID:
-		return "invalid";
-	}
-	return "?";
-}
-
 /* ---- validation (nothing is sent when any of it fails) ---- */
 
 static int lower(int c)

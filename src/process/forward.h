@@ -51,7 +51,4 @@ struct forward_outcome {
  * past that is still FORWARD_OK. Proxies from the environment (http_proxy, no_proxy) apply. */
 void forward_post(const struct forward_target *target, const struct forward_message *msg, struct forward_outcome *out);
 
-/* "ok", "retry", "gone", "invalid". */
-const char *forward_result_name(enum forward_result r);
-
 #endif

@@ -78,7 +78,7 @@ enum outcome common_parse_body(const struct provider_call *c, struct json **root
 
 	if (e == JSON_OK)
 		return OUTCOME_OK;
-	(void)!buf_append_str(reason, e == JSON_ERR_DEPTH ? "Invalid JSON: nested too deeply" : "Invalid JSON");
+	(void)!buf_append_str(reason, json_error_text(e));
 	return e == JSON_ERR_MEMORY ? OUTCOME_INTERNAL : OUTCOME_BAD_REQUEST;
 }
 

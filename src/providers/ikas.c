@@ -28,8 +28,7 @@ enum outcome ikas_parse_envelope(const char *body, size_t n, struct json **root,
 	e = json_parse(body ? body : "", n, KANCA_JSON_DEPTH, root);
 	if (e != JSON_OK) {
 		*root = NULL;
-		*why = e == JSON_ERR_MEMORY ? "out of memory" : e == JSON_ERR_DEPTH ? "Invalid JSON: nested too deeply"
-										: "Invalid JSON";
+		*why = json_error_text(e);
 		return e == JSON_ERR_MEMORY ? OUTCOME_INTERNAL : OUTCOME_BAD_REQUEST;
 	}
 	r = *root;

@@ -8,11 +8,12 @@
 #include "buf.h"
 #include "caps.h"
 #include "outcome.h"
-#include "store/store.h"
+#include "source.h"
 
 struct request;
 struct response;
 struct config;
+struct store;
 
 /* Everything a provider may look at for one request. */
 struct provider_call {
@@ -65,8 +66,10 @@ struct provider {
 	 * (400, 422 with a reason). *state may hold parsed data for apply/answer. Required. */
 	enum outcome (*identify)(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 				 struct buf *reason, void **state);
-	/* Domain update inside the storing transaction (see store_apply_fn); arg is state. May be NULL. */
-	store_apply_fn apply;
+	/* Domain update inside the storing transaction, after the event row is inserted (not for duplicates):
+	 * it may write the domain tables and the answer to keep for duplicates; state is identify's. A
+	 * store_apply_fn (store/store.h). 0, or -1 to roll everything back. May be NULL. */
+	int (*apply)(struct store *s, long long event_id, void *state, struct buf *answer);
 	/* Whether apply must run for this request's state; NULL = whenever apply is set. Without it the
 	 * event is stored in a single statement where the backend allows (the fast path). */
 	int (*apply_needed)(const void *state);

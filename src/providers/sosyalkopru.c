@@ -38,7 +38,7 @@ enum outcome sosyalkopru_event_type(const char *body, size_t len, char type[KANC
 	size_t n = 0;
 
 	if (e != JSON_OK) {
-		(void)!buf_append_str(reason, e == JSON_ERR_DEPTH ? "Invalid JSON: nested too deeply" : "Invalid JSON");
+		(void)!buf_append_str(reason, json_error_text(e));
 		return e == JSON_ERR_MEMORY ? OUTCOME_INTERNAL : OUTCOME_BAD_REQUEST;
 	}
 	if (json_kind_of(root) != JSON_OBJECT) {

@@ -8,27 +8,11 @@
 #include <stddef.h>
 
 #include "caps.h"
+#include "source.h"
 
 
 struct store;
 struct buf;
-
-struct store_secret {
-	long long id;
-	char *value;
-	size_t len;
-	long long expires_at; /* 0: never */
-};
-
-struct store_source {
-	long long id;
-	char provider[KANCA_SEGMENT_MAX + 1];
-	char account[KANCA_SEGMENT_MAX + 1];
-	int enabled;
-	char *options;                         /* "key=value\n" lines; never NULL after a get */
-	struct store_secret secrets[KANCA_SECRETS_MAX]; /* unexpired only, newest first */
-	size_t nsecrets;
-};
 
 /* What is stored for one authentic delivery. */
 struct store_event {

@@ -1172,7 +1172,7 @@ static char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	struct buf b;
-	char chunk[65536];
+	char chunk[65536], *p;
 	size_t n;
 
 	if (!f)
@@ -1183,7 +1183,12 @@ static char *read_file(const char *path, size_t *len)
 			abort();
 	fclose(f);
 	*len = b.len;
-	return buf_steal(&b);
+	p = malloc(b.len + 1);
+	if (!p)
+		abort();
+	memcpy(p, buf_str(&b), b.len + 1);
+	buf_free(&b);
+	return p;
 }
 
 static void test_vectors(void)

@@ -1,4 +1,4 @@
-/* test_buf.c: bounded buffers (caps, printf, JSON strings, steal, fail) and per-source options. */
+/* test_buf.c: bounded buffers (caps, printf, JSON strings, reserve/setlen, fail) and per-source options. */
 #include "first.h"
 #include "buf.h"
 #include "caps.h"
@@ -131,28 +131,26 @@ static void test_fail(void)
 	buf_free(&b);
 }
 
-static void test_steal(void)
+static void test_reserve_setlen(void)
 {
 	struct buf b;
-	char *p;
 
-	buf_init(&b, 100);
-	is_int(buf_append_str(&b, "owned"), 0, "append before steal");
-	p = buf_steal(&b);
-	is_str(p, "owned", "buf_steal returns the contents");
-	ok(b.data == NULL && b.len == 0 && b.cap == 0, "buf_steal empties the buffer");
-	is_str(buf_str(&b), "", "buf_str after steal is \"\"");
-	is_int(buf_append_str(&b, "new"), 0, "the buffer is usable after steal");
-	is_str(buf_str(&b), "new", "new contents after steal");
-	is_str(p, "owned", "the stolen storage is untouched by later appends");
-	free(p);
+	buf_init(&b, 10);
+	is_int(buf_setlen(&b, 0), 0, "setlen 0 of an empty buffer");
+	is_int(buf_setlen(&b, 1), -1, "setlen past the storage of an empty buffer is refused");
+	is_int(buf_reserve(&b, 10), 0, "reserve up to the cap");
+	ok(b.cap >= 11 && b.len == 0, "reserve makes room for the bytes and the NUL, length unchanged");
+	memcpy(b.data, "0123456789", 10);
+	is_int(buf_setlen(&b, 10), 0, "setlen to what was written");
+	is_str(buf_str(&b), "0123456789", "the bytes written after reserve are the contents");
+	is_int(buf_reserve(&b, 1), -1, "reserve past the cap is refused");
+	is_int(buf_setlen(&b, 11), -1, "setlen past the storage is refused");
+	is_int((int)b.len, 10, "a refused setlen changes nothing");
+	is_int(buf_setlen(&b, 4), 0, "setlen shrinks");
+	is_str(buf_str(&b), "0123", "shrinking NUL-terminates");
+	is_int(buf_append_str(&b, "xy"), 0, "appends go on after the new length");
+	is_str(buf_str(&b), "0123xy", "append after setlen");
 	buf_free(&b);
-
-	buf_init(&b, 100);
-	p = buf_steal(&b);
-	ok(p != NULL, "buf_steal of an empty buffer is never NULL");
-	is_str(p, "", "buf_steal of an empty buffer is \"\"");
-	free(p);
 }
 
 /* Checks buf_append_json_string(in) == want; the hex digits of \u escapes may be either case. */
@@ -348,7 +346,7 @@ int main(void)
 	test_caps();
 	test_printf();
 	test_fail();
-	test_steal();
+	test_reserve_setlen();
 	test_json_string();
 	test_options();
 	return done_testing();

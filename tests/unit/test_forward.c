@@ -9,6 +9,10 @@
 #include "process/forward.h"
 #include "verify.h"
 
+/* HMAC-SHA256 of one message part. */
+#define hmac_one(k, kl, m, ml, out) \
+	verify_hmac_sha256_parts(k, kl, (const void *const[]){m}, (const size_t[]){ml}, 1, out)
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -324,7 +328,7 @@ static void expected_signature(const char *secret, const char *id, long long ts,
 		abort();
 	memcpy(msg, head, (size_t)hl);
 	memcpy(msg + hl, body, len);
-	if (verify_hmac_sha256(key, (size_t)klen, msg, (size_t)hl + len, mac) < 0)
+	if (hmac_one(key, (size_t)klen, msg, (size_t)hl + len, mac) < 0)
 		abort();
 	verify_base64_encode(mac, sizeof mac, b64);
 	snprintf(out, outsz, "v1,%s", b64);
@@ -732,7 +736,6 @@ int main(void)
 
 	is_int(http_client_init(), 0, "http_client_init");
 	is_int(http_client_init(), 0, "http_client_init again is harmless");
-	is_str(forward_result_name(FORWARD_GONE), "gone", "forward_result_name");
 	R.lfd = loopback_socket(1, &R.port);
 	if (pipe(R.stop) < 0 || pthread_create(&th, NULL, responder, NULL) != 0) {
 		perror("responder");

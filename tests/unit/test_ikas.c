@@ -12,6 +12,10 @@
 #include "response.h"
 #include "store/store.h"
 #include "verify.h"
+
+/* HMAC-SHA256 of one message part. */
+#define hmac_one(k, kl, m, ml, out) \
+	verify_hmac_sha256_parts(k, kl, (const void *const[]){m}, (const size_t[]){ml}, 1, out)
 #include "providers/ikas.h"
 #include "providers/provider.h"
 #include "providers/registry.h"
@@ -102,7 +106,7 @@ static void hmac_hex(const char *key, const void *msg, size_t n, char out[VERIFY
 {
 	unsigned char d[VERIFY_SHA256_LEN];
 
-	if (verify_hmac_sha256(key, strlen(key), msg, n, d) < 0)
+	if (hmac_one(key, strlen(key), msg, n, d) < 0)
 		memset(d, 0, sizeof d);
 	verify_hex_encode(d, sizeof d, out);
 }

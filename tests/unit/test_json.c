@@ -213,8 +213,8 @@ static void test_depth(void)
 	is_int(nest(3, 1, 0, 3), JSON_OK, "cap 3: [[[1]]] accepted");
 	is_int(nest(4, 1, 0, 3), JSON_ERR_DEPTH, "cap 3: [[[[1]]]] too deep");
 	is_int(nest(1000, 0, 0, cap), JSON_ERR_DEPTH, "1000 nested arrays: too deep, not a crash");
-	is_str(json_error_text(JSON_ERR_DEPTH), "JSON nested too deeply", "depth error text");
-	is_str(json_error_text(JSON_ERR_SYNTAX), "invalid JSON", "syntax error text");
+	is_str(json_error_text(JSON_ERR_DEPTH), "Invalid JSON: nested too deeply", "depth error text");
+	is_str(json_error_text(JSON_ERR_SYNTAX), "Invalid JSON", "syntax error text");
 }
 
 static void test_bytes(void)
