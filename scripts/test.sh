@@ -41,14 +41,14 @@ check() { # check DIR LABEL [make args]
 }
 
 step "build (-Werror)"
-if build _build/ci --enable-werror; then
+if build _build/ci --enable-werror --enable-test-hooks; then
 	check _build/ci default
 else
 	status=1; echo "build failed"
 fi
 
 step "build (ASan+UBSan)"
-if build _build/asan --enable-werror --enable-sanitizers CC=gcc; then
+if build _build/asan --enable-werror --enable-test-hooks --enable-sanitizers CC=gcc; then
 	# kanca processes started by lighttpd or cgi-fcgi report into files: a report there fails the run
 	san=$top/_build/asan/sanitizer-reports
 	rm -rf "$san" && mkdir -p "$san" && chmod 1777 "$san"
@@ -65,9 +65,11 @@ else
 	status=1; echo "sanitizer build failed"
 fi
 
-step "make distcheck (unit tests inside the tarball build)"
+# distcheck builds the tarball as a user would (./configure && make, no test hooks) and runs the unit
+# tests there, and test_hooks.py, which proves that release build has no test hooks
+step "make distcheck (a release build from the tarball: unit tests and test_hooks.py)"
 if [ -f _build/ci/Makefile ]; then
-	units=$(cd _build/ci && make Makefile >/dev/null 2>&1; make -s print-unit-tests 2>/dev/null | tail -1)
+	units="$(cd _build/ci && make Makefile >/dev/null 2>&1; make -s print-unit-tests 2>/dev/null | tail -1) tests/integration/test_hooks.py"
 	if (cd _build/ci && make -j"$jobs" distcheck TESTS="$units" >distcheck.out 2>&1); then
 		echo "   distcheck ok"
 		logs="$logs DISTCHECK_OK"

@@ -26,7 +26,8 @@ int app_init(struct app *a, const char *path, int check_schema, struct buf *err)
 /* The store, opening it if needed; NULL when it cannot be opened now. */
 struct store *app_store(struct app *a);
 void app_free(struct app *a);
-/* For the crash tests: when $KANCA_TEST_HOLD_FILE names a file that exists, removes it and sleeps up to
+/* For the crash tests, in a build configured with --enable-test-hooks (else it does nothing): when
+ * $KANCA_TEST_HOLD_FILE names a file that exists, removes it and sleeps up to
  * 60 s. The responders call it after a new event is committed and before its answer is written, so
  * that a test can kill -9 a responder between the two. Does nothing when the variable is unset. */
 void app_test_hold(void);

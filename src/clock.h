@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 
-/* Reads KANCA_TEST_NOW (unix seconds) once; when set, clock_now() returns it. Returns 1 if pinned. */
+/* In a build configured with --enable-test-hooks, reads KANCA_TEST_NOW (unix seconds) once; when set,
+ * clock_now() returns it. Returns 1 if pinned. A release build never pins its clock (returns 0). */
 int clock_init(void);
 /* Current unix time in seconds. */
 int64_t clock_now(void);

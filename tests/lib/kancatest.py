@@ -29,13 +29,18 @@ import traceback
 # TAP
 
 
+_current_tap = None  # the test's Tap, for require_test_hooks
+
+
 class Tap:
     """A TAP producer: ok/eq/skip, the plan at the end; an uncaught exception is a failure."""
 
     def __init__(self):
+        global _current_tap
         self.n = 0
         self.failed = 0
         self.finished = False
+        _current_tap = self
         sys.excepthook = self._excepthook
         # a harness timeout (SIGTERM) or ^C still reports and cleans up (atexit)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -140,6 +145,21 @@ def require_tool(tap, name, path=None):
 
 # --------------------------------------------------------------------------------------------
 # paths
+
+
+def test_hooks_built():
+    """Whether this build was configured with --enable-test-hooks. A release build's binaries do not even
+    contain the hooks' names (tests/integration/test_hooks.py proves it), so that is what is looked for."""
+    with open(binary("kanca"), "rb") as f:
+        return b"KANCA_TEST_NOW" in f.read()
+
+
+def require_test_hooks(what):
+    """Skips the whole test, with the reason, when this build has no test hooks; what names the hook the
+    test needs and why."""
+    if not test_hooks_built():
+        _current_tap.skip_all("this build has no test hooks (./configure --enable-test-hooks; scripts/test.sh "
+                              "builds with them): the test %s" % what)
 
 
 def srcdir():
@@ -635,6 +655,8 @@ class Kanca:
         self.store = store
         self.tmpdir = tmpdir
         self.now = None if now == "real" else int(now if now is not None else vector_now())
+        if self.now is not None:
+            require_test_hooks("pins kanca's clock to the vectors' signed timestamps (KANCA_TEST_NOW)")
         self.extra_env = {}  # more variables for kanca, e.g. KANCA_TEST_HOLD_FILE
         self.config = os.path.join(tmpdir, "kanca.conf")
         # processing = off: these suites check what the receive path stored; processing after the
@@ -655,6 +677,8 @@ class Kanca:
     def kanca_env(self):
         """The variables a web server hands kanca (besides the CGI ones)."""
         env = {"KANCA_CONFIG": self.config}
+        if "KANCA_TEST_HOLD_FILE" in self.extra_env:
+            require_test_hooks("holds an answer between commit and answer (KANCA_TEST_HOLD_FILE)")
         env.update(self.extra_env)
         if self.now is not None:
             env["KANCA_TEST_NOW"] = str(self.now)
