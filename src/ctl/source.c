@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "ctl/ctl.h"
 #include "options.h"
+#include "process/process.h"
 #include "providers/apple.h"
 #include "providers/registry.h"
 #include "router.h"
@@ -84,6 +85,7 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 	char secret[KANCA_SECRET_MAX + 2] = "", root_fp[3 * VERIFY_SHA256_LEN] = "";
 	int generate = 0, have_secret = 0, rc = CTL_FAIL;
 	struct buf opts, err;
+	struct process_policy policy;
 	long long id = 0, sid = 0;
 
 	if (argc < 2)
@@ -146,7 +148,8 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 		rc = ctl_usage_error("the secret is empty");
 		goto out;
 	}
-	if (p->check_options && p->check_options(buf_str(&opts), &err) < 0) {
+	process_policy_defaults(&policy);
+	if (p->check_options(buf_str(&opts), &err) < 0 || process_policy_load(buf_str(&opts), &policy, &err) < 0) {
 		rc = ctl_usage_error("%s: %s", p->name, buf_str(&err));
 		goto out;
 	}

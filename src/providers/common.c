@@ -99,6 +99,9 @@ void common_answer(const struct provider_call *c, enum outcome o, const struct p
 		buf_reset(&res->body);
 }
 
+/* process_policy_load's keys */
+static const char *const retry_keys[] = {"retry_attempts", "retry_initial", "retry_factor", "retry_max", NULL};
+
 struct keys_ctx {
 	const char *const *allowed;
 	struct buf *err;
@@ -109,16 +112,20 @@ static int check_key(void *arg, const char *key, const char *value)
 	struct keys_ctx *k = arg;
 
 	(void)value;
-	/* the processor's retry policy is a per-source option of every provider (process.h) */
-	if (strncmp(key, "retry_", 6) == 0)
-		return 0;
+	/* the processor's retry policy is a per-source option of every provider (process/process.h) */
+	for (size_t i = 0; retry_keys[i]; i++)
+		if (strcmp(retry_keys[i], key) == 0)
+			return 0;
 	for (size_t i = 0; k->allowed[i]; i++)
 		if (strcmp(k->allowed[i], key) == 0)
 			return 0;
 	(void)!buf_printf(k->err, "unknown option \"%s\" (known:", key);
 	for (size_t i = 0; k->allowed[i]; i++)
 		(void)!buf_printf(k->err, " %s", k->allowed[i]);
-	(void)!buf_append_str(k->err, k->allowed[0] ? ")" : " none)");
+	(void)!buf_append_str(k->err, k->allowed[0] ? "; and" : " none; only");
+	for (size_t i = 0; retry_keys[i]; i++)
+		(void)!buf_printf(k->err, " %s", retry_keys[i]);
+	(void)!buf_append_str(k->err, ")");
 	return -1;
 }
 

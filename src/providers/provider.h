@@ -58,7 +58,9 @@ struct provider {
 	int needs_secret;                  /* a source without an unexpired secret is refused */
 	enum outcome no_secret;            /* what such a request gets (fail closed) */
 
-	/* Checks per-source options when kancactl adds a source; NULL accepts none. 0 or -1 + err. */
+	/* Checks per-source options when kancactl adds a source: an unknown key, or a value the provider
+	 * cannot use, is refused with the key named in err. Required (common_check_no_options for a
+	 * provider without options of its own). 0 or -1. */
 	int (*check_options)(const char *options, struct buf *err);
 	/* Authenticity. OUTCOME_OK, or UNAUTHORIZED / BAD_REQUEST with v->reason. Required. */
 	enum outcome (*verify)(const struct provider_call *c, struct verdict *v);

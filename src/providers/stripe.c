@@ -186,7 +186,7 @@ const struct provider provider_stripe = {
 	.summary = "Stripe (Stripe-Signature t=,v1=: HMAC-SHA256 hex over t.body keyed with the whole whsec_ secret)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
-	.check_options = NULL,
+	.check_options = common_check_no_options,
 	.verify = verify,
 	.identify = identify,
 	.apply = NULL,

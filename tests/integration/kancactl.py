@@ -114,6 +114,23 @@ def check(kind):
         rc, out, err = ctl(*args)
         tap.ok(rc == want and msg in err, "%s kancactl %s -> exit %d with '%s' (got %d: %s)"
                % (L, " ".join(args), want, msg, rc, err.strip()[:120]))
+    # every provider refuses an option it does not know, and retry_* values it cannot use, naming the key
+    rc, out, err = ctl("providers")
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    tap.ok(len(names) >= 11 and "stripe" in names, "%s kancactl providers lists them all: %s" % (L, names))
+    required = {"hmac": ["--set", "header=X-Sig"],  # what a provider needs besides the option tried
+                "apple": ["--set", "bundle_id=com.example", "--set", "environment=Sandbox", "--root-cert",
+                          os.path.join(kt.srcdir(), "certs", "AppleRootCA-G3.pem")]}
+    for i, name in enumerate(names):
+        for opt, key in (("nonsense=1", "nonsense"), ("retry_nonsense=1", "retry_nonsense"),
+                         ("retry_attempts=0", "retry_attempts")):
+            secret = [] if name == "apple" else ["--secret", "whsec_c2VjcmV0"]
+            rc, out, err = ctl("source", "add", name, "opt%d" % i, *(secret + required.get(name, []) + ["--set", opt]))
+            tap.ok(rc == 2 and key in err, "%s kancactl source add %s --set %s -> exit 2 naming %s (got %d: %s)"
+                   % (L, name, opt, key, rc, err.strip()[:160]))
+        tap.eq(store.count("sources", "account = ?", ("opt%d" % i,)), 0, "%s %s: no source was added" % (L, name))
+    rc, out, err = ctl("source", "add", "stripe", "retry-ok", "--secret", "whsec_x", "--set", "retry_attempts=3")
+    tap.eq(rc, 0, "%s a known retry_* option with a good value is accepted (%s)" % (L, err.strip()))
     rc, out, err = ctl("source", "add", "hmac", "gh", "--secret", "s3cret", "--set", "header=X-Hub-Signature-256",
                        "--set", "prefix=sha256=", "--set", "event_type=header:X-GitHub-Event",
                        "--set", "idempotency_key=header:X-GitHub-Delivery")

@@ -1083,8 +1083,31 @@ static void sign_round_trips(void)
 	buf_free(&err);
 }
 
+/* Every provider checks its options: an unknown key, an unknown retry_ key and a retry value out of range
+ * are refused with the key named; no options at all are fine for the providers that need none. */
+static void every_provider_checks_options(void)
+{
+	const struct provider *p;
+	struct buf err;
+	int refused;
+
+	buf_init(&err, 4096);
+	for (size_t i = 0; (p = registry_at(i)); i++) {
+		if (!ok(p->check_options != NULL, "%s has an options check", p->name))
+			continue;
+		buf_reset(&err);
+		refused = p->check_options("nonsense=1\n", &err) < 0 && strstr(buf_str(&err), "\"nonsense\"");
+		ok(refused, "%s: an unknown option is refused, named (%s)", p->name, buf_str(&err));
+		buf_reset(&err);
+		refused = p->check_options("retry_nonsense=1\n", &err) < 0 && strstr(buf_str(&err), "\"retry_nonsense\"");
+		ok(refused, "%s: an unknown retry_ option is refused, named (%s)", p->name, buf_str(&err));
+	}
+	buf_free(&err);
+}
+
 int main(void)
 {
+	every_provider_checks_options();
 	vectors();
 	github_edges();
 	shopify_edges();
