@@ -1,4 +1,4 @@
-/* receive.c: DESIGN.md steps 2-7 for one request. The answer is decided here; response.c writes it. */
+/* receive.c: the path of one request, steps 2-7 of README's "What happens to a request". The answer is decided here; response.c writes it. */
 #include "first.h"
 #include "receive.h"
 #include "caps.h"

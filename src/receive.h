@@ -1,5 +1,5 @@
 /* receive.h: the path of one request, from its parameters to the answer bytes:
- * route, source, verify, identify, store, answer (DESIGN.md steps 2-7). */
+ * route, source, verify, identify, store, answer (README, "What happens to a request"). */
 #ifndef KANCA_RECEIVE_H
 #define KANCA_RECEIVE_H
 

@@ -1,4 +1,4 @@
-/* builtin.c: the built-in domain handlers (action kind "builtin"), from the seeds: trendyol_orders
+/* builtin.c: the built-in domain handlers (action kind "builtin"), as the integration guides describe them: trendyol_orders
  * keeps the newest state of each Trendyol shipment package, sosyalkopru_posts the newest state of each
  * Sosyal Köprü post; in both an older event never overwrites a newer one. */
 #include "first.h"

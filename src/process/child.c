@@ -1,4 +1,4 @@
-/* child.c: the processor forked off by a responder (DESIGN "Processing after the answer").
+/* child.c: the processor forked off by a responder (doc/processing.md).
  * Close-on-exec descriptors, signals reset in the child, _exit in the child, children reaped. */
 #include "first.h"
 #include "http_client.h"

@@ -19,7 +19,7 @@ struct process_policy {
 	long retry_after_cap; /* a destination's Retry-After is honoured up to this */
 };
 
-/* seeds/002's policy: 5 attempts, 1 s first delay, x2, 60 s cap; Retry-After up to 3600 s. */
+/* The default policy (doc/processing.md): 5 attempts, 1 s first delay, x2, 60 s cap; Retry-After up to 3600 s. */
 void process_policy_defaults(struct process_policy *p);
 /* Reads retry_attempts, retry_initial, retry_factor, retry_max from a source's options over the
  * defaults. 0, or -1 with the reason in err. */

@@ -1,4 +1,4 @@
-/* apple.c: Apple App Store Server Notifications V2 (PROVIDERS.md section 5). No shared secret: a
+/* apple.c: Apple App Store Server Notifications V2 (doc/providers.md, apple). No shared secret: a
  * body {"signedPayload": JWS} signed ES256 by a leaf certificate whose x5c chain must lead to the
  * root configured for the source (option root_cert), mirroring @apple/app-store-server-library's
  * SignedDataVerifier with online checks off but dates checked at the receiver's clock. */

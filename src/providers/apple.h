@@ -1,4 +1,4 @@
-/* apple.h: Apple App Store Server Notifications V2 (PROVIDERS.md section 5), in pieces: the compact
+/* apple.h: Apple App Store Server Notifications V2 (doc/providers.md, apple), in pieces: the compact
  * JWS, its x5c chain, the ES256 signature, the notification claims. Public so that
  * tests/unit/test_apple.c and tests/fuzz/fuzz_jws.c call them directly; the provider itself is
  * the vtable provider_apple (registry.c), and apple_state_decoded gives its decoded texts. */
@@ -76,7 +76,7 @@ struct apple_header {
 enum apple_status apple_jws_header(const struct apple_jws *j, struct apple_header *h);
 void apple_header_free(struct apple_header *h);
 
-/* PROVIDERS.md section 5 steps 2-6: intermediate signed by root with issuer == root subject; leaf
+/* doc/providers.md, apple steps 2-6: intermediate signed by root with issuer == root subject; leaf
  * signed by intermediate with issuer == intermediate subject; intermediate CA:TRUE; the two OIDs;
  * leaf, intermediate and root valid at t +- APPLE_CLOCK_SKEW. On APPLE_OK and leaf != NULL, *leaf is
  * the parsed leaf (free with verify_cert_free). */

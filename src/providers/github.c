@@ -1,4 +1,4 @@
-/* github.c: GitHub webhooks (PROVIDERS.md section 9). X-Hub-Signature-256 must be exactly
+/* github.c: GitHub webhooks (doc/providers.md, github). X-Hub-Signature-256 must be exactly
  * "sha256=" + lowercase hex HMAC-SHA256(secret, raw body); the legacy sha1 X-Hub-Signature is never
  * enough. The body is not parsed: GitHub may send application/x-www-form-urlencoded payloads too.
  * Key X-GitHub-Delivery, type X-GitHub-Event (body "action" only refines it; not used here). */
@@ -62,16 +62,11 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 
 const struct provider provider_github = {
 	.name = "github",
-	.aliases = NULL,
 	.summary = "GitHub: X-Hub-Signature-256 sha256=<hex HMAC>, key X-GitHub-Delivery, type X-GitHub-Event",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
 	.check_options = common_check_no_options,
 	.verify = verify,
 	.identify = identify,
-	.apply = NULL,
-	.apply_needed = NULL,
-	.answer = NULL,
-	.state_free = NULL,
 	.sign = sign,
 };

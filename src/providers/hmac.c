@@ -127,16 +127,11 @@ static int check_options(const char *options, struct buf *err)
 
 const struct provider provider_hmac = {
 	.name = "hmac",
-	.aliases = NULL,
 	.summary = "any sender that signs the raw body with HMAC-SHA256 (header, hex/base64, prefix per source)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
 	.check_options = check_options,
 	.verify = verify,
 	.identify = identify,
-	.apply = NULL,
-	.apply_needed = NULL,
-	.answer = NULL,
-	.state_free = NULL,
 	.sign = sign,
 };

@@ -1,4 +1,4 @@
-/* ikas.c: ikas app webhooks (PROVIDERS.md section 2). The body is a JSON envelope whose "signature"
+/* ikas.c: ikas app webhooks (doc/providers.md, ikas). The body is a JSON envelope whose "signature"
  * is lowercase hex HMAC-SHA256(client secret, the JSON-decoded bytes of the string "data"): never the
  * raw body, never a re-serialisation. Only data is signed; merchantId / authorizedAppId are checked
  * against the source's options when those are set. Key: id; type: scope; success: exactly 200. */
@@ -222,7 +222,6 @@ static int check_options(const char *options, struct buf *err)
 
 const struct provider provider_ikas = {
 	.name = "ikas",
-	.aliases = NULL,
 	.summary = "ikas app webhooks: hex HMAC-SHA256 of the decoded \"data\" string (client secret); "
 		   "options merchant_id, authorized_app_id",
 	.needs_secret = 1,
@@ -230,9 +229,6 @@ const struct provider provider_ikas = {
 	.check_options = check_options,
 	.verify = verify,
 	.identify = identify,
-	.apply = NULL,
-	.apply_needed = NULL,
 	.answer = answer,
-	.state_free = NULL,
 	.sign = sign,
 };

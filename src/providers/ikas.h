@@ -1,5 +1,5 @@
 /* ikas.h: the ikas webhook envelope, public so that its unit test and fuzz target call the parser
- * the provider uses (PROVIDERS.md section 2). */
+ * the provider uses (doc/providers.md, ikas). */
 #ifndef KANCA_PROVIDERS_IKAS_H
 #define KANCA_PROVIDERS_IKAS_H
 

@@ -1,5 +1,5 @@
 /* provider.h: what a provider is. Each provider is one const vtable in its own file, listed in
- * registry.c. A new provider starts from providers/skeleton.c.example. */
+ * registry.c. A new provider starts from providers/skeleton.c (doc/providers.md, "Adding a provider"). */
 #ifndef KANCA_PROVIDER_H
 #define KANCA_PROVIDER_H
 

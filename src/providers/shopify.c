@@ -1,4 +1,4 @@
-/* shopify.c: Shopify webhooks (PROVIDERS.md section 10). X-Shopify-Hmac-Sha256 must be exactly the
+/* shopify.c: Shopify webhooks (doc/providers.md, shopify). X-Shopify-Hmac-Sha256 must be exactly the
  * padded standard base64 of HMAC-SHA256(app client secret, raw body); an empty body is never valid.
  * As in @shopify/shopify-api validate(), a good HMAC without the topic, shop domain, API version and
  * webhook id headers is still refused (400 "missing_headers"). Key X-Shopify-Webhook-Id, type
@@ -114,16 +114,12 @@ fail:
 
 const struct provider provider_shopify = {
 	.name = "shopify",
-	.aliases = NULL,
 	.summary = "Shopify: X-Shopify-Hmac-Sha256 base64 HMAC, key X-Shopify-Webhook-Id, type X-Shopify-Topic",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
 	.check_options = common_check_no_options,
 	.verify = verify,
 	.identify = identify,
-	.apply = NULL,
-	.apply_needed = NULL,
 	.answer = answer,
-	.state_free = NULL,
 	.sign = sign,
 };

@@ -1,4 +1,4 @@
-/* sosyalkopru.c: Sosyal Köprü webhooks (PROVIDERS.md section 6). X-SosyalKopru-Signature must be
+/* sosyalkopru.c: Sosyal Köprü webhooks (doc/providers.md, sosyalkopru). X-SosyalKopru-Signature must be
  * exactly "sha256=" + lowercase hex HMAC-SHA256(webhook secret, raw body). Key
  * X-SosyalKopru-Delivery, type the body's "event". The webhook.test ping is answered with
  * "test":true so the sender's test shows success. */
@@ -98,7 +98,6 @@ static void answer(const struct provider_call *c, enum outcome o, const struct p
 
 const struct provider provider_sosyalkopru = {
 	.name = "sosyalkopru",
-	.aliases = NULL,
 	.summary = "Sosyal Köprü: X-SosyalKopru-Signature sha256=<hex HMAC>, key X-SosyalKopru-Delivery, "
 		   "type body event",
 	.needs_secret = 1,
@@ -106,9 +105,6 @@ const struct provider provider_sosyalkopru = {
 	.check_options = common_check_no_options,
 	.verify = verify,
 	.identify = identify,
-	.apply = NULL,
-	.apply_needed = NULL,
 	.answer = answer,
-	.state_free = NULL,
 	.sign = sign,
 };

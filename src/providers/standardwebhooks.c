@@ -1,4 +1,4 @@
-/* standardwebhooks.c: Standard Webhooks and Svix (PROVIDERS.md section 8), two vtables sharing one
+/* standardwebhooks.c: Standard Webhooks and Svix (doc/providers.md, standardwebhooks), two vtables sharing one
  * verifier. Headers webhook-id, webhook-timestamp, webhook-signature (Svix: svix-*, falling back to
  * webhook-* as the svix library does); HMAC-SHA256 keyed with the base64-decoded part of whsec_ over
  * "<id>.<ts>.<raw body>", standard padded base64, any "v1" entry may match; the timestamp must be
@@ -209,32 +209,22 @@ static enum outcome identify_svix(const struct provider_call *c, struct provider
 
 const struct provider provider_standardwebhooks = {
 	.name = "standardwebhooks",
-	.aliases = NULL,
 	.summary = "Standard Webhooks (webhook-id/-timestamp/-signature: v1 HMAC-SHA256 base64, whsec_<base64> key)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
 	.check_options = common_check_no_options,
 	.verify = verify_standard,
 	.identify = identify_standard,
-	.apply = NULL,
-	.apply_needed = NULL,
-	.answer = NULL,
-	.state_free = NULL,
 	.sign = sign_standard,
 };
 
 const struct provider provider_svix = {
 	.name = "svix",
-	.aliases = NULL,
 	.summary = "Svix (svix-id/-timestamp/-signature, else webhook-*: Standard Webhooks signatures)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
 	.check_options = common_check_no_options,
 	.verify = verify_svix,
 	.identify = identify_svix,
-	.apply = NULL,
-	.apply_needed = NULL,
-	.answer = NULL,
-	.state_free = NULL,
 	.sign = sign_svix,
 };

@@ -1,4 +1,4 @@
-/* stripe.c: Stripe webhooks (PROVIDERS.md section 4). Stripe-Signature "t=<unix>,v1=<hex>[,v1=...]",
+/* stripe.c: Stripe webhooks (doc/providers.md, stripe). Stripe-Signature "t=<unix>,v1=<hex>[,v1=...]",
  * HMAC-SHA256 keyed with the whole whsec_ string over "<t>.<raw body>", lowercase hex; rejections
  * answer 400 as Stripe's examples do. Key: body "id"; type: body "type". */
 #include "first.h"
@@ -182,16 +182,11 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 
 const struct provider provider_stripe = {
 	.name = "stripe",
-	.aliases = NULL,
 	.summary = "Stripe (Stripe-Signature t=,v1=: HMAC-SHA256 hex over t.body keyed with the whole whsec_ secret)",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_INTERNAL,
 	.check_options = common_check_no_options,
 	.verify = verify,
 	.identify = identify,
-	.apply = NULL,
-	.apply_needed = NULL,
-	.answer = NULL,
-	.state_free = NULL,
 	.sign = sign,
 };

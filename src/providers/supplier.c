@@ -1,4 +1,4 @@
-/* supplier.c: the supplier offers webhook (seeds/004, PROVIDERS.md section 7).
+/* supplier.c: the supplier offers webhook (doc/providers.md, supplier).
  * X-Signature = lowercase hex HMAC-SHA256(secret as text, raw body). offer.* events upsert the
  * offers table in the same transaction that stores the event; the answer carries the result. */
 #include "first.h"
@@ -301,8 +301,7 @@ static int check_options(const char *options, struct buf *err)
 
 const struct provider provider_supplier = {
 	.name = "supplier",
-	.aliases = NULL,
-	.summary = "supplier offers (seeds/004): X-Signature hex HMAC-SHA256 of the body, offers upserted",
+	.summary = "supplier offers: X-Signature hex HMAC-SHA256 of the body, offers upserted",
 	.needs_secret = 1,
 	.no_secret = OUTCOME_FORBIDDEN,
 	.check_options = check_options,

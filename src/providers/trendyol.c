@@ -1,10 +1,11 @@
-/* trendyol.c: Trendyol order-package webhooks (PROVIDERS.md section 3). Trendyol signs nothing: a
+/* trendyol.c: Trendyol order-package webhooks (doc/providers.md, trendyol). Trendyol signs nothing: a
  * delivery carries the credential registered with createWebhook, per source option auth_mode:
  *   api_key    (default) header x-api-key equals one of the source's secrets;
  *   basic_auth Authorization: Basic base64(username:password), username = option username,
  *              password = one of the secrets;
- *   seed_hmac  the seed documents' scheme: X-Trendyol-Signature = base64 HMAC-SHA256(secret, raw
- *              body), and X-Event-Id is the idempotency key.
+ *   seed_hmac  the scheme of the integration guide kanca was specified from (doc/providers.md,
+ *              trendyol): X-Trendyol-Signature = base64 HMAC-SHA256(secret, raw body), and X-Event-Id
+ *              is the idempotency key.
  * The body is a shipment-package page; each element of content is one event, typed by its status.
  * Route alias "ty": Trendyol refuses endpoint URLs containing "trendyol". */
 #include "first.h"
@@ -200,7 +201,7 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 }
 
 /* As Trendyol sends: the credential registered with createWebhook (the secret itself, so the header
- * lines hold it), or the seed documents' signature with X-Event-Id. */
+ * lines hold it), or the integration guide's signature with X-Event-Id. */
 static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
 {
 	char user[KANCA_OPTION_ID_MAX + 1], plain[KANCA_OPTION_ID_MAX + 1 + KANCA_SECRET_MAX + 1];
@@ -376,9 +377,5 @@ const struct provider provider_trendyol = {
 	.check_options = check_options,
 	.verify = verify,
 	.identify = identify,
-	.apply = NULL,
-	.apply_needed = NULL,
-	.answer = NULL,
-	.state_free = NULL,
 	.sign = sign,
 };

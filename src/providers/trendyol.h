@@ -1,5 +1,5 @@
 /* trendyol.h: Trendyol's order-package webhook parsers, public so that the unit test and the fuzz
- * targets call exactly what the provider uses (PROVIDERS.md section 3). */
+ * targets call exactly what the provider uses (doc/providers.md, trendyol). */
 #ifndef KANCA_PROVIDERS_TRENDYOL_H
 #define KANCA_PROVIDERS_TRENDYOL_H
 

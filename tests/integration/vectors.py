@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.environ.get("KANCA_SRCDIR") or
                                 "tests", "lib"))
 import kancatest as kt  # noqa: E402
 
-# the rejection status each provider answers (PROVIDERS.md section 1 and per provider)
+# the rejection status each provider answers (doc/providers.md)
 REJECT = {"stripe": {400}, "shopify": {400, 401}, "apple": {400, 401}}
 DEFAULT_REJECT = {401}
 

@@ -1342,7 +1342,7 @@ def configure_vector_source(env, tmp, i, v, account=None):
     return path, account
 
 
-# the rejection status each provider answers an invalid vector with (PROVIDERS.md)
+# the rejection status each provider answers an invalid vector with (doc/providers.md)
 VECTOR_REJECT = {"stripe": {400}, "shopify": {400, 401}, "apple": {400, 401}}
 
 

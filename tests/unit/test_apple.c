@@ -1,4 +1,4 @@
-/* test_apple.c: the Apple provider (PROVIDERS.md section 5): JWS split, base64url, R||S -> DER, the
+/* test_apple.c: the Apple provider (doc/providers.md, apple): JWS split, base64url, R||S -> DER, the
  * certificate checks in verify.c, each chain failure, ES256, the notification claims, nested JWSs,
  * the provider vtable, and every apple vector of tests/vectors.json (read via KANCA_SRCDIR).
  *
@@ -742,7 +742,7 @@ static void test_library_chains(void)
 	ok(g3 && verify_cert_sha256(g3, d) == 0, "Apple Root CA - G3 parses and hashes");
 	for (size_t i = 0; i < sizeof d; i++)
 		snprintf(fp + 3 * i, 4, "%02X%s", d[i], i + 1 < sizeof d ? ":" : "");
-	is_str(fp, APPLE_ROOT_G3_SHA256, "APPLE_ROOT_G3_SHA256 is Apple Root CA - G3's fingerprint (PROVIDERS.md)");
+	is_str(fp, APPLE_ROOT_G3_SHA256, "APPLE_ROOT_G3_SHA256 is Apple Root CA - G3's fingerprint (doc/providers.md, apple)");
 	verify_cert_free(g3);
 	ok(load_cfg(&cfg, "Production", "1234", REAL_ROOT_G3) == 0 &&
 		   memcmp(cfg.root_sha256, d, sizeof d) == 0,
