@@ -19,7 +19,8 @@ int main(void)
 		buf_free(&err);
 		/* the web server would answer 500 for a CGI without output; say so explicitly */
 		fputs("Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n"
-		      "{\"success\":false,\"error\":\"Internal server error\"}", stdout);
+		      "{\"success\":false,\"error\":\"Internal server error\"}",
+		      stdout);
 		fflush(stdout);
 		serve_cgi_drain(0);
 		return 1;

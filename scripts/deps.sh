@@ -7,7 +7,7 @@ pkgs="build-essential autoconf automake pkg-config libfcgi-dev libssl-dev libjso
       libsqlite3-dev sqlite3 lighttpd libfcgi-bin openssl python3 ca-certificates"
 case "$what" in
 test) pkgs="$pkgs postgresql postgresql-client spawn-fcgi multiwatch systemd apache2 libapache2-mod-fcgid util-linux procps
-      libclang-rt-14-dev clang" ;;
+      libclang-rt-14-dev clang clang-format" ;;
 bench) pkgs="$pkgs postgresql postgresql-client postgresql-contrib wrk util-linux spawn-fcgi multiwatch apache2
       libapache2-mod-fcgid" ;;
 esac

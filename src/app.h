@@ -12,7 +12,7 @@ struct buf;
 struct app {
 	struct config cfg;
 	const char *config_path;
-	struct store *store;  /* NULL while it cannot be opened; reopened on demand */
+	struct store *store; /* NULL while it cannot be opened; reopened on demand */
 };
 
 /* Puts /dev/null on any of descriptors 0-2 that is closed. A FastCGI application may be started

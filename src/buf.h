@@ -7,12 +7,11 @@
 #include <stddef.h>
 #include <stdarg.h>
 
-
 struct buf {
-	char *data;  /* NULL until the first append; data[len] == '\0' after it */
+	char *data; /* NULL until the first append; data[len] == '\0' after it */
 	size_t len;
 	size_t cap;
-	size_t max;  /* appends that would pass this fail with -1 */
+	size_t max; /* appends that would pass this fail with -1 */
 };
 
 /* An empty buffer that may grow to max bytes. */
@@ -24,10 +23,8 @@ void buf_reset(struct buf *b);
 /* 0, or -1 when the cap or memory would be exceeded (b unchanged). */
 int buf_append(struct buf *b, const void *p, size_t n) KANCA_MUST_CHECK;
 int buf_append_str(struct buf *b, const char *s) KANCA_MUST_CHECK;
-int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3))) KANCA_MUST_CHECK;
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0))) KANCA_MUST_CHECK;
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3))) KANCA_MUST_CHECK;
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0))) KANCA_MUST_CHECK;
 /* Appends a message for a caller (errors, reasons) and returns -1, so "return buf_fail(err, ...)"
  * reports and fails in one step. A message that does not fit is cut. */
 int buf_fail(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -103,7 +103,8 @@ int clock_parse_iso8601(const char *s, int64_t *ms)
 		if (*s != 'T' && *s != 't' && *s != ' ')
 			return -1;
 		s++;
-		if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || (h = num(s, 2)) > 23 || (mi = num(s + 3, 2)) > 59)
+		if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || (h = num(s, 2)) > 23 ||
+		    (mi = num(s + 3, 2)) > 59)
 			return -1;
 		s += 5;
 		if (*s == ':') {

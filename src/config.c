@@ -14,8 +14,16 @@
 #define KANCA_DEFAULT_CONFIG "/etc/kanca/kanca.conf"
 #endif
 
-enum key_type { KEY_STRING, KEY_SIZE, KEY_SECONDS, KEY_CACHE_SECONDS, KEY_LOGLEVEL, KEY_STORE, KEY_PATHPREFIX,
-		KEY_PROCESSING };
+enum key_type {
+	KEY_STRING,
+	KEY_SIZE,
+	KEY_SECONDS,
+	KEY_CACHE_SECONDS,
+	KEY_LOGLEVEL,
+	KEY_STORE,
+	KEY_PATHPREFIX,
+	KEY_PROCESSING
+};
 
 struct key {
 	const char *name;
@@ -29,23 +37,23 @@ struct key {
 #define F(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
 
 static const struct key keys[] = {
-	{"store", KEY_STORE, F(store), "sqlite:/var/lib/kanca/kanca.db",
-	 "where events are stored: sqlite:/path/file.db (embedded, WAL mode) or a libpq URI postgresql://..."},
-	{"max_body_bytes", KEY_SIZE, F(max_body_bytes), "1M",
-	 "largest request body accepted; larger bodies get 413 without being read (suffix K or M allowed, at most 64M)"},
-	{"log_level", KEY_LOGLEVEL, F(log_level), "info", "error, warn, info or debug; logs go to stderr"},
-	{"base_path", KEY_PATHPREFIX, F(base_path), "",
-	 "URL prefix in front of kanca's routes, e.g. /hooks for /hooks/webhook/<provider>/<account>"},
-	{"timestamp_tolerance", KEY_SECONDS, F(timestamp_tolerance), "300",
-	 "seconds a signed timestamp may differ from now (Stripe, Standard Webhooks, Svix); 1 to 3600"},
-	{"source_cache_seconds", KEY_CACHE_SECONDS, F(source_cache_seconds), "1",
-	 "seconds a responder reuses a source and its secrets before asking the store again (0 to 300; 0 = always ask); "
-	 "kancactl changes reach every responder within this time"},
-	{"processing", KEY_PROCESSING, F(processing_fork), "fork",
-	 "fork: each responder forks a processor that handles events after the answer; off: only kancactl worker does"},
-	{"processing_lease", KEY_SECONDS, F(processing_lease), "60",
-	 "seconds a processor holds an event it claimed (1 to 3600): if it dies mid-action, another takes the event "
-	 "after this; keep it above the longest run of a source's actions (their timeouts added up)"},
+    {"store", KEY_STORE, F(store), "sqlite:/var/lib/kanca/kanca.db",
+     "where events are stored: sqlite:/path/file.db (embedded, WAL mode) or a libpq URI postgresql://..."},
+    {"max_body_bytes", KEY_SIZE, F(max_body_bytes), "1M",
+     "largest request body accepted; larger bodies get 413 without being read (suffix K or M allowed, at most 64M)"},
+    {"log_level", KEY_LOGLEVEL, F(log_level), "info", "error, warn, info or debug; logs go to stderr"},
+    {"base_path", KEY_PATHPREFIX, F(base_path), "",
+     "URL prefix in front of kanca's routes, e.g. /hooks for /hooks/webhook/<provider>/<account>"},
+    {"timestamp_tolerance", KEY_SECONDS, F(timestamp_tolerance), "300",
+     "seconds a signed timestamp may differ from now (Stripe, Standard Webhooks, Svix); 1 to 3600"},
+    {"source_cache_seconds", KEY_CACHE_SECONDS, F(source_cache_seconds), "1",
+     "seconds a responder reuses a source and its secrets before asking the store again (0 to 300; 0 = always ask); "
+     "kancactl changes reach every responder within this time"},
+    {"processing", KEY_PROCESSING, F(processing_fork), "fork",
+     "fork: each responder forks a processor that handles events after the answer; off: only kancactl worker does"},
+    {"processing_lease", KEY_SECONDS, F(processing_lease), "60",
+     "seconds a processor holds an event it claimed (1 to 3600): if it dies mid-action, another takes the event "
+     "after this; keep it above the longest run of a source's actions (their timeouts added up)"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -98,8 +106,7 @@ static int set_key(struct config *c, const struct key *k, const char *v, struct 
 	case KEY_PATHPREFIX:
 		if (strlen(v) >= k->size)
 			return buf_fail(err, "%s: longer than %zu characters", k->name, k->size - 1);
-		if (k->type == KEY_PATHPREFIX && v[0] &&
-		    (v[0] != '/' || v[strlen(v) - 1] == '/' || strchr(v, '?')))
+		if (k->type == KEY_PATHPREFIX && v[0] && (v[0] != '/' || v[strlen(v) - 1] == '/' || strchr(v, '?')))
 			return buf_fail(err, "%s: must be empty or start with / and not end with /", k->name);
 		memcpy(dst, v, strlen(v) + 1);
 		return 0;

@@ -10,14 +10,14 @@
 struct buf;
 
 struct config {
-	char store[1024];        /* "sqlite:/path/file.db" or a libpq URI "postgresql://..." */
-	size_t max_body_bytes;   /* bodies above it get 413 */
-	int log_level;           /* enum log_level */
-	char base_path[256];     /* prefix before /webhook/... ("" or e.g. "/hooks") */
-	long timestamp_tolerance;/* seconds a signed timestamp may be off (Stripe, Standard Webhooks) */
-	long source_cache_seconds;/* how long a responder reuses a source and its secrets; 0 = never */
-	int processing_fork;      /* processing = fork (1) | off (0) */
-	long processing_lease;    /* seconds a claim lasts before another processor may take the event */
+	char store[1024];	   /* "sqlite:/path/file.db" or a libpq URI "postgresql://..." */
+	size_t max_body_bytes;	   /* bodies above it get 413 */
+	int log_level;		   /* enum log_level */
+	char base_path[256];	   /* prefix before /webhook/... ("" or e.g. "/hooks") */
+	long timestamp_tolerance;  /* seconds a signed timestamp may be off (Stripe, Standard Webhooks) */
+	long source_cache_seconds; /* how long a responder reuses a source and its secrets; 0 = never */
+	int processing_fork;	   /* processing = fork (1) | off (0) */
+	long processing_lease;	   /* seconds a claim lasts before another processor may take the event */
 };
 
 /* Fills every key with its default. */
@@ -27,8 +27,7 @@ const char *config_path(void);
 /* Reads path over the defaults. 0, or -1 with one line per problem in err ("path:line: key: why"). */
 int config_load(struct config *c, const char *path, struct buf *err) KANCA_MUST_CHECK;
 /* Sets one key from text; 0 or -1 with the reason in err. */
-int config_set(struct config *c, const char *key, const char *value, struct buf *err)
-	KANCA_MUST_CHECK;
+int config_set(struct config *c, const char *key, const char *value, struct buf *err) KANCA_MUST_CHECK;
 /* Writes every key, its default and its description (kancactl config keys). */
 void config_describe(FILE *out);
 

@@ -11,16 +11,16 @@
 #include "buf.h"
 
 struct http_request {
-	const char *url;	  /* an absolute http:// or https:// URL (http_client_url_ok) */
+	const char *url;	   /* an absolute http:// or https:// URL (http_client_url_ok) */
 	const struct buf *headers; /* "Name: value\n" lines sent as given, or NULL. They may hold
 				    * credentials or signatures: libcurl's copies are wiped before freed */
-	const void *body;	  /* NULL: GET; else POST of len bytes, byte for byte */
+	const void *body;	   /* NULL: GET; else POST of len bytes, byte for byte */
 	size_t len;
-	long timeout_ms;	  /* the whole exchange, name resolution and connect included */
+	long timeout_ms; /* the whole exchange, name resolution and connect included */
 	const char *user_agent;
-	size_t read_max;	  /* 0: read the whole answer; else hang up after this many body bytes
-				   * (the answer still counts as complete) */
-	long long date_base;	  /* unix seconds an HTTP-date Retry-After is counted from */
+	size_t read_max;     /* 0: read the whole answer; else hang up after this many body bytes
+			      * (the answer still counts as complete) */
+	long long date_base; /* unix seconds an HTTP-date Retry-After is counted from */
 };
 
 struct http_answer {

@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#define J(x) ((json_object *)(x))
+#define J(x)  ((json_object *)(x))
 #define CJ(x) ((const json_object *)(x))
 
 static int only_space(const char *s, size_t n)
@@ -17,7 +17,6 @@ static int only_space(const char *s, size_t n)
 			return 0;
 	return 1;
 }
-
 
 /* ---- strict RFC 8259 scan -------------------------------------------------------------------
  * json-c is lenient (NaN, 1., 00, raw control characters, overlong UTF-8). Every document is first
@@ -86,8 +85,8 @@ static int scan_string(struct scan *sc)
 			if (u >= 0xdc00 && u <= 0xdfff)
 				return -1; /* lone low surrogate */
 			if (u >= 0xd800 && u <= 0xdbff) {
-				if (sc->end - sc->p < 6 || sc->p[0] != '\\' || sc->p[1] != 'u' || hex4(sc->p + 2, &lo) < 0 ||
-				    lo < 0xdc00 || lo > 0xdfff)
+				if (sc->end - sc->p < 6 || sc->p[0] != '\\' || sc->p[1] != 'u' ||
+				    hex4(sc->p + 2, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
 					return -1;
 				sc->p += 6;
 			}
@@ -262,8 +261,7 @@ enum json_error json_parse(const char *s, size_t n, int max_depth, struct json *
 	if (jerr == json_tokener_error_depth)
 		rc = JSON_ERR_DEPTH;
 	else if (jerr == json_tokener_success && root &&
-		 (json_object_get_type(root) == json_type_object ||
-		  json_object_get_type(root) == json_type_array) &&
+		 (json_object_get_type(root) == json_type_object || json_object_get_type(root) == json_type_array) &&
 		 only_space(s + off, n - off))
 		rc = JSON_OK;
 	json_tokener_free(tok);

@@ -48,8 +48,8 @@ void log_write(enum log_level level, const char *file, int line, const char *fmt
 	t = time(NULL);
 	gmtime_r(&t, &tm);
 	n = strftime(msg, sizeof msg, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	k = snprintf(msg + n, sizeof msg - n, " kanca[%ld] %s %s:%d: ", (long)getpid(),
-		     names[level], base ? base + 1 : file, line);
+	k = snprintf(msg + n, sizeof msg - n, " kanca[%ld] %s %s:%d: ", (long)getpid(), names[level],
+		     base ? base + 1 : file, line);
 	if (k > 0)
 		n += (size_t)k < sizeof msg - n ? (size_t)k : sizeof msg - n - 1;
 	va_start(ap, fmt);

@@ -12,7 +12,7 @@ int log_level_parse(const char *s);
 /* Context appended to every line until cleared with (NULL, NULL). Strings are copied. */
 void log_set_request(const char *provider, const char *delivery);
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #define log_error(...) log_write(LOG_LEVEL_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...)  log_write(LOG_LEVEL_WARN, __FILE__, __LINE__, __VA_ARGS__)

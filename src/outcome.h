@@ -4,19 +4,19 @@
 
 enum outcome {
 	OUTCOME_OK = 0,
-	OUTCOME_DUPLICATE,       /* already stored: same 2xx, not processed again */
-	OUTCOME_BAD_REQUEST,     /* 400: unparsable body, bad event type */
-	OUTCOME_UNAUTHORIZED,    /* 401: missing or invalid signature */
-	OUTCOME_FORBIDDEN,       /* 403: source disabled or not configured */
-	OUTCOME_NOT_FOUND,       /* 404: unknown path, provider or account */
-	OUTCOME_METHOD,          /* 405: not POST (or not GET for /healthz) */
-	OUTCOME_LENGTH_REQUIRED, /* 411: no Content-Length */
-	OUTCOME_TOO_LARGE,       /* 413: body over max_body_bytes */
-	OUTCOME_URI_TOO_LONG,    /* 414 */
-	OUTCOME_UNPROCESSABLE,   /* 422: authentic, but the data fails validation */
-	OUTCOME_HEADER_TOO_LARGE,/* 431 */
-	OUTCOME_INTERNAL,        /* 500: nothing was stored, the sender should retry */
-	OUTCOME_UNAVAILABLE,     /* 503: store down (healthz) */
+	OUTCOME_DUPLICATE,	  /* already stored: same 2xx, not processed again */
+	OUTCOME_BAD_REQUEST,	  /* 400: unparsable body, bad event type */
+	OUTCOME_UNAUTHORIZED,	  /* 401: missing or invalid signature */
+	OUTCOME_FORBIDDEN,	  /* 403: source disabled or not configured */
+	OUTCOME_NOT_FOUND,	  /* 404: unknown path, provider or account */
+	OUTCOME_METHOD,		  /* 405: not POST (or not GET for /healthz) */
+	OUTCOME_LENGTH_REQUIRED,  /* 411: no Content-Length */
+	OUTCOME_TOO_LARGE,	  /* 413: body over max_body_bytes */
+	OUTCOME_URI_TOO_LONG,	  /* 414 */
+	OUTCOME_UNPROCESSABLE,	  /* 422: authentic, but the data fails validation */
+	OUTCOME_HEADER_TOO_LARGE, /* 431 */
+	OUTCOME_INTERNAL,	  /* 500: nothing was stored, the sender should retry */
+	OUTCOME_UNAVAILABLE,	  /* 503: store down (healthz) */
 	OUTCOME__COUNT
 };
 

@@ -1,4 +1,5 @@
-/* receive.c: the path of one request, steps 2-7 of README's "What happens to a request". The answer is decided here; response.c writes it. */
+/* receive.c: the path of one request, steps 2-7 of README's "What happens to a request". The answer is decided here;
+ * response.c writes it. */
 #include "first.h"
 #include "receive.h"
 #include "caps.h"
@@ -109,7 +110,7 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 	o = request_read_body(t->req, t->app->cfg.max_body_bytes, read, ctx);
 	if (o != OUTCOME_OK) {
 		reject(t, o, "rejected",
-		       o == OUTCOME_TOO_LARGE         ? "body larger than max_body_bytes"
+		       o == OUTCOME_TOO_LARGE	      ? "body larger than max_body_bytes"
 		       : o == OUTCOME_LENGTH_REQUIRED ? "no Content-Length"
 						      : "body shorter than Content-Length");
 		goto out;
@@ -173,20 +174,20 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 		apply = t->prov->apply;
 	for (size_t i = 0; i < nevs; i++) {
 		struct store_event ev = {
-			.source_id = t->source.id,
-			.provider = t->prov->name,
-			.account = t->route.account,
-			.key = evs[i].key,
-			.type = evs[i].type[0] ? evs[i].type : NULL,
-			.body = t->req->body.data,
-			.body_len = t->req->body.len,
-			.headers_json = buf_str(&headers),
-			.verification = v.detail,
-			.secret_id = v.secret_id,
-			.received_at = t->now,
-			.remote_addr = t->req->remote_addr,
-			.status = evs[i].status[0] ? evs[i].status : NULL,
-			.decoded = evs[i].decoded,
+		    .source_id = t->source.id,
+		    .provider = t->prov->name,
+		    .account = t->route.account,
+		    .key = evs[i].key,
+		    .type = evs[i].type[0] ? evs[i].type : NULL,
+		    .body = t->req->body.data,
+		    .body_len = t->req->body.len,
+		    .headers_json = buf_str(&headers),
+		    .verification = v.detail,
+		    .secret_id = v.secret_id,
+		    .received_at = t->now,
+		    .remote_addr = t->req->remote_addr,
+		    .status = evs[i].status[0] ? evs[i].status : NULL,
+		    .decoded = evs[i].decoded,
 		};
 		long long id = 0;
 		int dup = 0;
@@ -200,7 +201,8 @@ static int serve_webhook(struct turn *t, request_read_fn read, void *ctx)
 		}
 		dup_all = dup_all && dup;
 		kept++;
-		log_info("%s event %lld type=%s", dup ? "duplicate of" : "stored", id, evs[i].type[0] ? evs[i].type : "-");
+		log_info("%s event %lld type=%s", dup ? "duplicate of" : "stored", id,
+			 evs[i].type[0] ? evs[i].type : "-");
 	}
 	o = dup_all ? OUTCOME_DUPLICATE : OUTCOME_OK;
 	if (stored.len && nevs == 1) {

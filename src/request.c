@@ -170,8 +170,8 @@ int request_headers_json(const struct request *r, struct buf *out)
 		return -1;
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const struct request_header *h = &r->headers[i];
-		if ((i && buf_append(out, ",", 1) < 0) ||
-		    buf_append_json_string(out, h->name, strlen(h->name)) < 0 || buf_append(out, ":", 1) < 0)
+		if ((i && buf_append(out, ",", 1) < 0) || buf_append_json_string(out, h->name, strlen(h->name)) < 0 ||
+		    buf_append(out, ":", 1) < 0)
 			return -1;
 		if (is_redacted(h->name)) {
 			if (buf_append_str(out, "\"[redacted]\"") < 0)

@@ -12,19 +12,19 @@
 #include "outcome.h"
 
 struct request_header {
-	char *name;   /* lowercase, '-' separated: "x-signature", "content-type" */
-	char *value;  /* byte for byte as received */
+	char *name;  /* lowercase, '-' separated: "x-signature", "content-type" */
+	char *value; /* byte for byte as received */
 	size_t value_len;
 };
 
 struct request {
 	char method[16];
-	char path[KANCA_PATH_MAX + 1];   /* without the query string */
-	long long content_length;        /* -1 when absent */
+	char path[KANCA_PATH_MAX + 1]; /* without the query string */
+	long long content_length;      /* -1 when absent */
 	char remote_addr[64];
 	struct request_header headers[KANCA_HEADERS_MAX];
 	size_t nheaders;
-	struct buf body;                 /* exact raw bytes */
+	struct buf body; /* exact raw bytes */
 };
 
 /* Reads n bytes at most into p; returns bytes read, 0 at end of input, -1 on error. */

@@ -20,7 +20,7 @@ struct store_source {
 	char provider[KANCA_SEGMENT_MAX + 1];
 	char account[KANCA_SEGMENT_MAX + 1];
 	int enabled;
-	char *options;                         /* "key=value\n" lines; never NULL after a get */
+	char *options;					/* "key=value\n" lines; never NULL after a get */
 	struct store_secret secrets[KANCA_SECRETS_MAX]; /* unexpired only, newest first */
 	size_t nsecrets;
 };

@@ -56,7 +56,8 @@ int source_cache_get(struct store *s, const char *provider, const char *account,
 	if (ttl > 0) {
 		for (size_t i = 0; i < CACHE_SLOTS; i++) {
 			sl = &slots[i];
-			if (!sl->used || strcmp(sl->src.provider, provider) != 0 || strcmp(sl->src.account, account) != 0)
+			if (!sl->used || strcmp(sl->src.provider, provider) != 0 ||
+			    strcmp(sl->src.account, account) != 0)
 				continue;
 			if (clock_monotonic() - sl->fetched_at < (double)ttl)
 				return copy_source(out, &sl->src, now) < 0 ? -1 : 1;

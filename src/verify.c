@@ -28,8 +28,8 @@
  * the primitive touches none of that. RFC 4231's vectors in tests/unit/test_verify.c hold it. */
 #define HMAC_BLOCK 64
 
-int verify_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts,
-			     const size_t *lens, size_t nparts, unsigned char out[VERIFY_SHA256_LEN])
+int verify_hmac_sha256_parts(const void *key, size_t keylen, const void *const *parts, const size_t *lens,
+			     size_t nparts, unsigned char out[VERIFY_SHA256_LEN])
 {
 	unsigned char k[HMAC_BLOCK], pad[HMAC_BLOCK], inner[VERIFY_SHA256_LEN];
 	SHA256_CTX ctx;
@@ -168,8 +168,8 @@ int verify_equal(const void *a, size_t alen, const void *b, size_t blen)
 	return CRYPTO_memcmp(a, b, alen) == 0;
 }
 
-int verify_hmac_text(enum verify_encoding enc, const void *key, size_t keylen,
-		     const void *const *parts, const size_t *lens, size_t nparts, char out[VERIFY_HEX_LEN + 1])
+int verify_hmac_text(enum verify_encoding enc, const void *key, size_t keylen, const void *const *parts,
+		     const size_t *lens, size_t nparts, char out[VERIFY_HEX_LEN + 1])
 {
 	unsigned char mac[VERIFY_SHA256_LEN];
 

@@ -1,5 +1,5 @@
-/* builtin.c: the built-in domain handlers (action kind "builtin"), as the integration guides describe them: trendyol_orders
- * keeps the newest state of each Trendyol shipment package, sosyalkopru_posts the newest state of each
+/* builtin.c: the built-in domain handlers (action kind "builtin"), as the integration guides describe them:
+ * trendyol_orders keeps the newest state of each Trendyol shipment package, sosyalkopru_posts the newest state of each
  * Sosyal Köprü post; in both an older event never overwrites a newer one. */
 #include "first.h"
 #include "process/builtin.h"
@@ -53,8 +53,8 @@ static int trendyol_orders(struct store *s, const struct store_job *job, char *e
 		struct buf js;
 		int changed = 0, bad;
 
-		if (text_of(pkg, "shipmentPackageId", id, sizeof id) < 0 || text_of(pkg, "status", status, sizeof status) < 0 ||
-		    !json_is_integer(lm)) {
+		if (text_of(pkg, "shipmentPackageId", id, sizeof id) < 0 ||
+		    text_of(pkg, "status", status, sizeof status) < 0 || !json_is_integer(lm)) {
 			snprintf(err, errcap, "package %zu lacks shipmentPackageId, status or lastModifiedDate", i);
 			goto out;
 		}
@@ -135,8 +135,8 @@ static const struct builtin {
 	const char *name, *provider;
 	int (*run)(struct store *s, const struct store_job *job, char *err, size_t errcap);
 } builtins[] = {
-	{"trendyol_orders", "trendyol", trendyol_orders},
-	{"sosyalkopru_posts", "sosyalkopru", sosyalkopru_posts},
+    {"trendyol_orders", "trendyol", trendyol_orders},
+    {"sosyalkopru_posts", "sosyalkopru", sosyalkopru_posts},
 };
 
 static const struct builtin *find(const char *name)

@@ -139,8 +139,8 @@ void process_child_check(const struct config *cfg)
 
 	if (child <= 0 || waitpid(child, &st, WNOHANG) != child)
 		return;
-	log_warn("processor %ld ended (%s %d): starting another", (long)child,
-		 WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	log_warn("processor %ld ended (%s %d): starting another", (long)child, WIFSIGNALED(st) ? "signal" : "status",
+		 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 	child = -1;
 	(void)process_child_start(cfg);
 }

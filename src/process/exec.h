@@ -5,10 +5,10 @@
 struct store_job;
 
 struct process_exec_outcome {
-	int ok;            /* exit status 0 */
-	int exit_code;     /* -1 when killed or not started */
+	int ok;	       /* exit status 0 */
+	int exit_code; /* -1 when killed or not started */
 	int timed_out;
-	char error[200];   /* first line of the script's stderr, or why it did not run */
+	char error[200]; /* first line of the script's stderr, or why it did not run */
 };
 
 /* Runs the executable path (no shell) with the job's raw body on stdin and only these variables:

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define DEFAULT_TYPE "application/json"
-#define USER_AGENT "kanca/" PACKAGE_VERSION
+#define USER_AGENT   "kanca/" PACKAGE_VERSION
 
 /* ---- validation (nothing is sent when any of it fails) ---- */
 
@@ -66,7 +66,8 @@ static int extra_header_ok(const char *line, char *why, size_t whysz, size_t ind
 	size_t n;
 
 	if (strlen(line) > KANCA_FORWARD_HEADER_LINE_MAX) {
-		snprintf(why, whysz, "extra header %zu is longer than %d bytes", index + 1, KANCA_FORWARD_HEADER_LINE_MAX);
+		snprintf(why, whysz, "extra header %zu is longer than %d bytes", index + 1,
+			 KANCA_FORWARD_HEADER_LINE_MAX);
 		return -1;
 	}
 	colon = strchr(line, ':');

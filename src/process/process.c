@@ -63,7 +63,8 @@ int process_policy_load(const char *options, struct process_policy *p, struct bu
 
 	if (opt_number(options, "retry_attempts", 1, 100, &a, err) < 0 ||
 	    opt_number(options, "retry_initial", 1, 86400, &i, err) < 0 ||
-	    opt_number(options, "retry_factor", 1, 10, &f, err) < 0 || opt_number(options, "retry_max", 1, 604800, &m, err) < 0)
+	    opt_number(options, "retry_factor", 1, 10, &f, err) < 0 ||
+	    opt_number(options, "retry_max", 1, 604800, &m, err) < 0)
 		return -1;
 	p->attempts = (int)a;
 	p->initial = (long)i;
@@ -88,8 +89,25 @@ long process_backoff(const struct process_policy *p, int attempts, long retry_af
 	return s;
 }
 
+/* An action's timeout option (whole seconds, checked by kancactl action add) in milliseconds; dflt when
+ * it is absent or unusable. */
+static long timeout_ms(const char *text, long dflt)
+{
+	char *end;
+	long v;
+
+	if (!text[0])
+		return dflt;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || v <= 0 || v > 86400)
+		return dflt;
+	return v * 1000;
+}
+
 /* Options of a forward action: secret (whsec_...), static_secret, header ("Name: value"), timeout. */
-static void run_forward(const struct store_job *job, const char *target, const char *options, struct forward_outcome *fo)
+static void run_forward(const struct store_job *job, const char *target, const char *options,
+			struct forward_outcome *fo)
 {
 	char secret[512] = "", stat[512] = "", header[1024] = "", timeout[32] = "";
 	const char *extra[2] = {NULL, NULL};
@@ -108,7 +126,7 @@ static void run_forward(const struct store_job *job, const char *target, const c
 	t.signing_secret = secret[0] ? secret : NULL;
 	t.static_secret = stat[0] ? stat : NULL;
 	t.extra_headers = extra;
-	t.timeout_ms = timeout[0] ? atol(timeout) * 1000 : 0;
+	t.timeout_ms = timeout_ms(timeout, 0);
 	/* the event id is the delivery id: stable across retries */
 	snprintf(id, sizeof id, "evt_%lld", job->event_id);
 	memset(&m, 0, sizeof m);
@@ -164,14 +182,14 @@ int process_job(struct store *s, struct store_job *job)
 			struct process_exec_outcome eo;
 			char timeout[32] = "";
 			(void)options_get(opts, "timeout", timeout, sizeof timeout);
-			process_exec_run(target, job, timeout[0] ? atol(timeout) * 1000 : 30000, &eo);
+			process_exec_run(target, job, timeout_ms(timeout, 30000), &eo);
 			fo.result = eo.ok ? FORWARD_OK : FORWARD_RETRY;
 			fo.retry_after = -1;
 			exit_code = eo.exit_code;
 			snprintf(fo.error, sizeof fo.error, "%s", eo.error);
 		} else if (strcmp(kind, "builtin") == 0) {
 			fo.result = process_builtin_run(s, job, target, fo.error, sizeof fo.error) == 0 ? FORWARD_OK
-													 : FORWARD_RETRY;
+													: FORWARD_RETRY;
 			fo.retry_after = -1;
 		} else if (strcmp(kind, "notify") == 0) {
 			char payload[32];
@@ -188,7 +206,10 @@ int process_job(struct store *s, struct store_job *job)
 			fo.result = FORWARD_INVALID;
 			snprintf(fo.error, sizeof fo.error, "action kind %s is not supported by this kanca", kind);
 		}
-		outcome = fo.result == FORWARD_OK ? "ok" : fo.result == FORWARD_GONE ? "gone" : fo.result == FORWARD_RETRY ? "retry" : "failed";
+		outcome = fo.result == FORWARD_OK      ? "ok"
+			  : fo.result == FORWARD_GONE  ? "gone"
+			  : fo.result == FORWARD_RETRY ? "retry"
+						       : "failed";
 		if (store_attempt_end(s, attempt, clock_now(), outcome, fo.http_status ? fo.http_status : -1, exit_code,
 				      fo.error) < 0)
 			goto store_error;
@@ -199,8 +220,8 @@ int process_job(struct store *s, struct store_job *job)
 			/* 410: this destination wants no more; the others go on */
 			log_warn("event %lld: %s answered 410 Gone: action %lld disabled", job->event_id, kind, aid);
 			if (store_action_disable(s, aid) < 0 ||
-			    store_audit(s, clock_now(), "action_disabled", NULL, NULL, job->source_id, job->event_id, 410,
-					"destination answered 410 Gone", NULL) < 0)
+			    store_audit(s, clock_now(), "action_disabled", NULL, NULL, job->source_id, job->event_id,
+					410, "destination answered 410 Gone", NULL) < 0)
 				goto store_error;
 			break;
 		default:

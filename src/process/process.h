@@ -12,10 +12,10 @@ struct store_job;
 struct buf;
 
 struct process_policy {
-	int attempts;         /* after this many attempts an event is dead */
-	long initial;         /* seconds before the first retry */
-	double factor;        /* each retry waits factor times longer ... */
-	long max;             /* ... up to this many seconds */
+	int attempts;	      /* after this many attempts an event is dead */
+	long initial;	      /* seconds before the first retry */
+	double factor;	      /* each retry waits factor times longer ... */
+	long max;	      /* ... up to this many seconds */
 	long retry_after_cap; /* a destination's Retry-After is honoured up to this */
 };
 
@@ -23,8 +23,7 @@ struct process_policy {
 void process_policy_defaults(struct process_policy *p);
 /* Reads retry_attempts, retry_initial, retry_factor, retry_max from a source's options over the
  * defaults. 0, or -1 with the reason in err. */
-int process_policy_load(const char *options, struct process_policy *p, struct buf *err)
-	KANCA_MUST_CHECK;
+int process_policy_load(const char *options, struct process_policy *p, struct buf *err) KANCA_MUST_CHECK;
 /* Seconds until the next try after `attempts` failed attempts, with +-20% jitter, at least the
  * destination's retry_after (capped) when it gave one (-1: none). */
 long process_backoff(const struct process_policy *p, int attempts, long retry_after);
@@ -34,10 +33,10 @@ long process_backoff(const struct process_policy *p, int attempts, long retry_af
 int process_job(struct store *s, struct store_job *job);
 
 struct process_opts {
-	long lease;        /* seconds a claim lasts */
-	int drain;         /* stop when nothing is due (kancactl worker --drain) */
-	long max_events;   /* stop after this many (0: no limit) */
-	double poll;       /* seconds between looks when idle */
+	long lease;	 /* seconds a claim lasts */
+	int drain;	 /* stop when nothing is due (kancactl worker --drain) */
+	long max_events; /* stop after this many (0: no limit) */
+	double poll;	 /* seconds between looks when idle */
 };
 
 /* Claims and processes due events. Returns how many were processed, or -1 on a store error. */

@@ -208,8 +208,8 @@ enum apple_status apple_check_chain(const struct verify_cert *root, const struct
 	else if (verify_cert_has_extension(leaf, APPLE_OID_LEAF) != 1 ||
 		 verify_cert_has_extension(inter, APPLE_OID_INTERMEDIATE) != 1)
 		st = APPLE_MISSING_OID;
-	else if (!verify_cert_valid_at(leaf, t, APPLE_CLOCK_SKEW) || !verify_cert_valid_at(inter, t, APPLE_CLOCK_SKEW) ||
-		 !verify_cert_valid_at(root, t, APPLE_CLOCK_SKEW))
+	else if (!verify_cert_valid_at(leaf, t, APPLE_CLOCK_SKEW) ||
+		 !verify_cert_valid_at(inter, t, APPLE_CLOCK_SKEW) || !verify_cert_valid_at(root, t, APPLE_CLOCK_SKEW))
 		st = APPLE_CERT_DATES;
 	verify_cert_free(inter);
 	if (st == APPLE_OK && leaf_out)
@@ -232,8 +232,8 @@ static enum apple_status token_time(const struct json *payload, long long t)
 	return APPLE_OK;
 }
 
-enum apple_status apple_verify_jws(const char *s, size_t n, const struct verify_cert *root, long long t,
-				   char **payload, size_t *payload_len, struct json **root_json)
+enum apple_status apple_verify_jws(const char *s, size_t n, const struct verify_cert *root, long long t, char **payload,
+				   size_t *payload_len, struct json **root_json)
 {
 	struct apple_jws j;
 	struct apple_header h;
@@ -338,8 +338,9 @@ int apple_config_load(const char *options, int need_root, struct apple_config *c
 	rc = options_get(options, "root_cert", b64, KANCA_OPTION_MAX + 1);
 	if (rc == 0) {
 		free(b64);
-		return need_root ? buf_fail(err, "root_cert is not set (kancactl source add apple ACCOUNT --root-cert FILE)")
-				 : 0;
+		return need_root
+			   ? buf_fail(err, "root_cert is not set (kancactl source add apple ACCOUNT --root-cert FILE)")
+			   : 0;
 	}
 	dlen = rc < 0 ? -1 : b64_decode_alloc(b64, strlen(b64), 0, &der);
 	free(b64);
@@ -380,18 +381,31 @@ struct member_kind {
 };
 
 static const struct member_kind top_members[] = {
-	{"notificationType", JSON_STRING}, {"subtype", JSON_STRING}, {"notificationUUID", JSON_STRING},
-	{"version", JSON_STRING}, {"signedDate", JSON_NUMBER}, {"data", JSON_OBJECT}, {"summary", JSON_OBJECT},
-	{"externalPurchaseToken", JSON_OBJECT}, {"appData", JSON_OBJECT}, {NULL, JSON_NULL},
+    {"notificationType", JSON_STRING}, {"subtype", JSON_STRING},
+    {"notificationUUID", JSON_STRING}, {"version", JSON_STRING},
+    {"signedDate", JSON_NUMBER},       {"data", JSON_OBJECT},
+    {"summary", JSON_OBJECT},	       {"externalPurchaseToken", JSON_OBJECT},
+    {"appData", JSON_OBJECT},	       {NULL, JSON_NULL},
 };
 static const struct member_kind app_members[] = {
-	{"appAppleId", JSON_NUMBER}, {"bundleId", JSON_STRING}, {"environment", JSON_STRING},
-	{"bundleVersion", JSON_STRING}, {"signedTransactionInfo", JSON_STRING}, {"signedRenewalInfo", JSON_STRING},
-	{"status", JSON_NUMBER}, {"consumptionRequestReason", JSON_STRING}, {"externalPurchaseId", JSON_STRING},
-	{"requestIdentifier", JSON_STRING}, {"signedAppTransactionInfo", JSON_STRING}, {NULL, JSON_NULL},
+    {"appAppleId", JSON_NUMBER},
+    {"bundleId", JSON_STRING},
+    {"environment", JSON_STRING},
+    {"bundleVersion", JSON_STRING},
+    {"signedTransactionInfo", JSON_STRING},
+    {"signedRenewalInfo", JSON_STRING},
+    {"status", JSON_NUMBER},
+    {"consumptionRequestReason", JSON_STRING},
+    {"externalPurchaseId", JSON_STRING},
+    {"requestIdentifier", JSON_STRING},
+    {"signedAppTransactionInfo", JSON_STRING},
+    {NULL, JSON_NULL},
 };
 static const struct member_kind signed_members[] = {
-	{"bundleId", JSON_STRING}, {"environment", JSON_STRING}, {"signedDate", JSON_NUMBER}, {NULL, JSON_NULL},
+    {"bundleId", JSON_STRING},
+    {"environment", JSON_STRING},
+    {"signedDate", JSON_NUMBER},
+    {NULL, JSON_NULL},
 };
 
 static int kinds_ok(const struct json *obj, const struct member_kind *m)
@@ -445,7 +459,8 @@ static enum apple_status check_claims(const struct apple_config *cfg, const stru
 	if (external) {
 		/* an external purchase token names its environment by its id's prefix */
 		epid = json_get_string(app, "externalPurchaseId", &n);
-		if (strcmp(cfg->environment, epid && n >= 7 && memcmp(epid, "SANDBOX", 7) == 0 ? "Sandbox" : "Production"))
+		if (strcmp(cfg->environment,
+			   epid && n >= 7 && memcmp(epid, "SANDBOX", 7) == 0 ? "Sandbox" : "Production"))
 			return APPLE_INVALID_ENVIRONMENT;
 		return APPLE_OK;
 	}
@@ -659,8 +674,8 @@ static int append_text(struct buf *b, const char *name, const char *text, size_t
 {
 	return buf_printf(b, "%s\"%s\":", b->len ? "," : "{", name) < 0 ||
 		       (text ? buf_append(b, text, len) : buf_append_str(b, "null")) < 0
-		       ? -1
-		       : 0;
+		   ? -1
+		   : 0;
 }
 
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
@@ -739,12 +754,12 @@ static int check_options(const char *options, struct buf *err)
 }
 
 const struct provider provider_apple = {
-	.name = "apple",
-	.summary = "Apple App Store Server Notifications V2 (ES256 JWS, x5c chain to the source's root_cert)",
-	.needs_secret = 0,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = check_options,
-	.verify = verify,
-	.identify = identify,
-	.state_free = state_free,
+    .name = "apple",
+    .summary = "Apple App Store Server Notifications V2 (ES256 JWS, x5c chain to the source's root_cert)",
+    .needs_secret = 0,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = check_options,
+    .verify = verify,
+    .identify = identify,
+    .state_free = state_free,
 };

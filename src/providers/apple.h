@@ -14,11 +14,11 @@ struct verify_cert;
 struct json;
 struct buf;
 
-#define APPLE_OID_LEAF         "1.2.840.113635.100.6.11.1" /* on the leaf (App Store receipt signing) */
+#define APPLE_OID_LEAF	       "1.2.840.113635.100.6.11.1" /* on the leaf (App Store receipt signing) */
 #define APPLE_OID_INTERMEDIATE "1.2.840.113635.100.6.2.1"  /* on the intermediate (Apple WWDR) */
-#define APPLE_CLOCK_SKEW       60                           /* seconds either side of a certificate's validity */
+#define APPLE_CLOCK_SKEW       60			   /* seconds either side of a certificate's validity */
 /* SHA-256 fingerprint of the real Apple Root CA - G3, as kancactl prints fingerprints. */
-#define APPLE_ROOT_G3_SHA256 \
+#define APPLE_ROOT_G3_SHA256                                                                                           \
 	"63:34:3A:BF:B8:9A:6A:03:EB:B5:7E:9B:3F:5F:A7:BE:7C:4F:5C:75:6F:30:17:B3:A8:C4:88:C3:65:3E:91:79"
 
 /* Why a JWS or a notification was refused. The official library's VerificationStatus, split finer:
@@ -28,16 +28,16 @@ struct buf;
  * APPLE_TOKEN_TIME; INVALID_APP_IDENTIFIER and INVALID_ENVIRONMENT keep their names. */
 enum apple_status {
 	APPLE_OK = 0,
-	APPLE_MALFORMED,         /* not three base64url segments, header/payload not JSON objects, wrong member types */
-	APPLE_CHAIN_LENGTH,      /* header x5c is not an array of exactly 3 entries */
-	APPLE_BAD_CERTIFICATE,   /* x5c[0] or x5c[1] is not standard base64 of a DER certificate */
-	APPLE_UNTRUSTED,         /* intermediate not signed/named by the configured root, or leaf by the intermediate */
-	APPLE_NOT_CA,            /* intermediate without basicConstraints CA:TRUE */
-	APPLE_MISSING_OID,       /* leaf or intermediate lacks Apple's marker extension */
-	APPLE_CERT_DATES,        /* leaf, intermediate or root not valid at the time (+-APPLE_CLOCK_SKEW) */
-	APPLE_BAD_ALG,           /* header alg is not "ES256" */
-	APPLE_BAD_SIGNATURE,     /* signature not 64 bytes R||S, leaf key not P-256, or no match */
-	APPLE_TOKEN_TIME,        /* payload exp passed or nbf not reached (jsonwebtoken's checks) */
+	APPLE_MALFORMED,       /* not three base64url segments, header/payload not JSON objects, wrong member types */
+	APPLE_CHAIN_LENGTH,    /* header x5c is not an array of exactly 3 entries */
+	APPLE_BAD_CERTIFICATE, /* x5c[0] or x5c[1] is not standard base64 of a DER certificate */
+	APPLE_UNTRUSTED,       /* intermediate not signed/named by the configured root, or leaf by the intermediate */
+	APPLE_NOT_CA,	       /* intermediate without basicConstraints CA:TRUE */
+	APPLE_MISSING_OID,     /* leaf or intermediate lacks Apple's marker extension */
+	APPLE_CERT_DATES,      /* leaf, intermediate or root not valid at the time (+-APPLE_CLOCK_SKEW) */
+	APPLE_BAD_ALG,	       /* header alg is not "ES256" */
+	APPLE_BAD_SIGNATURE,   /* signature not 64 bytes R||S, leaf key not P-256, or no match */
+	APPLE_TOKEN_TIME,      /* payload exp passed or nbf not reached (jsonwebtoken's checks) */
 	APPLE_INVALID_APP_IDENTIFIER, /* bundle id (or, in Production, appAppleId) differs from the source's */
 	APPLE_INVALID_ENVIRONMENT,    /* environment differs from the source's */
 	APPLE_NO_MEMORY
@@ -87,40 +87,38 @@ enum apple_status apple_check_chain(const struct verify_cert *root, const struct
  * received, then the payload decoded: a JSON object whose exp/nbf (when present) hold at t.
  * On APPLE_OK *payload is the decoded payload text (NUL-terminated, free()) and *root_json the
  * parsed payload (json_free); either may be NULL when not wanted. */
-enum apple_status apple_verify_jws(const char *s, size_t n, const struct verify_cert *root, long long t,
-				   char **payload, size_t *payload_len, struct json **root_json);
+enum apple_status apple_verify_jws(const char *s, size_t n, const struct verify_cert *root, long long t, char **payload,
+				   size_t *payload_len, struct json **root_json);
 
 /* A source's options (bundle_id, environment, app_apple_id, root_cert). */
 struct apple_config {
 	char bundle_id[KANCA_BUNDLE_ID_MAX + 1];
-	char environment[16];          /* "Sandbox" or "Production" */
-	long long app_apple_id;        /* 0 when not set */
-	struct verify_cert *root;      /* NULL when root_cert is not set */
+	char environment[16];	  /* "Sandbox" or "Production" */
+	long long app_apple_id;	  /* 0 when not set */
+	struct verify_cert *root; /* NULL when root_cert is not set */
 	unsigned char root_sha256[32];
 };
 
 /* Loads and checks options: bundle_id required, environment Sandbox|Production, app_apple_id
  * digits (required in Production), root_cert standard base64 of a DER certificate (required when
  * need_root). 0 (free with apple_config_free), or -1 with the reason in err. */
-int apple_config_load(const char *options, int need_root, struct apple_config *cfg, struct buf *err)
-	KANCA_MUST_CHECK;
+int apple_config_load(const char *options, int need_root, struct apple_config *cfg, struct buf *err) KANCA_MUST_CHECK;
 void apple_config_free(struct apple_config *cfg);
 
 /* What a notification holds, decoded. The texts are NUL-terminated JSON objects (free()). */
 struct apple_notification {
-	struct json *root;          /* the parsed notification payload */
-	char *payload;              /* its text */
+	struct json *root; /* the parsed notification payload */
+	char *payload;	   /* its text */
 	size_t payload_len;
-	char *transaction;          /* data.signedTransactionInfo decoded; NULL when absent */
+	char *transaction; /* data.signedTransactionInfo decoded; NULL when absent */
 	size_t transaction_len;
-	char *renewal;              /* data.signedRenewalInfo decoded; NULL when absent */
+	char *renewal; /* data.signedRenewalInfo decoded; NULL when absent */
 	size_t renewal_len;
 };
 
 /* The signedPayload string of a body {"signedPayload": "..."}: 0 with *jws / *n set (pointing into
  * body_root), or -1 when the body has another shape. */
-int apple_signed_payload(const struct json *body_root, const char **jws, size_t *n)
-	KANCA_MUST_CHECK;
+int apple_signed_payload(const struct json *body_root, const char **jws, size_t *n) KANCA_MUST_CHECK;
 
 /* Steps 1-10: the notification JWS verified against cfg->root at t, its members type-checked, its
  * bundle id / appAppleId / environment compared with cfg, and data.signedTransactionInfo and

@@ -58,7 +58,7 @@ int common_copy_text(char *out, size_t cap, const char *s, size_t n)
 }
 
 enum outcome common_key_or_body_hash(const struct provider_call *c, const struct json *obj, const char *field,
-			     char key[KANCA_KEY_MAX + 1])
+				     char key[KANCA_KEY_MAX + 1])
 {
 	size_t n = 0;
 	const char *s = field ? json_get_string(obj, field, &n) : NULL;
@@ -82,8 +82,8 @@ enum outcome common_parse_body(const struct provider_call *c, struct json **root
 	return e == JSON_ERR_MEMORY ? OUTCOME_INTERNAL : OUTCOME_BAD_REQUEST;
 }
 
-void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
-		   const char *message, struct response *res)
+void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev, const char *message,
+		   struct response *res)
 {
 	(void)c;
 	if (o != OUTCOME_OK && o != OUTCOME_DUPLICATE) {

@@ -15,15 +15,15 @@ enum outcome common_verify_hmac_header(const struct provider_call *c, const char
 /* Sets key to the string member field of obj when it is a non-empty string that fits, else to the
  * lowercase hex SHA-256 of the raw body. OUTCOME_OK, or OUTCOME_INTERNAL when hashing fails. */
 enum outcome common_key_or_body_hash(const struct provider_call *c, const struct json *obj, const char *field,
-			     char key[KANCA_KEY_MAX + 1]);
+				     char key[KANCA_KEY_MAX + 1]);
 /* Copies s (n bytes) into out if it is non-empty, has no control characters and fits; 0 or -1. */
 int common_copy_text(char *out, size_t cap, const char *s, size_t n);
 /* Parses the raw body as JSON with kanca's depth cap; on failure reason says why. */
 enum outcome common_parse_body(const struct provider_call *c, struct json **root, struct buf *reason);
 /* The default answers: {"success":true,"event":...} for OK and, identically, for DUPLICATE (a duplicate
  * gets the same answer as the first delivery); {"success":false,"error":...} else. */
-void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
-		   const char *message, struct response *res);
+void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev, const char *message,
+		   struct response *res);
 
 /* |values| above this saturate in common_parse_js_int (far beyond any accepted timestamp, below 2^53,
  * so every value kept is one a JavaScript number holds exactly). */

@@ -61,12 +61,12 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 }
 
 const struct provider provider_github = {
-	.name = "github",
-	.summary = "GitHub: X-Hub-Signature-256 sha256=<hex HMAC>, key X-GitHub-Delivery, type X-GitHub-Event",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = common_check_no_options,
-	.verify = verify,
-	.identify = identify,
-	.sign = sign,
+    .name = "github",
+    .summary = "GitHub: X-Hub-Signature-256 sha256=<hex HMAC>, key X-GitHub-Delivery, type X-GitHub-Event",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = common_check_no_options,
+    .verify = verify,
+    .identify = identify,
+    .sign = sign,
 };

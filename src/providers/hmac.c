@@ -36,8 +36,8 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 	(void)options_get(c->source->options, "encoding", enc, sizeof enc);
 	(void)options_get(c->source->options, "prefix", prefix, sizeof prefix);
 	lower_header(header, hl, sizeof hl);
-	return common_verify_hmac_header(c, hl, prefix, strcmp(enc, "base64") == 0 ? VERIFY_BASE64 : VERIFY_HEX,
-					 parts, lens, 1, v);
+	return common_verify_hmac_header(c, hl, prefix, strcmp(enc, "base64") == 0 ? VERIFY_BASE64 : VERIFY_HEX, parts,
+					 lens, 1, v);
 }
 
 static int sign(const struct provider_sign_in *in, struct buf *body, struct buf *headers, struct buf *err)
@@ -48,8 +48,8 @@ static int sign(const struct provider_sign_in *in, struct buf *body, struct buf 
 		return buf_fail(err, "%s", "source has no signature header configured");
 	(void)options_get(in->options, "encoding", enc, sizeof enc);
 	(void)options_get(in->options, "prefix", prefix, sizeof prefix);
-	return common_sign_body_hmac(in, header, prefix, strcmp(enc, "base64") == 0 ? VERIFY_BASE64 : VERIFY_HEX,
-				     body, headers, err);
+	return common_sign_body_hmac(in, header, prefix, strcmp(enc, "base64") == 0 ? VERIFY_BASE64 : VERIFY_HEX, body,
+				     headers, err);
 }
 
 /* Resolves "header:NAME" or "json:FIELD" into out. 1 found, 0 not configured or absent. */
@@ -126,12 +126,12 @@ static int check_options(const char *options, struct buf *err)
 }
 
 const struct provider provider_hmac = {
-	.name = "hmac",
-	.summary = "any sender that signs the raw body with HMAC-SHA256 (header, hex/base64, prefix per source)",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = check_options,
-	.verify = verify,
-	.identify = identify,
-	.sign = sign,
+    .name = "hmac",
+    .summary = "any sender that signs the raw body with HMAC-SHA256 (header, hex/base64, prefix per source)",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = check_options,
+    .verify = verify,
+    .identify = identify,
+    .sign = sign,
 };

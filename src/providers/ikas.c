@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 enum outcome ikas_parse_envelope(const char *body, size_t n, struct json **root, struct ikas_envelope *env,
 				 const char **why)
 {
@@ -151,8 +150,8 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 }
 
 /* Success as the default answer (200); rejections in the SDK middleware's shape. */
-static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
-		   const char *message, struct response *res)
+static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev, const char *message,
+		   struct response *res)
 {
 	const char *text;
 
@@ -221,14 +220,14 @@ static int check_options(const char *options, struct buf *err)
 }
 
 const struct provider provider_ikas = {
-	.name = "ikas",
-	.summary = "ikas app webhooks: hex HMAC-SHA256 of the decoded \"data\" string (client secret); "
-		   "options merchant_id, authorized_app_id",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = check_options,
-	.verify = verify,
-	.identify = identify,
-	.answer = answer,
-	.sign = sign,
+    .name = "ikas",
+    .summary = "ikas app webhooks: hex HMAC-SHA256 of the decoded \"data\" string (client secret); "
+	       "options merchant_id, authorized_app_id",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = check_options,
+    .verify = verify,
+    .identify = identify,
+    .answer = answer,
+    .sign = sign,
 };

@@ -25,38 +25,37 @@ struct provider_call {
 
 /* What verification found. */
 struct verdict {
-	long long secret_id;              /* the secret that verified the request, 0 if none was used */
-	char detail[128];                 /* stored with the event, e.g. "hmac-sha256/hex secret=3" */
-	char reason[KANCA_REASON_MAX + 1];/* why it was rejected; safe to log and answer (no values) */
+	long long secret_id;		   /* the secret that verified the request, 0 if none was used */
+	char detail[128];		   /* stored with the event, e.g. "hmac-sha256/hex secret=3" */
+	char reason[KANCA_REASON_MAX + 1]; /* why it was rejected; safe to log and answer (no values) */
 };
 
 /* One event identified in a request (a request may carry several, e.g. Trendyol pages). */
 struct provider_event {
 	char key[KANCA_KEY_MAX + 1];
 	char type[KANCA_TYPE_MAX + 1];
-	char status[16];   /* "" stores the event as "received"; "test" records a provider's test ping */
+	char status[16];     /* "" stores the event as "received"; "test" records a provider's test ping */
 	const char *decoded; /* JSON text stored with the event (Apple's verified, decoded JWS payloads);
 			      * NULL for none; points into the provider's state */
 };
 
-
 /* A self-test delivery to sign as the provider's sender would (kancactl doctor, provider.sign). */
 struct provider_sign_in {
-	const char *secret;  /* the source's newest unexpired secret (secret_len bytes) */
+	const char *secret; /* the source's newest unexpired secret (secret_len bytes) */
 	size_t secret_len;
 	const char *options; /* the source's options, "key=value\n" lines; never NULL */
 	const char *payload; /* a JSON object: what the delivery carries (payload_len bytes) */
 	size_t payload_len;
-	const char *id;      /* a unique delivery id (doctor's nonce), for senders that put one in a header */
-	long long now;       /* unix seconds, for signed timestamps */
+	const char *id; /* a unique delivery id (doctor's nonce), for senders that put one in a header */
+	long long now;	/* unix seconds, for signed timestamps */
 };
 
 struct provider {
-	const char *name;                  /* canonical, as stored in sources.provider */
-	const char *const *aliases;        /* other route names, NULL-terminated; may be NULL */
-	const char *summary;               /* one line for kancactl and the README */
-	int needs_secret;                  /* a source without an unexpired secret is refused */
-	enum outcome no_secret;            /* what such a request gets (fail closed) */
+	const char *name;	    /* canonical, as stored in sources.provider */
+	const char *const *aliases; /* other route names, NULL-terminated; may be NULL */
+	const char *summary;	    /* one line for kancactl and the README */
+	int needs_secret;	    /* a source without an unexpired secret is refused */
+	enum outcome no_secret;	    /* what such a request gets (fail closed) */
 
 	/* Checks per-source options when kancactl adds a source: an unknown key, or a value the provider
 	 * cannot use, is refused with the key named in err. Required (common_check_no_options for a

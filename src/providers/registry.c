@@ -5,21 +5,12 @@
 #include <string.h>
 
 extern const struct provider provider_supplier, provider_hmac, provider_ikas, provider_trendyol, provider_stripe,
-	provider_apple, provider_sosyalkopru, provider_github, provider_shopify, provider_standardwebhooks,
-	provider_svix;
+    provider_apple, provider_sosyalkopru, provider_github, provider_shopify, provider_standardwebhooks, provider_svix;
 
 static const struct provider *const providers[] = {
-	&provider_ikas,
-	&provider_trendyol,
-	&provider_stripe,
-	&provider_apple,
-	&provider_sosyalkopru,
-	&provider_github,
-	&provider_shopify,
-	&provider_standardwebhooks,
-	&provider_svix,
-	&provider_supplier,
-	&provider_hmac,
+    &provider_ikas,	   &provider_trendyol, &provider_stripe,  &provider_apple,
+    &provider_sosyalkopru, &provider_github,   &provider_shopify, &provider_standardwebhooks,
+    &provider_svix,	   &provider_supplier, &provider_hmac,
 };
 
 const struct provider *registry_find(const char *name)

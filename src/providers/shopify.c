@@ -16,10 +16,10 @@ static const struct {
 	const char *name; /* as request_header wants it */
 	const char *shown;
 } required[SHOPIFY_REQUIRED_HEADERS] = {
-	{"x-shopify-topic", "X-Shopify-Topic"},
-	{"x-shopify-shop-domain", "X-Shopify-Shop-Domain"},
-	{"x-shopify-api-version", "X-Shopify-API-Version"},
-	{"x-shopify-webhook-id", "X-Shopify-Webhook-Id"},
+    {"x-shopify-topic", "X-Shopify-Topic"},
+    {"x-shopify-shop-domain", "X-Shopify-Shop-Domain"},
+    {"x-shopify-api-version", "X-Shopify-API-Version"},
+    {"x-shopify-webhook-id", "X-Shopify-Webhook-Id"},
 };
 
 #define MISSING_PREFIX "missing_headers: "
@@ -84,8 +84,8 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 
 /* Missing required headers answer like the library's reason: {"success":false,"error":"missing_headers",
  * "missing":["X-Shopify-Topic",...]}; everything else gets the default answers. */
-static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
-		   const char *message, struct response *res)
+static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev, const char *message,
+		   struct response *res)
 {
 	const size_t plen = sizeof MISSING_PREFIX - 1;
 	const char *p;
@@ -113,13 +113,13 @@ fail:
 }
 
 const struct provider provider_shopify = {
-	.name = "shopify",
-	.summary = "Shopify: X-Shopify-Hmac-Sha256 base64 HMAC, key X-Shopify-Webhook-Id, type X-Shopify-Topic",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = common_check_no_options,
-	.verify = verify,
-	.identify = identify,
-	.answer = answer,
-	.sign = sign,
+    .name = "shopify",
+    .summary = "Shopify: X-Shopify-Hmac-Sha256 base64 HMAC, key X-Shopify-Webhook-Id, type X-Shopify-Topic",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = common_check_no_options,
+    .verify = verify,
+    .identify = identify,
+    .answer = answer,
+    .sign = sign,
 };

@@ -65,14 +65,14 @@ static int sign(const struct provider_sign_in *in, struct buf *body, struct buf 
 }
 
 const struct provider provider_skeleton = {
-	.name = "skeleton",
-	.summary = "Acme: X-Acme-Signature sha256=<hex HMAC>, key body id, type body type",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL, /* a source without a secret refuses everything (fail closed) */
-	.check_options = common_check_no_options,
-	.verify = verify,
-	.identify = identify,
-	.sign = sign,
-	/* .apply (a domain update in the storing transaction), .apply_needed, .answer (the provider's own
-	 * answers instead of {"success":true,...}), .state_free, .aliases: see provider.h */
+    .name = "skeleton",
+    .summary = "Acme: X-Acme-Signature sha256=<hex HMAC>, key body id, type body type",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL, /* a source without a secret refuses everything (fail closed) */
+    .check_options = common_check_no_options,
+    .verify = verify,
+    .identify = identify,
+    .sign = sign,
+    /* .apply (a domain update in the storing transaction), .apply_needed, .answer (the provider's own
+     * answers instead of {"success":true,...}), .state_free, .aliases: see provider.h */
 };

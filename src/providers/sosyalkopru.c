@@ -28,8 +28,7 @@ static int sign(const struct provider_sign_in *in, struct buf *body, struct buf 
 	return 0;
 }
 
-enum outcome sosyalkopru_event_type(const char *body, size_t len, char type[KANCA_TYPE_MAX + 1],
-				    struct buf *reason)
+enum outcome sosyalkopru_event_type(const char *body, size_t len, char type[KANCA_TYPE_MAX + 1], struct buf *reason)
 {
 	struct json *root = NULL;
 	enum json_error e = json_parse(body ? body : "", len, KANCA_JSON_DEPTH, &root);
@@ -84,8 +83,8 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 
 /* The test ping gets the default success answer plus "test":true ({"success":true,"event":"webhook.test",
  * "test":true}), so a repeated ping answers like any other duplicate; the rest: the default answers. */
-static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
-		   const char *message, struct response *res)
+static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev, const char *message,
+		   struct response *res)
 {
 	common_answer(c, o, ev, message, res);
 	if ((o != OUTCOME_OK && o != OUTCOME_DUPLICATE) || !ev || strcmp(ev->type, SOSYALKOPRU_TEST_EVENT) != 0 ||
@@ -97,14 +96,14 @@ static void answer(const struct provider_call *c, enum outcome o, const struct p
 }
 
 const struct provider provider_sosyalkopru = {
-	.name = "sosyalkopru",
-	.summary = "Sosyal Köprü: X-SosyalKopru-Signature sha256=<hex HMAC>, key X-SosyalKopru-Delivery, "
-		   "type body event",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = common_check_no_options,
-	.verify = verify,
-	.identify = identify,
-	.answer = answer,
-	.sign = sign,
+    .name = "sosyalkopru",
+    .summary = "Sosyal Köprü: X-SosyalKopru-Signature sha256=<hex HMAC>, key X-SosyalKopru-Delivery, "
+	       "type body event",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = common_check_no_options,
+    .verify = verify,
+    .identify = identify,
+    .answer = answer,
+    .sign = sign,
 };

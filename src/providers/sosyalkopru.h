@@ -12,7 +12,6 @@
 /* Reads the event type from a raw body: a JSON object whose member "event" is a non-empty string
  * without control characters that fits type. OUTCOME_OK; OUTCOME_BAD_REQUEST with the reason appended
  * (invalid JSON, not an object, no usable event); OUTCOME_INTERNAL when memory runs out. */
-enum outcome sosyalkopru_event_type(const char *body, size_t len, char type[KANCA_TYPE_MAX + 1],
-				    struct buf *reason);
+enum outcome sosyalkopru_event_type(const char *body, size_t len, char type[KANCA_TYPE_MAX + 1], struct buf *reason);
 
 #endif

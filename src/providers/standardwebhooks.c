@@ -208,23 +208,23 @@ static enum outcome identify_svix(const struct provider_call *c, struct provider
 }
 
 const struct provider provider_standardwebhooks = {
-	.name = "standardwebhooks",
-	.summary = "Standard Webhooks (webhook-id/-timestamp/-signature: v1 HMAC-SHA256 base64, whsec_<base64> key)",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = common_check_no_options,
-	.verify = verify_standard,
-	.identify = identify_standard,
-	.sign = sign_standard,
+    .name = "standardwebhooks",
+    .summary = "Standard Webhooks (webhook-id/-timestamp/-signature: v1 HMAC-SHA256 base64, whsec_<base64> key)",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = common_check_no_options,
+    .verify = verify_standard,
+    .identify = identify_standard,
+    .sign = sign_standard,
 };
 
 const struct provider provider_svix = {
-	.name = "svix",
-	.summary = "Svix (svix-id/-timestamp/-signature, else webhook-*: Standard Webhooks signatures)",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = common_check_no_options,
-	.verify = verify_svix,
-	.identify = identify_svix,
-	.sign = sign_svix,
+    .name = "svix",
+    .summary = "Svix (svix-id/-timestamp/-signature, else webhook-*: Standard Webhooks signatures)",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = common_check_no_options,
+    .verify = verify_svix,
+    .identify = identify_svix,
+    .sign = sign_svix,
 };

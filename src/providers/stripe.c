@@ -181,12 +181,12 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 }
 
 const struct provider provider_stripe = {
-	.name = "stripe",
-	.summary = "Stripe (Stripe-Signature t=,v1=: HMAC-SHA256 hex over t.body keyed with the whole whsec_ secret)",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = common_check_no_options,
-	.verify = verify,
-	.identify = identify,
-	.sign = sign,
+    .name = "stripe",
+    .summary = "Stripe (Stripe-Signature t=,v1=: HMAC-SHA256 hex over t.body keyed with the whole whsec_ secret)",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = common_check_no_options,
+    .verify = verify,
+    .identify = identify,
+    .sign = sign,
 };

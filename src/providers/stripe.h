@@ -15,10 +15,10 @@ struct stripe_sig {
 
 /* Stripe-Signature as stripe-node's parseHeader reads it. */
 struct stripe_header {
-	int has_t;                                  /* an item whose key is exactly "t" was seen */
-	int t_ok;                                   /* the last such item's value is an integer (not NaN) */
-	long long t;                                /* that integer (common_parse_js_int), 0 unless t_ok */
-	int bad_v1;                                 /* a "v1" item had no value: the library throws */
+	int has_t;				    /* an item whose key is exactly "t" was seen */
+	int t_ok;				    /* the last such item's value is an integer (not NaN) */
+	long long t;				    /* that integer (common_parse_js_int), 0 unless t_ok */
+	int bad_v1;				    /* a "v1" item had no value: the library throws */
 	struct stripe_sig v1[KANCA_SIGNATURES_MAX]; /* every "v1" value, in order */
 	size_t nv1;
 };

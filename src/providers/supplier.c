@@ -22,10 +22,10 @@ static const struct {
 	enum offer_op op;
 	const char *message;
 } offer_events[] = {
-	{"offer.created", OP_CREATED, "Offer created"},
-	{"offer.updated", OP_UPDATED, "Offer updated"},
-	{"offer.deleted", OP_DELETED, "Offer marked as deleted"},
-	{"offer.expired", OP_EXPIRED, "Offer marked as expired"},
+    {"offer.created", OP_CREATED, "Offer created"},
+    {"offer.updated", OP_UPDATED, "Offer updated"},
+    {"offer.deleted", OP_DELETED, "Offer marked as deleted"},
+    {"offer.expired", OP_EXPIRED, "Offer marked as expired"},
 };
 
 struct supplier_state {
@@ -36,7 +36,7 @@ struct supplier_state {
 	long long source_id;
 	long long now;
 	struct store_offer offer;
-	struct buf data;      /* the data object, serialised for the offers table */
+	struct buf data; /* the data object, serialised for the offers table */
 	char seats[24];
 };
 
@@ -98,11 +98,13 @@ static enum outcome validate_offer(struct supplier_state *st, const struct json 
 	}
 	if (st->op == OP_DELETED || st->op == OP_EXPIRED)
 		return OUTCOME_OK;
-	if (opt_string(data, "title", &o->title, reason) < 0 || opt_string(data, "currency", &o->currency, reason) < 0 ||
+	if (opt_string(data, "title", &o->title, reason) < 0 ||
+	    opt_string(data, "currency", &o->currency, reason) < 0 ||
 	    opt_string(data, "category", &o->category, reason) < 0 ||
 	    opt_string(data, "startLocation", &o->start_location, reason) < 0 ||
 	    opt_string(data, "endLocation", &o->end_location, reason) < 0 ||
-	    opt_string(data, "startAt", &o->start_at, reason) < 0 || opt_string(data, "endAt", &o->end_at, reason) < 0 ||
+	    opt_string(data, "startAt", &o->start_at, reason) < 0 ||
+	    opt_string(data, "endAt", &o->end_at, reason) < 0 ||
 	    opt_string(data, "description", &o->description, reason) < 0)
 		return OUTCOME_UNPROCESSABLE;
 	j = json_get(data, "price");
@@ -119,8 +121,11 @@ static enum outcome validate_offer(struct supplier_state *st, const struct json 
 		o->price = json_number_text(j);
 	}
 	if (st->op == OP_CREATED) {
-		const char *missing = !o->title ? "title" : !o->price ? "price" : !o->currency ? "currency"
-				    : !o->category ? "category" : NULL;
+		const char *missing = !o->title	     ? "title"
+				      : !o->price    ? "price"
+				      : !o->currency ? "currency"
+				      : !o->category ? "category"
+						     : NULL;
 		if (missing) {
 			(void)!buf_printf(reason, "%s is required for offer.created", missing);
 			return OUTCOME_UNPROCESSABLE;
@@ -251,8 +256,8 @@ static int apply_needed(const void *state)
 	return st && st->op != OP_NONE;
 }
 
-static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev,
-		   const char *message, struct response *res)
+static void answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev, const char *message,
+		   struct response *res)
 {
 	const char *text;
 
@@ -264,11 +269,13 @@ static void answer(const struct provider_call *c, enum outcome o, const struct p
 		text = "Supplier not found";
 		break;
 	case OUTCOME_FORBIDDEN:
-		text = message && strstr(message, "disabled") ? "Supplier is disabled" : "Webhook not configured for supplier";
+		text = message && strstr(message, "disabled") ? "Supplier is disabled"
+							      : "Webhook not configured for supplier";
 		break;
 	case OUTCOME_UNPROCESSABLE:
 		response_set(res, o);
-		if (buf_append_str(&res->body, "{\"success\":false,\"error\":\"Failed to process offer\",\"details\":") < 0 ||
+		if (buf_append_str(&res->body,
+				   "{\"success\":false,\"error\":\"Failed to process offer\",\"details\":") < 0 ||
 		    buf_append_json_string(&res->body, message ? message : "", message ? strlen(message) : 0) < 0 ||
 		    buf_append_str(&res->body, "}") < 0)
 			buf_reset(&res->body);
@@ -300,16 +307,16 @@ static int check_options(const char *options, struct buf *err)
 }
 
 const struct provider provider_supplier = {
-	.name = "supplier",
-	.summary = "supplier offers: X-Signature hex HMAC-SHA256 of the body, offers upserted",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_FORBIDDEN,
-	.check_options = check_options,
-	.verify = verify,
-	.identify = identify,
-	.apply = apply,
-	.apply_needed = apply_needed,
-	.answer = answer,
-	.state_free = state_free,
-	.sign = sign,
+    .name = "supplier",
+    .summary = "supplier offers: X-Signature hex HMAC-SHA256 of the body, offers upserted",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_FORBIDDEN,
+    .check_options = check_options,
+    .verify = verify,
+    .identify = identify,
+    .apply = apply,
+    .apply_needed = apply_needed,
+    .answer = answer,
+    .state_free = state_free,
+    .sign = sign,
 };

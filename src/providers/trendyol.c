@@ -306,12 +306,12 @@ enum outcome trendyol_page_events(const struct json *page, enum trendyol_key_mod
 		return bad(reason, "content is empty");
 	if (count > KANCA_EVENTS_MAX)
 		return bad(reason, "content has %zu packages; at most %d are accepted per request", count,
-				KANCA_EVENTS_MAX);
+			   KANCA_EVENTS_MAX);
 	if (mode == TRENDYOL_KEY_EVENT_ID && (!event_id || event_id_len == 0))
 		return bad(reason, "missing X-Event-Id header");
 	for (size_t i = 0; i < count; i++) {
-		enum outcome o = element_event(json_array_at(content, i), i, count, mode, event_id, event_id_len,
-					       &evs[i], reason);
+		enum outcome o =
+		    element_event(json_array_at(content, i), i, count, mode, event_id, event_id_len, &evs[i], reason);
 		if (o != OUTCOME_OK)
 			return o;
 	}
@@ -360,22 +360,23 @@ static int check_options(const char *options, struct buf *err)
 	if (m != MODE_BASIC_AUTH)
 		return rc == 1 ? buf_fail(err, "%s", "username is only used with auth_mode=basic_auth") : 0;
 	if (rc == 0 || common_copy_text(user, sizeof user, user, strlen(user)) < 0 || strchr(user, ':'))
-		return buf_fail(err, "%s", "auth_mode=basic_auth needs username=NAME (printable, without ':'); "
-					  "the password is the source's secret");
+		return buf_fail(err, "%s",
+				"auth_mode=basic_auth needs username=NAME (printable, without ':'); "
+				"the password is the source's secret");
 	return 0;
 }
 
 static const char *const aliases[] = {"ty", NULL};
 
 const struct provider provider_trendyol = {
-	.name = "trendyol",
-	.aliases = aliases,
-	.summary = "Trendyol order packages (route alias ty): auth_mode=api_key (x-api-key), "
-		   "basic_auth (username + password secret) or seed_hmac (X-Trendyol-Signature)",
-	.needs_secret = 1,
-	.no_secret = OUTCOME_INTERNAL,
-	.check_options = check_options,
-	.verify = verify,
-	.identify = identify,
-	.sign = sign,
+    .name = "trendyol",
+    .aliases = aliases,
+    .summary = "Trendyol order packages (route alias ty): auth_mode=api_key (x-api-key), "
+	       "basic_auth (username + password secret) or seed_hmac (X-Trendyol-Signature)",
+    .needs_secret = 1,
+    .no_secret = OUTCOME_INTERNAL,
+    .check_options = check_options,
+    .verify = verify,
+    .identify = identify,
+    .sign = sign,
 };

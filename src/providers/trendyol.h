@@ -29,7 +29,7 @@ int trendyol_basic_parse(const char *value, size_t n, char *out, size_t cap, str
 /* One event per element of the page's "content" array. */
 enum trendyol_key_mode {
 	TRENDYOL_KEY_PACKAGE = 0, /* shipmentPackageId:status:lastModifiedDate */
-	TRENDYOL_KEY_EVENT_ID,    /* event_id, or event_id:<index from 0> when content has several elements */
+	TRENDYOL_KEY_EVENT_ID,	  /* event_id, or event_id:<index from 0> when content has several elements */
 };
 
 /* Fills evs[0..*nevs) from a parsed shipment-package page {totalElements, totalPages, page, size,

@@ -8,14 +8,14 @@
 struct buf;
 
 struct db_param {
-	const char *p;  /* NULL = SQL NULL */
+	const char *p; /* NULL = SQL NULL */
 	size_t len;
-	int binary;     /* a BLOB/BYTEA value */
+	int binary; /* a BLOB/BYTEA value */
 };
 
 struct db_rows {
 	size_t nrows, ncols;
-	char **cells;   /* nrows*ncols, row-major; NULL for SQL NULL; each NUL-terminated */
+	char **cells; /* nrows*ncols, row-major; NULL for SQL NULL; each NUL-terminated */
 	size_t *lens;
 };
 
@@ -23,8 +23,8 @@ enum db_status { DB_OK = 0, DB_ERROR = -1, DB_GONE = -2 /* connection lost; reco
 
 struct db_ops {
 	const char *name;
-	int dml_cte;          /* supports INSERT inside WITH (one round trip for event + audit) */
-	const char *begin_sql;/* "BEGIN" or "BEGIN IMMEDIATE" */
+	int dml_cte;	       /* supports INSERT inside WITH (one round trip for event + audit) */
+	const char *begin_sql; /* "BEGIN" or "BEGIN IMMEDIATE" */
 	int (*open)(const char *uri, void **conn, struct buf *err);
 	void (*close)(void *conn);
 	/* Runs one statement (prepared and cached by the sql pointer). rows may be NULL. */

@@ -10,8 +10,8 @@ int store_audit(struct store *s, long long at, const char *action, const char *p
 		long long source_id, long long event_id, int status, const char *reason, const char *remote_addr)
 {
 	static const char sql[] =
-		"INSERT INTO audit_log (at, action, provider, account, source_id, event_id, status_code, reason, "
-		"remote_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+	    "INSERT INTO audit_log (at, action, provider, account, source_id, event_id, status_code, reason, "
+	    "remote_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 	struct db_param p[9];
 	struct num n1, n2, n3, n4;
 	char r[KANCA_REASON_MAX + 1];
@@ -64,21 +64,21 @@ static enum db_status load_first(struct store *s, const struct db_param *p, long
 	return DB_OK;
 }
 
-#define EVENT_INSERT \
-	"INSERT INTO events (source_id, idempotency_key, event_type, body, headers, received_at, verification, " \
-	"secret_id, status, decoded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $13) " \
+#define EVENT_INSERT                                                                                                   \
+	"INSERT INTO events (source_id, idempotency_key, event_type, body, headers, received_at, verification, "       \
+	"secret_id, status, decoded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $13) "                               \
 	"ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING id"
 
 /* The event and its 'received' audit row (one statement where the backend allows, else two), or for a
  * duplicate nothing but the first delivery's id and kept answer. Runs in the caller's transaction,
  * or alone (autocommit) when the caller has none. */
-static enum db_status insert_event(struct store *s, const struct store_event *ev, long long *event_id,
-				   int *duplicate, struct buf *answer)
+static enum db_status insert_event(struct store *s, const struct store_event *ev, long long *event_id, int *duplicate,
+				   struct buf *answer)
 {
 	static const char sql_cte[] =
-		"WITH e AS (" EVENT_INSERT "), a AS (INSERT INTO audit_log (at, action, provider, account, source_id, "
-		"event_id, status_code, remote_addr) SELECT $6, 'received', $10, $11, $1, id, 200, $9 FROM e) "
-		"SELECT id FROM e";
+	    "WITH e AS (" EVENT_INSERT "), a AS (INSERT INTO audit_log (at, action, provider, account, source_id, "
+	    "event_id, status_code, remote_addr) SELECT $6, 'received', $10, $11, $1, id, 200, $9 FROM e) "
+	    "SELECT id FROM e";
 	static const char sql_insert[] = EVENT_INSERT;
 	struct db_param p[13];
 	struct num n[3];
@@ -136,8 +136,8 @@ fail:
 	return rc;
 }
 
-int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg,
-		  long long *event_id, int *duplicate, struct buf *answer)
+int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg, long long *event_id,
+		  int *duplicate, struct buf *answer)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		enum db_status rc;

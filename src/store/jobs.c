@@ -19,25 +19,24 @@ void store_job_free(struct store_job *job)
 }
 
 /* the first conjunct is events_due's predicate (006_due_index.sql), so both stores use that index */
-#define CLAIM_WHERE \
-	"status IN ('received', 'retry', 'processing') AND " \
-	"((status IN ('received', 'retry') AND coalesce(next_attempt_at, 0) <= CAST($1 AS BIGINT)) OR " \
+#define CLAIM_WHERE                                                                                                    \
+	"status IN ('received', 'retry', 'processing') AND "                                                           \
+	"((status IN ('received', 'retry') AND coalesce(next_attempt_at, 0) <= CAST($1 AS BIGINT)) OR "                \
 	"(status = 'processing' AND lease_until < $1)) AND (CAST($3 AS BIGINT) = 0 OR id = $3) ORDER BY id LIMIT 1"
 /* (SQLite binds parameters as text: the casts make the comparisons numeric) */
-#define CLAIM_SET \
-	"UPDATE events SET status = 'processing', lease_until = $2, attempts = attempts + 1 WHERE id = "
-#define CLAIM_RETURNING \
-	" RETURNING id, source_id, attempts, idempotency_key, event_type, body, headers, " \
-	"(SELECT options FROM sources WHERE sources.id = events.source_id), " \
-	"(SELECT provider FROM sources WHERE sources.id = events.source_id), " \
+#define CLAIM_SET "UPDATE events SET status = 'processing', lease_until = $2, attempts = attempts + 1 WHERE id = "
+#define CLAIM_RETURNING                                                                                                \
+	" RETURNING id, source_id, attempts, idempotency_key, event_type, body, headers, "                             \
+	"(SELECT options FROM sources WHERE sources.id = events.source_id), "                                          \
+	"(SELECT provider FROM sources WHERE sources.id = events.source_id), "                                         \
 	"(SELECT account FROM sources WHERE sources.id = events.source_id)"
 
 int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job)
 {
 	/* SQLite: one statement is atomic under its single writer; its planner would rather read every
 	 * unfinished row through events_status and sort them, so the id-ordered partial index is named */
-	static const char sql_lite[] = CLAIM_SET "(SELECT id FROM events INDEXED BY events_due WHERE " CLAIM_WHERE ")"
-		CLAIM_RETURNING;
+	static const char sql_lite[] =
+	    CLAIM_SET "(SELECT id FROM events INDEXED BY events_due WHERE " CLAIM_WHERE ")" CLAIM_RETURNING;
 	struct num n1, n2, n3;
 	struct db_param p[3] = {PN(&n1, now), PN(&n2, now + lease), PN(&n3, only_id)};
 	struct db_rows rows;
@@ -46,8 +45,8 @@ int store_claim(struct store *s, long long now, long lease, long long only_id, s
 	memset(job, 0, sizeof *job);
 	if (s->ops->dml_cte) {
 		/* PostgreSQL: processors on many hosts skip each other's rows */
-		static const char sql_pg[] = CLAIM_SET "(SELECT id FROM events WHERE " CLAIM_WHERE
-					      " FOR UPDATE SKIP LOCKED)" CLAIM_RETURNING;
+		static const char sql_pg[] =
+		    CLAIM_SET "(SELECT id FROM events WHERE " CLAIM_WHERE " FOR UPDATE SKIP LOCKED)" CLAIM_RETURNING;
 		if (store_exec(s, sql_pg, 3, p, &rows) != DB_OK)
 			return -1;
 	} else if (store_exec(s, sql_lite, 3, p, &rows) != DB_OK) {
@@ -75,22 +74,23 @@ int store_claim(struct store *s, long long now, long lease, long long only_id, s
 int store_finish(struct store *s, long long event_id, const char *status, long long next_at, long long now)
 {
 	static const char sql[] =
-		"UPDATE events SET status = $2, next_attempt_at = $3, lease_until = NULL, "
-		"processed_at = CASE WHEN $2 = 'processed' THEN $4 ELSE processed_at END WHERE id = $1 RETURNING id";
+	    "UPDATE events SET status = $2, next_attempt_at = $3, lease_until = NULL, "
+	    "processed_at = CASE WHEN $2 = 'processed' THEN $4 ELSE processed_at END WHERE id = $1 RETURNING id";
 	static const char sql_pg[] =
-		"UPDATE events SET status = $2, next_attempt_at = $3, lease_until = NULL, "
-		"processed_at = CASE WHEN $2::text = 'processed' THEN $4 ELSE processed_at END WHERE id = $1 RETURNING id";
+	    "UPDATE events SET status = $2, next_attempt_at = $3, lease_until = NULL, "
+	    "processed_at = CASE WHEN $2::text = 'processed' THEN $4 ELSE processed_at END WHERE id = $1 RETURNING id";
 	struct num n1, n2, n3;
 	struct db_param p[4] = {PN(&n1, event_id), P(status), PZ(&n2, next_at), PN(&n3, now)};
 
 	return store_change_one(s, s->ops->dml_cte ? sql_pg : sql, 4, p) == 1 ? 0 : -1;
 }
 
-int store_attempt_begin(struct store *s, long long event_id, long long action_id, const char *action,
-			long long started, long long *attempt_id)
+int store_attempt_begin(struct store *s, long long event_id, long long action_id, const char *action, long long started,
+			long long *attempt_id)
 {
-	static const char sql[] = "INSERT INTO attempts (event_id, action_id, action, started_at) VALUES ($1, $2, $3, $4) "
-				  "RETURNING id";
+	static const char sql[] =
+	    "INSERT INTO attempts (event_id, action_id, action, started_at) VALUES ($1, $2, $3, $4) "
+	    "RETURNING id";
 	struct num n1, n2, n3;
 	struct db_param p[4] = {PN(&n1, event_id), PZ(&n2, action_id), P(action), PN(&n3, started)};
 	struct db_rows rows;
@@ -125,9 +125,10 @@ int store_attempt_end(struct store *s, long long attempt_id, long long ended, co
 
 int store_attempts_interrupted(struct store *s, long long event_id, long long now)
 {
-	static const char sql[] = "UPDATE attempts SET ended_at = $2, outcome = 'interrupted', "
-				  "error = 'the processor stopped during this attempt; taken again when its lease expired' "
-				  "WHERE event_id = $1 AND ended_at IS NULL";
+	static const char sql[] =
+	    "UPDATE attempts SET ended_at = $2, outcome = 'interrupted', "
+	    "error = 'the processor stopped during this attempt; taken again when its lease expired' "
+	    "WHERE event_id = $1 AND ended_at IS NULL";
 	struct num n1, n2;
 	struct db_param p[2] = {PN(&n1, event_id), PN(&n2, now)};
 
@@ -137,7 +138,7 @@ int store_attempts_interrupted(struct store *s, long long event_id, long long no
 int store_action_done(struct store *s, long long event_id, long long action_id)
 {
 	static const char sql[] =
-		"SELECT count(*) FROM attempts WHERE event_id = $1 AND action_id = $2 AND outcome = 'ok'";
+	    "SELECT count(*) FROM attempts WHERE event_id = $1 AND action_id = $2 AND outcome = 'ok'";
 	struct num n1, n2;
 	struct db_param p[2] = {PN(&n1, event_id), PN(&n2, action_id)};
 	struct db_rows rows;
@@ -152,8 +153,8 @@ int store_action_done(struct store *s, long long event_id, long long action_id)
 
 int store_actions(struct store *s, long long source_id, struct store_rows **out)
 {
-	static const char sql[] =
-		"SELECT id, kind, target, options, enabled, position FROM actions WHERE source_id = $1 ORDER BY position, id";
+	static const char sql[] = "SELECT id, kind, target, options, enabled, position FROM actions WHERE source_id = "
+				  "$1 ORDER BY position, id";
 	struct num n;
 	struct db_param p[1] = {PN(&n, source_id)};
 
@@ -164,8 +165,8 @@ int store_action_add(struct store *s, long long source_id, const char *kind, con
 		     long long now, long long *id)
 {
 	static const char sql[] =
-		"INSERT INTO actions (source_id, position, kind, target, options, created_at) VALUES ($1, "
-		"(SELECT coalesce(max(position), 0) + 1 FROM actions WHERE source_id = $1), $2, $3, $4, $5) RETURNING id";
+	    "INSERT INTO actions (source_id, position, kind, target, options, created_at) VALUES ($1, "
+	    "(SELECT coalesce(max(position), 0) + 1 FROM actions WHERE source_id = $1), $2, $3, $4, $5) RETURNING id";
 	struct num n1, n2;
 	struct db_param p[5] = {PN(&n1, source_id), P(kind), P(target), P(options ? options : ""), PN(&n2, now)};
 	struct db_rows rows;
@@ -213,16 +214,16 @@ int store_replay(struct store *s, long long id, const char *status, const char *
 		 long long since, long *count)
 {
 	static const char sql_id[] =
-		"UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
-		"WHERE id = $1 AND status <> 'test' RETURNING id";
+	    "UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
+	    "WHERE id = $1 AND status <> 'test' RETURNING id";
 	static const char sql_filter[] =
-		"UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
-		"WHERE status = $1 AND received_at >= $2 AND source_id IN (SELECT id FROM sources WHERE "
-		"($3 IS NULL OR provider = $3) AND ($4 IS NULL OR account = $4)) RETURNING id";
+	    "UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
+	    "WHERE status = $1 AND received_at >= $2 AND source_id IN (SELECT id FROM sources WHERE "
+	    "($3 IS NULL OR provider = $3) AND ($4 IS NULL OR account = $4)) RETURNING id";
 	static const char sql_filter_pg[] =
-		"UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
-		"WHERE status = $1 AND received_at >= $2 AND source_id IN (SELECT id FROM sources WHERE "
-		"($3::text IS NULL OR provider = $3) AND ($4::text IS NULL OR account = $4)) RETURNING id";
+	    "UPDATE events SET status = 'received', attempts = 0, next_attempt_at = NULL, lease_until = NULL "
+	    "WHERE status = $1 AND received_at >= $2 AND source_id IN (SELECT id FROM sources WHERE "
+	    "($3::text IS NULL OR provider = $3) AND ($4::text IS NULL OR account = $4)) RETURNING id";
 	struct num n1, n2;
 
 	if (id > 0) {
@@ -237,10 +238,10 @@ int store_replay(struct store *s, long long id, const char *status, const char *
 int store_purge(struct store *s, long long before, long *count)
 {
 	static const char sql_attempts[] =
-		"DELETE FROM attempts WHERE event_id IN (SELECT id FROM events WHERE status IN ('processed', 'test') "
-		"AND received_at < $1)";
+	    "DELETE FROM attempts WHERE event_id IN (SELECT id FROM events WHERE status IN ('processed', 'test') "
+	    "AND received_at < $1)";
 	static const char sql_events[] =
-		"DELETE FROM events WHERE status IN ('processed', 'test') AND received_at < $1 RETURNING id";
+	    "DELETE FROM events WHERE status IN ('processed', 'test') AND received_at < $1 RETURNING id";
 	struct num n;
 	struct db_param p[1] = {PN(&n, before)};
 
@@ -257,8 +258,8 @@ int store_purge(struct store *s, long long before, long *count)
 int store_list_attempts(struct store *s, long long event_id, struct store_rows **out)
 {
 	static const char sql[] =
-		"SELECT id, action_id, action, started_at, ended_at, outcome, http_status, exit_code, error "
-		"FROM attempts WHERE event_id = $1 ORDER BY id";
+	    "SELECT id, action_id, action, started_at, ended_at, outcome, http_status, exit_code, error "
+	    "FROM attempts WHERE event_id = $1 ORDER BY id";
 	struct num n;
 	struct db_param p[1] = {PN(&n, event_id)};
 

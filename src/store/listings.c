@@ -2,19 +2,19 @@
 #include "first.h"
 #include "store/store_int.h"
 
-int store_list_events(struct store *s, const char *provider, const char *account, const char *status,
-		      long limit, struct store_rows **out)
+int store_list_events(struct store *s, const char *provider, const char *account, const char *status, long limit,
+		      struct store_rows **out)
 {
 	static const char sql[] =
-		"SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
-		"e.attempts, length(e.body) FROM events e JOIN sources s ON s.id = e.source_id "
-		"WHERE ($1::text IS NULL OR s.provider = $1) AND ($2::text IS NULL OR s.account = $2) "
-		"AND ($3::text IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4";
+	    "SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
+	    "e.attempts, length(e.body) FROM events e JOIN sources s ON s.id = e.source_id "
+	    "WHERE ($1::text IS NULL OR s.provider = $1) AND ($2::text IS NULL OR s.account = $2) "
+	    "AND ($3::text IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4";
 	static const char sql_lite[] =
-		"SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
-		"e.attempts, length(e.body) FROM events e JOIN sources s ON s.id = e.source_id "
-		"WHERE ($1 IS NULL OR s.provider = $1) AND ($2 IS NULL OR s.account = $2) "
-		"AND ($3 IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4";
+	    "SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
+	    "e.attempts, length(e.body) FROM events e JOIN sources s ON s.id = e.source_id "
+	    "WHERE ($1 IS NULL OR s.provider = $1) AND ($2 IS NULL OR s.account = $2) "
+	    "AND ($3 IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4";
 	struct num n;
 	struct db_param p[4] = {P(provider), P(account), P(status), PN(&n, limit)};
 
@@ -24,9 +24,9 @@ int store_list_events(struct store *s, const char *provider, const char *account
 int store_get_event(struct store *s, long long id, struct store_rows **out)
 {
 	static const char sql[] =
-		"SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
-		"e.verification, e.secret_id, e.headers, e.body, e.attempts, e.processed_at, e.response, e.decoded "
-		"FROM events e JOIN sources s ON s.id = e.source_id WHERE e.id = $1";
+	    "SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
+	    "e.verification, e.secret_id, e.headers, e.body, e.attempts, e.processed_at, e.response, e.decoded "
+	    "FROM events e JOIN sources s ON s.id = e.source_id WHERE e.id = $1";
 	struct num n;
 	struct db_param p[1] = {PN(&n, id)};
 
@@ -36,9 +36,9 @@ int store_get_event(struct store *s, long long id, struct store_rows **out)
 int store_stats(struct store *s, long long since, struct store_rows **out)
 {
 	static const char sql[] =
-		"SELECT s.provider, s.account, e.event_type, e.status, count(*), max(e.received_at) "
-		"FROM events e JOIN sources s ON s.id = e.source_id WHERE e.received_at > $1 "
-		"GROUP BY s.provider, s.account, e.event_type, e.status ORDER BY count(*) DESC, s.provider, s.account";
+	    "SELECT s.provider, s.account, e.event_type, e.status, count(*), max(e.received_at) "
+	    "FROM events e JOIN sources s ON s.id = e.source_id WHERE e.received_at > $1 "
+	    "GROUP BY s.provider, s.account, e.event_type, e.status ORDER BY count(*) DESC, s.provider, s.account";
 	struct num n;
 	struct db_param p[1] = {PN(&n, since)};
 
@@ -48,7 +48,7 @@ int store_stats(struct store *s, long long since, struct store_rows **out)
 int store_list_audit(struct store *s, long limit, struct store_rows **out)
 {
 	static const char sql[] =
-		"SELECT action, provider, account, status_code, reason, at FROM audit_log ORDER BY id DESC LIMIT $1";
+	    "SELECT action, provider, account, status_code, reason, at FROM audit_log ORDER BY id DESC LIMIT $1";
 	struct num n;
 	struct db_param p[1] = {PN(&n, limit)};
 

@@ -3,7 +3,7 @@
 #define KANCA_MIGRATIONS_H
 
 struct migration {
-	int version;       /* 0 ends the list */
+	int version; /* 0 ends the list */
 	const char *name;
 	const char *sql;
 };

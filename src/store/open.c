@@ -90,8 +90,7 @@ static int latest_version(const struct store *s)
 
 int store_schema_version(struct store *s, int *current, int *latest)
 {
-	static const char sql_has[] =
-		"SELECT count(*) FROM kanca_migrations";
+	static const char sql_has[] = "SELECT count(*) FROM kanca_migrations";
 	static const char sql_max[] = "SELECT coalesce(max(version), 0) FROM kanca_migrations";
 	struct db_rows rows;
 
@@ -110,10 +109,9 @@ int store_schema_version(struct store *s, int *current, int *latest)
 int store_migrate(struct store *s, int *applied, struct buf *err)
 {
 	static const char create[] =
-		"CREATE TABLE IF NOT EXISTS kanca_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-		"applied_at bigint NOT NULL)";
-	static const char record[] =
-		"INSERT INTO kanca_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+	    "CREATE TABLE IF NOT EXISTS kanca_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+	    "applied_at bigint NOT NULL)";
+	static const char record[] = "INSERT INTO kanca_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
 	int current, latest;
 	struct num n1, n2;
 
@@ -137,8 +135,9 @@ int store_migrate(struct store *s, int *applied, struct buf *err)
 		p[0] = PN(&n1, m->version);
 		p[1] = P(m->name);
 		p[2] = PN(&n2, clock_now());
-		if (store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK || s->ops->script(s->conn, m->sql) != DB_OK ||
-		    store_exec(s, record, 3, p, NULL) != DB_OK || store_exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
+		if (store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK ||
+		    s->ops->script(s->conn, m->sql) != DB_OK || store_exec(s, record, 3, p, NULL) != DB_OK ||
+		    store_exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
 			(void)!buf_printf(err, "migration %s failed: %s", m->name, store_error(s));
 			(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
 			return -1;

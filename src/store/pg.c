@@ -12,7 +12,7 @@
 #include <libpq-fe.h>
 
 #define STMT_CACHE 64
-#define BYTEAOID 17
+#define BYTEAOID   17
 
 struct pg {
 	PGconn *conn;
@@ -249,13 +249,13 @@ static const char *pg_error(void *conn)
 }
 
 const struct db_ops db_pg_ops = {
-	.name = "postgresql",
-	.dml_cte = 1,
-	.begin_sql = "BEGIN",
-	.open = pg_open,
-	.close = pg_close,
-	.exec = pg_exec,
-	.script = pg_script,
-	.reconnect = pg_reconnect,
-	.error = pg_error,
+    .name = "postgresql",
+    .dml_cte = 1,
+    .begin_sql = "BEGIN",
+    .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .script = pg_script,
+    .reconnect = pg_reconnect,
+    .error = pg_error,
 };

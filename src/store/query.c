@@ -12,8 +12,7 @@ long long store_cell_ll(const struct db_rows *r, size_t row, size_t col)
 	return c ? strtoll(c, NULL, 10) : 0;
 }
 
-enum db_status store_exec(struct store *s, const char *sql, size_t n, const struct db_param *p,
-			   struct db_rows *rows)
+enum db_status store_exec(struct store *s, const char *sql, size_t n, const struct db_param *p, struct db_rows *rows)
 {
 	enum db_status rc = s->ops->exec(s->conn, sql, n, p, rows);
 

@@ -9,9 +9,9 @@ int store_source_get(struct store *s, const char *provider, const char *account,
 		     struct store_source *out)
 {
 	static const char sql[] =
-		"SELECT s.id, s.enabled, s.options, k.id, k.value, k.expires_at FROM sources s "
-		"LEFT JOIN secrets k ON k.source_id = s.id AND (k.expires_at IS NULL OR k.expires_at > $3) "
-		"WHERE s.provider = $1 AND s.account = $2 ORDER BY k.id DESC";
+	    "SELECT s.id, s.enabled, s.options, k.id, k.value, k.expires_at FROM sources s "
+	    "LEFT JOIN secrets k ON k.source_id = s.id AND (k.expires_at IS NULL OR k.expires_at > $3) "
+	    "WHERE s.provider = $1 AND s.account = $2 ORDER BY k.id DESC";
 	struct db_rows rows;
 	struct db_param p[3];
 	struct num n;
@@ -75,12 +75,12 @@ void store_source_free(struct store_source *src)
 	memset(src, 0, sizeof *src);
 }
 
-int store_source_add(struct store *s, const char *provider, const char *account, const char *options,
-		     long long now, long long *id)
+int store_source_add(struct store *s, const char *provider, const char *account, const char *options, long long now,
+		     long long *id)
 {
 	static const char sql[] =
-		"INSERT INTO sources (provider, account, options, created_at) VALUES ($1, $2, $3, $4) "
-		"ON CONFLICT (provider, account) DO NOTHING RETURNING id";
+	    "INSERT INTO sources (provider, account, options, created_at) VALUES ($1, $2, $3, $4) "
+	    "ON CONFLICT (provider, account) DO NOTHING RETURNING id";
 	struct db_rows rows;
 	struct db_param p[4];
 	struct num n;
@@ -107,11 +107,11 @@ int store_source_set_enabled(struct store *s, const char *provider, const char *
 	return store_change_one(s, sql, 3, p);
 }
 
-int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at,
-		     long long now, long long *id)
+int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at, long long now,
+		     long long *id)
 {
 	static const char sql[] =
-		"INSERT INTO secrets (source_id, value, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id";
+	    "INSERT INTO secrets (source_id, value, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id";
 	struct db_rows rows;
 	struct db_param p[4];
 	struct num n1, n2, n3;
@@ -134,7 +134,7 @@ int store_secret_add(struct store *s, long long source_id, const char *value, lo
 int store_secret_list(struct store *s, long long source_id, struct store_rows **out)
 {
 	static const char sql[] =
-		"SELECT id, created_at, expires_at FROM secrets WHERE source_id = $1 ORDER BY id DESC";
+	    "SELECT id, created_at, expires_at FROM secrets WHERE source_id = $1 ORDER BY id DESC";
 	struct num n;
 	struct db_param p[1] = {PN(&n, source_id)};
 
@@ -161,10 +161,10 @@ int store_secret_expire(struct store *s, long long source_id, long long secret_i
 
 int store_list_sources(struct store *s, long long now, struct store_rows **out)
 {
-	static const char sql[] =
-		"SELECT s.id, s.provider, s.account, s.enabled, s.options, "
-		"(SELECT count(*) FROM secrets k WHERE k.source_id = s.id AND (k.expires_at IS NULL OR k.expires_at > $1)), "
-		"s.created_at FROM sources s ORDER BY s.provider, s.account";
+	static const char sql[] = "SELECT s.id, s.provider, s.account, s.enabled, s.options, "
+				  "(SELECT count(*) FROM secrets k WHERE k.source_id = s.id AND (k.expires_at IS NULL "
+				  "OR k.expires_at > $1)), "
+				  "s.created_at FROM sources s ORDER BY s.provider, s.account";
 	struct num n;
 	struct db_param p[1] = {PN(&n, now)};
 

@@ -15,7 +15,7 @@
 
 #include <sqlite3.h>
 
-#define STMT_CACHE 64
+#define STMT_CACHE	64
 #define BUSY_TIMEOUT_US (10 * 1000 * 1000)
 
 struct sq {
@@ -26,7 +26,7 @@ struct sq {
 	} cache[STMT_CACHE];
 	size_t ncache;
 	long long busy_waited;
-	int lockfd;      /* <file>.lock: writers queue on it in the kernel instead of polling SQLite */
+	int lockfd; /* <file>.lock: writers queue on it in the kernel instead of polling SQLite */
 	int locked;
 	char err[256];
 };
@@ -62,8 +62,8 @@ static int sq_open(const char *uri, void **conn, struct buf *err)
 	if (!s)
 		return -1;
 	s->lockfd = -1;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		(void)!buf_printf(err, "cannot open SQLite file %s: %s", path,
 				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
@@ -79,8 +79,8 @@ static int sq_open(const char *uri, void **conn, struct buf *err)
 	}
 	sqlite3_busy_handler(s->db, busy_wait, &s->busy_waited);
 	/* WAL: readers never block the writer; synchronous=FULL: an answered event survives power loss */
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-			 NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
+			 &msg) != SQLITE_OK) {
 		(void)!buf_printf(err, "cannot set up SQLite file %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		goto fail;
@@ -197,8 +197,7 @@ static enum db_status sq_exec(void *conn, const char *sql, size_t nparams, const
 		else if (params[i].binary)
 			b = sqlite3_bind_blob64(st, (int)i + 1, params[i].p, params[i].len, SQLITE_STATIC);
 		else
-			b = sqlite3_bind_text64(st, (int)i + 1, params[i].p, params[i].len, SQLITE_STATIC,
-						SQLITE_UTF8);
+			b = sqlite3_bind_text64(st, (int)i + 1, params[i].p, params[i].len, SQLITE_STATIC, SQLITE_UTF8);
 		if (b != SQLITE_OK) {
 			snprintf(s->err, sizeof s->err, "bind: %s", sqlite3_errmsg(s->db));
 			goto out;
@@ -286,13 +285,13 @@ static const char *sq_error(void *conn)
 }
 
 const struct db_ops db_sqlite_ops = {
-	.name = "sqlite",
-	.dml_cte = 0,
-	.begin_sql = "BEGIN IMMEDIATE",
-	.open = sq_open,
-	.close = sq_close,
-	.exec = sq_exec,
-	.script = sq_script,
-	.reconnect = sq_reconnect,
-	.error = sq_error,
+    .name = "sqlite",
+    .dml_cte = 0,
+    .begin_sql = "BEGIN IMMEDIATE",
+    .open = sq_open,
+    .close = sq_close,
+    .exec = sq_exec,
+    .script = sq_script,
+    .reconnect = sq_reconnect,
+    .error = sq_error,
 };

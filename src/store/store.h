@@ -10,23 +10,22 @@
 #include "caps.h"
 #include "source.h"
 
-
 struct store;
 struct buf;
 
 /* What is stored for one authentic delivery. */
 struct store_event {
 	long long source_id;
-	const char *provider, *account;  /* for the audit log */
-	const char *key;                 /* idempotency key */
-	const char *type;                /* event type, may be NULL */
+	const char *provider, *account; /* for the audit log */
+	const char *key;		/* idempotency key */
+	const char *type;		/* event type, may be NULL */
 	const void *body;
 	size_t body_len;
 	const char *headers_json;
-	const char *verification;        /* e.g. "hmac-sha256 hex; secret 3" */
-	const char *status;              /* NULL: "received"; "test" for a provider's test ping */
-	const char *decoded;             /* JSON text decoded from the request by the provider, or NULL */
-	long long secret_id;             /* the secret that verified it; 0 when none */
+	const char *verification; /* e.g. "hmac-sha256 hex; secret 3" */
+	const char *status;	  /* NULL: "received"; "test" for a provider's test ping */
+	const char *decoded;	  /* JSON text decoded from the request by the provider, or NULL */
+	long long secret_id;	  /* the secret that verified it; 0 when none */
 	long long received_at;
 	const char *remote_addr;
 };
@@ -61,14 +60,13 @@ int store_source_get(struct store *s, const char *provider, const char *account,
 		     struct store_source *out) KANCA_MUST_CHECK;
 void store_source_free(struct store_source *src);
 /* 0 added (*id set), 1 already exists, -1 error. */
-int store_source_add(struct store *s, const char *provider, const char *account, const char *options,
-		     long long now, long long *id) KANCA_MUST_CHECK;
+int store_source_add(struct store *s, const char *provider, const char *account, const char *options, long long now,
+		     long long *id) KANCA_MUST_CHECK;
 /* 1 changed, 0 no such source, -1 error. */
-int store_source_set_enabled(struct store *s, const char *provider, const char *account, int enabled)
-	KANCA_MUST_CHECK;
+int store_source_set_enabled(struct store *s, const char *provider, const char *account, int enabled) KANCA_MUST_CHECK;
 /* Adds a secret; expires_at 0 = never. 0 or -1. */
-int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at,
-		     long long now, long long *id) KANCA_MUST_CHECK;
+int store_secret_add(struct store *s, long long source_id, const char *value, long long expires_at, long long now,
+		     long long *id) KANCA_MUST_CHECK;
 
 /* The secrets of a source, newest first, expired ones included: id, created_at, expires_at (NULL =
  * never). Values are never returned. */
@@ -76,28 +74,28 @@ int store_secret_list(struct store *s, long long source_id, struct store_rows **
 /* Removes one secret of a source: 1 removed, 0 no such secret, -1 error. */
 int store_secret_remove(struct store *s, long long source_id, long long secret_id) KANCA_MUST_CHECK;
 /* Sets (or with 0 clears) the expiry of one secret: 1 changed, 0 no such secret, -1 error. */
-int store_secret_expire(struct store *s, long long source_id, long long secret_id, long long expires_at)
-	KANCA_MUST_CHECK;
+int store_secret_expire(struct store *s, long long source_id, long long secret_id,
+			long long expires_at) KANCA_MUST_CHECK;
 
 /* Stores an authentic delivery exactly once, committed before return.
  * New: *duplicate = 0, *event_id set, apply (may be NULL) ran in the same transaction, answer holds
  * what it produced. Duplicate: *duplicate = 1, *event_id = the first one's, answer = the answer kept
  * for the first delivery (empty if none), nothing else written. 0, or -1 with nothing written. */
-int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg,
-		  long long *event_id, int *duplicate, struct buf *answer) KANCA_MUST_CHECK;
+int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg, long long *event_id,
+		  int *duplicate, struct buf *answer) KANCA_MUST_CHECK;
 
 /* One audit_log row (its own commit). source_id/event_id 0 = none, status 0 = none. 0 or -1. */
 int store_audit(struct store *s, long long at, const char *action, const char *provider, const char *account,
-		long long source_id, long long event_id, int status, const char *reason, const char *remote_addr)
-	KANCA_MUST_CHECK;
+		long long source_id, long long event_id, int status, const char *reason,
+		const char *remote_addr) KANCA_MUST_CHECK;
 
 /* The supplier offers domain table (inside store_receive's apply). */
 struct store_offer {
 	const char *vendor_offer_id;
 	const char *title, *price, *currency, *category; /* NULL = keep the stored value */
 	const char *start_location, *end_location, *start_at, *end_at, *description;
-	const char *available_seats;                     /* integer text or NULL */
-	const char *data_json;                           /* the whole data object */
+	const char *available_seats; /* integer text or NULL */
+	const char *data_json;	     /* the whole data object */
 };
 /* Insert or update by (source, vendorOfferId); *inserted = 1 when new. 0 or -1. */
 int store_offer_upsert(struct store *s, long long source_id, long long event_id, const struct store_offer *o,
@@ -111,8 +109,8 @@ int store_offer_mark(struct store *s, long long source_id, long long event_id, c
 int store_list_sources(struct store *s, long long now, struct store_rows **out) KANCA_MUST_CHECK;
 /* id, provider, account, event_type, idempotency_key, status, received_at, attempts, body length;
  * filters may be NULL; newest first. */
-int store_list_events(struct store *s, const char *provider, const char *account, const char *status,
-		      long limit, struct store_rows **out) KANCA_MUST_CHECK;
+int store_list_events(struct store *s, const char *provider, const char *account, const char *status, long limit,
+		      struct store_rows **out) KANCA_MUST_CHECK;
 /* id, provider, account, event_type, idempotency_key, status, received_at, verification, secret_id,
  * headers, body, attempts, processed_at, response, decoded */
 int store_get_event(struct store *s, long long id, struct store_rows **out) KANCA_MUST_CHECK;
@@ -126,12 +124,12 @@ int store_list_audit(struct store *s, long limit, struct store_rows **out) KANCA
 /* An event claimed for processing (store_claim). */
 struct store_job {
 	long long event_id, source_id;
-	int attempts;           /* including this one */
-	char *key, *type;       /* type may be NULL */
-	char *body;             /* raw bytes, body_len long (NUL-terminated for convenience) */
+	int attempts;	  /* including this one */
+	char *key, *type; /* type may be NULL */
+	char *body;	  /* raw bytes, body_len long (NUL-terminated for convenience) */
 	size_t body_len;
-	char *headers;          /* JSON object of the stored request headers */
-	char *options;          /* the source's options */
+	char *headers; /* JSON object of the stored request headers */
+	char *options; /* the source's options */
 	char *provider, *account;
 };
 
@@ -141,12 +139,12 @@ struct store_job {
 int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job) KANCA_MUST_CHECK;
 void store_job_free(struct store_job *job);
 /* Ends a claim: status "processed" (processed_at = now), "retry" (next_attempt_at = next_at) or "dead". */
-int store_finish(struct store *s, long long event_id, const char *status, long long next_at, long long now)
-	KANCA_MUST_CHECK;
+int store_finish(struct store *s, long long event_id, const char *status, long long next_at,
+		 long long now) KANCA_MUST_CHECK;
 /* An attempt of one action begins: recorded (no end, no outcome yet) before the action runs, so one that a
  * crash cut short stays visible. *attempt_id = its row. 0 or -1. */
-int store_attempt_begin(struct store *s, long long event_id, long long action_id, const char *action,
-			long long started, long long *attempt_id) KANCA_MUST_CHECK;
+int store_attempt_begin(struct store *s, long long event_id, long long action_id, const char *action, long long started,
+			long long *attempt_id) KANCA_MUST_CHECK;
 /* The attempt ends: outcome "ok", "retry", "gone", "failed"; http_status/exit_code -1 = none. 0 or -1. */
 int store_attempt_end(struct store *s, long long attempt_id, long long ended, const char *outcome, int http_status,
 		      int exit_code, const char *error) KANCA_MUST_CHECK;
@@ -168,8 +166,8 @@ int store_notify(struct store *s, const char *channel, const char *payload) KANC
 /* The Trendyol orders table: the package's state unless the stored one is as new or newer
  * (lastModifiedDate); *changed = 1 when written, 0 when an older event was ignored. 0 or -1. */
 int store_trendyol_upsert(struct store *s, long long source_id, long long event_id, const char *package_id,
-			  const char *order_number, const char *status, long long last_modified, const char *package_json,
-			  long long now, int *changed) KANCA_MUST_CHECK;
+			  const char *order_number, const char *status, long long last_modified,
+			  const char *package_json, long long now, int *changed) KANCA_MUST_CHECK;
 /* The Sosyal Köprü posts table: the post's state unless the stored one is as new or newer (event_at, ms);
  * a NULL status keeps the stored one. *changed = 1 when written, 0 when an older event was ignored. 0 or -1. */
 int store_sosyalkopru_upsert(struct store *s, long long source_id, long long event_id, const char *post_id,

@@ -11,7 +11,7 @@
 #include "verify.h"
 
 /* HMAC-SHA256 of one message part. */
-#define hmac_one(k, kl, m, ml, out) \
+#define hmac_one(k, kl, m, ml, out)                                                                                    \
 	verify_hmac_sha256_parts(k, kl, (const void *const[]){m}, (const size_t[]){ml}, 1, out)
 #include "providers/ikas.h"
 

@@ -35,8 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		/* a slice of the input right after "v1,", without ' ' or ',' */
 		if (g->p < s + 3 || g->p + g->len > s + size || memcmp(g->p - 3, "v1,", 3) != 0 ||
-		    (g->p > s + 3 && g->p[-4] != ' ') ||
-		    memchr(g->p, ' ', g->len) || memchr(g->p, ',', g->len))
+		    (g->p > s + 3 && g->p[-4] != ' ') || memchr(g->p, ' ', g->len) || memchr(g->p, ',', g->len))
 			__builtin_trap();
 		if (i && g->p <= sigs[i - 1].p)
 			__builtin_trap();

@@ -32,7 +32,8 @@ __attribute__((unused)) static long harness_mem_read(void *ctx, char *p, size_t 
 
 /* Builds a POST request the way serve_cgi does: a CGI environment, then the body from "stdin".
  * hdrs holds name/value pairs (NULL-terminated), names in any case. 0 or -1. */
-__attribute__((unused)) static int harness_request(struct request *r, const char *path, const char *const *hdrs, const void *body, size_t n)
+__attribute__((unused)) static int harness_request(struct request *r, const char *path, const char *const *hdrs,
+						   const void *body, size_t n)
 {
 	char *env[64];
 	size_t ne = 0;
@@ -130,7 +131,8 @@ __attribute__((unused)) static void harness_req_init(struct request *r)
 }
 
 /* Adds a header the way request.c stores it: lowercase name, value byte for byte. */
-__attribute__((unused)) static void harness_req_header(struct request *r, const char *name, const char *value, size_t len)
+__attribute__((unused)) static void harness_req_header(struct request *r, const char *name, const char *value,
+						       size_t len)
 {
 	struct request_header *h = &r->headers[r->nheaders++];
 	size_t n = strlen(name);

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TAP_UNUSED __attribute__((unused))
+#define TAP_UNUSED	 __attribute__((unused))
 #define TAP_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 static int tap_count;
@@ -57,7 +57,7 @@ static TAP_UNUSED TAP_PRINTF(4, 5) int tap_ok(int cond, const char *file, int li
 }
 
 static TAP_UNUSED TAP_PRINTF(5, 6) int tap_is_int(long long got, long long expected, const char *file, int line,
-						   const char *fmt, ...)
+						  const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -92,8 +92,8 @@ static TAP_UNUSED void tap_show(const char *label, const void *p, size_t n)
 	printf("\"%s (%zu bytes)\n", n > 512 ? "..." : "", n);
 }
 
-static TAP_UNUSED TAP_PRINTF(5, 6) int tap_is_str(const char *got, const char *expected, const char *file,
-						   int line, const char *fmt, ...)
+static TAP_UNUSED TAP_PRINTF(5, 6) int tap_is_str(const char *got, const char *expected, const char *file, int line,
+						  const char *fmt, ...)
 {
 	va_list ap;
 	int rc, same;
@@ -109,8 +109,8 @@ static TAP_UNUSED TAP_PRINTF(5, 6) int tap_is_str(const char *got, const char *e
 	return rc;
 }
 
-static TAP_UNUSED TAP_PRINTF(7, 8) int tap_is_mem(const void *got, size_t gotlen, const void *expected,
-						   size_t explen, const char *file, int line, const char *fmt, ...)
+static TAP_UNUSED TAP_PRINTF(7, 8) int tap_is_mem(const void *got, size_t gotlen, const void *expected, size_t explen,
+						  const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	int rc, same;
@@ -138,11 +138,10 @@ static TAP_UNUSED int done_testing(void)
 	return tap_failures ? 1 : (tap_count == 0 ? 1 : 0);
 }
 
-#define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define is_int(got, expected, ...) \
-	tap_is_int((long long)(got), (long long)(expected), __FILE__, __LINE__, __VA_ARGS__)
+#define ok(cond, ...)		   tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+#define is_int(got, expected, ...) tap_is_int((long long)(got), (long long)(expected), __FILE__, __LINE__, __VA_ARGS__)
 #define is_str(got, expected, ...) tap_is_str((got), (expected), __FILE__, __LINE__, __VA_ARGS__)
-#define is_mem(got, gotlen, expected, explen, ...) \
+#define is_mem(got, gotlen, expected, explen, ...)                                                                     \
 	tap_is_mem((got), (gotlen), (expected), (explen), __FILE__, __LINE__, __VA_ARGS__)
 
 #endif

@@ -28,10 +28,10 @@
 
 #include "tap.h"
 
-#define T_NOW 1767225600LL          /* 2026-01-01T00:00:00Z */
+#define T_NOW		1767225600LL /* 2026-01-01T00:00:00Z */
 #define LEAF_NOT_BEFORE 1748736000LL /* 2025-06-01 */
-#define LEAF_NOT_AFTER 1893456000LL  /* 2030-01-01 */
-#define BUNDLE "com.example.kanca"
+#define LEAF_NOT_AFTER	1893456000LL /* 2030-01-01 */
+#define BUNDLE		"com.example.kanca"
 
 struct jws_case {
 	const char *name, *alg;
@@ -50,214 +50,265 @@ struct rs_der_case {
 };
 
 /* ---- fixtures: generated once (Python cryptography, keys discarded); see the comment above ---- */
-static const char ROOT[] =
-	"MIIBkTCCATegAwIBAgICIAAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00NTAxMDEwMDAwMDBaMD8xCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
-	"IBBggqhkjOPQMBBwNCAATJLNe+LDDOJdoDXMRY/FF+UfPCdGprb6RjbMgSEovDtqTj1fUZlzvQxarhm5zho/rjuCSR"
-	"yF9wjOZWNpDQV6yBoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
-	"EA8Vwt6fWORceiJVocBkjOL4k6eTxZ3615eJTMh5yPFagCIDD3/7ztYOVf4Ixyq5G0ZGJ06d9RCM6I564Atykx2mpl";
+static const char ROOT[] = "MIIBkTCCATegAwIBAgICIAAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+			   "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00NTAxMDEwMDAwMDBaMD8xCzAJBgNV"
+			   "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
+			   "IBBggqhkjOPQMBBwNCAATJLNe+LDDOJdoDXMRY/FF+UfPCdGprb6RjbMgSEovDtqTj1fUZlzvQxarhm5zho/rjuCSR"
+			   "yF9wjOZWNpDQV6yBoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
+			   "EA8Vwt6fWORceiJVocBkjOL4k6eTxZ3615eJTMh5yPFagCIDD3/7ztYOVf4Ixyq5G0ZGJ06d9RCM6I564Atykx2mpl";
 static const char ROOT2[] =
-	"MIIBkTCCATegAwIBAgICIQAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00NTAxMDEwMDAwMDBaMD8xCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
-	"IBBggqhkjOPQMBBwNCAASp8gKwEjyPpTNvSGjsgUdlHTDdKkif54nKfNj2pq8l6TUPlGKOctu1IagHkFANQI8jI6r+"
-	"SZK2qf7jEb4zDI0DoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
-	"EArcYk757rBU9cwi51XqJEfAsBq7ZplUWEUqTju9TdCVYCIBSCf08z6BOeRksWDgbYbwdKDdjvpqvzeFZB/m/CvUsH";
+    "MIIBkTCCATegAwIBAgICIQAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+    "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00NTAxMDEwMDAwMDBaMD8xCzAJBgNV"
+    "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
+    "IBBggqhkjOPQMBBwNCAASp8gKwEjyPpTNvSGjsgUdlHTDdKkif54nKfNj2pq8l6TUPlGKOctu1IagHkFANQI8jI6r+"
+    "SZK2qf7jEb4zDI0DoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
+    "EArcYk757rBU9cwi51XqJEfAsBq7ZplUWEUqTju9TdCVYCIBSCf08z6BOeRksWDgbYbwdKDdjvpqvzeFZB/m/CvUsH";
 static const char ROOT_EXPIRED[] =
-	"MIIBkTCCATegAwIBAgICIgAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw0yNTEyMDEwMDAwMDBaMD8xCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
-	"IBBggqhkjOPQMBBwNCAATJLNe+LDDOJdoDXMRY/FF+UfPCdGprb6RjbMgSEovDtqTj1fUZlzvQxarhm5zho/rjuCSR"
-	"yF9wjOZWNpDQV6yBoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
-	"AKbx3J+7cvao0z27wmWgEgAz0mnjMkwANZJsCqotktQwIhAK76Fmn6MX409gImUhJu/2uP2oOsNABHeF7/Mug03UIa";
-static const char INT[] =
-	"MIIBqzCCAVGgAwIBAgICIAEwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
-	"PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
-	"QGAgEEAgUAMAoGCCqGSM49BAMCA0gAMEUCIALYkiROPuIAe4aHhMcHhXukeT4K2d4J06DJU9SjkXTZAiEAgYWdqRIv"
-	"v/ooPonV185UL5RHmCfUwiIOe15CVbF2yLA=";
+    "MIIBkTCCATegAwIBAgICIgAwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+    "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw0yNTEyMDEwMDAwMDBaMD8xCzAJBgNV"
+    "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRswGQYDVQQDDBJURVNUIGthbmNhIFJvb3QgQ0EwWTATBgcqhkjOPQ"
+    "IBBggqhkjOPQMBBwNCAATJLNe+LDDOJdoDXMRY/FF+UfPCdGprb6RjbMgSEovDtqTj1fUZlzvQxarhm5zho/rjuCSR"
+    "yF9wjOZWNpDQV6yBoyMwITAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNIADBFAi"
+    "AKbx3J+7cvao0z27wmWgEgAz0mnjMkwANZJsCqotktQwIhAK76Fmn6MX409gImUhJu/2uP2oOsNABHeF7/Mug03UIa";
+static const char INT[] = "MIIBqzCCAVGgAwIBAgICIAEwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+			  "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
+			  "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
+			  "qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+			  "PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
+			  "QGAgEEAgUAMAoGCCqGSM49BAMCA0gAMEUCIALYkiROPuIAe4aHhMcHhXukeT4K2d4J06DJU9SjkXTZAiEAgYWdqRIv"
+			  "v/ooPonV185UL5RHmCfUwiIOe15CVbF2yLA=";
 static const char INT_NOCA[] =
-	"MIIBpTCCAUugAwIBAgICIAIwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
-	"PXqFnbOP2wOndgtNYaZaZmmjMjAwMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBAGCiqGSIb3Y2QGAgEEAg"
-	"UAMAoGCCqGSM49BAMCA0gAMEUCIQDS4tq5GVXUv4jMb0ZO2bhKQvbRVz8ixqUNE1QyysiiyQIgekWbhJ+t3EWnaLSQ"
-	"iFAKae5hKh40/xluhbEvUUJ4XMo=";
+    "MIIBpTCCAUugAwIBAgICIAIwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+    "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
+    "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
+    "qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+    "PXqFnbOP2wOndgtNYaZaZmmjMjAwMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBAGCiqGSIb3Y2QGAgEEAg"
+    "UAMAoGCCqGSM49BAMCA0gAMEUCIQDS4tq5GVXUv4jMb0ZO2bhKQvbRVz8ixqUNE1QyysiiyQIgekWbhJ+t3EWnaLSQ"
+    "iFAKae5hKh40/xluhbEvUUJ4XMo=";
 static const char INT_NOOID[] =
-	"MIIBmTCCAT+gAwIBAgICIAMwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
-	"PXqFnbOP2wOndgtNYaZaZmmjJjAkMBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM49BA"
-	"MCA0gAMEUCIQDungbIrpfJiCQVscNbQgajaFpGH/9diIKNnsGOZzGH+wIgEzQQCaa3Wxda5+ABbuklSBDfA5GeVfqX"
-	"+yMlkqT4+Q8=";
+    "MIIBmTCCAT+gAwIBAgICIAMwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+    "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
+    "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
+    "qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+    "PXqFnbOP2wOndgtNYaZaZmmjJjAkMBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM49BA"
+    "MCA0gAMEUCIQDungbIrpfJiCQVscNbQgajaFpGH/9diIKNnsGOZzGH+wIgEzQQCaa3Wxda5+ABbuklSBDfA5GeVfqX"
+    "+yMlkqT4+Q8=";
 static const char INT_ROOT2[] =
-	"MIIBrDCCAVGgAwIBAgICIAQwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
-	"PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
-	"QGAgEEAgUAMAoGCCqGSM49BAMCA0kAMEYCIQDDK2pfr3b9V9hJNpjfcrlDpl44zxBWsdEY2ZqaKIw/9gIhAJbP2CJD"
-	"6deQkTBD6oUAclsEwXsNdAgoJ7dEQE7Z4IiN";
+    "MIIBrDCCAVGgAwIBAgICIAQwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+    "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw00MDAxMDEwMDAwMDBaMEQxCzAJBgNV"
+    "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
+    "qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+    "PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
+    "QGAgEEAgUAMAoGCCqGSM49BAMCA0kAMEYCIQDDK2pfr3b9V9hJNpjfcrlDpl44zxBWsdEY2ZqaKIw/9gIhAJbP2CJD"
+    "6deQkTBD6oUAclsEwXsNdAgoJ7dEQE7Z4IiN";
 static const char INT_EXPIRED[] =
-	"MIIBqzCCAVGgAwIBAgICIAUwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw0yNTEyMDEwMDAwMDBaMEQxCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
-	"qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
-	"PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
-	"QGAgEEAgUAMAoGCCqGSM49BAMCA0gAMEUCIH/eIFgkn4BMQnG/amicJJX5nlI7LTO56+PpWhccnmsyAiEAnlaTZcuC"
-	"+2RUj2lM01sUpJiIuilbHOBLVsFxIvDXMug=";
-static const char LEAF[] =
-	"MIIBoTCCAUigAwIBAgICIAYwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
-	"AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
-	"MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjBZMBMGByqGSM"
-	"49AgEGCCqGSM49AwEHA0IABGbLDpalN5nm8zWWjdnqWG2ZeIHb6lFmKqVkatmc7jtuFYTuZyjvvtU7IjDUtFckNjuH"
-	"TmaBbiUM1nkew4y//2GjMjAwMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBAGCiqGSIb3Y2QGCwEEAgUAMA"
-	"oGCCqGSM49BAMCA0cAMEQCIA5ezr7nia2ppejE2G4NOSuL16BZbyeLvxny3jiD0QD8AiBe/RVbiJJaUzM+1ohC/znc"
-	"dMPodtUfAWoGcmeVVLfbfQ==";
+    "MIIBqzCCAVGgAwIBAgICIAUwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+    "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTAxMDEwMDAwMDBaFw0yNTEyMDEwMDAwMDBaMEQxCzAJBgNV"
+    "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MSAwHgYDVQQDDBdURVNUIGthbmNhIEludGVybWVkaWF0ZTBZMBMGBy"
+    "qGSM49AgEGCCqGSM49AwEHA0IABCCCBdYWmMERX7XvyKbICJ+QvOmMq8gUmpfCyPTaxlT/9CJK9BNXDu/0aLZMAG5e"
+    "PXqFnbOP2wOndgtNYaZaZmmjODA2MBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2"
+    "QGAgEEAgUAMAoGCCqGSM49BAMCA0gAMEUCIH/eIFgkn4BMQnG/amicJJX5nlI7LTO56+PpWhccnmsyAiEAnlaTZcuC"
+    "+2RUj2lM01sUpJiIuilbHOBLVsFxIvDXMug=";
+static const char LEAF[] = "MIIBoTCCAUigAwIBAgICIAYwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
+			   "AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
+			   "MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjBZMBMGByqGSM"
+			   "49AgEGCCqGSM49AwEHA0IABGbLDpalN5nm8zWWjdnqWG2ZeIHb6lFmKqVkatmc7jtuFYTuZyjvvtU7IjDUtFckNjuH"
+			   "TmaBbiUM1nkew4y//2GjMjAwMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBAGCiqGSIb3Y2QGCwEEAgUAMA"
+			   "oGCCqGSM49BAMCA0cAMEQCIA5ezr7nia2ppejE2G4NOSuL16BZbyeLvxny3jiD0QD8AiBe/RVbiJJaUzM+1ohC/znc"
+			   "dMPodtUfAWoGcmeVVLfbfQ==";
 static const char LEAF_NOOID[] =
-	"MIIBkDCCATagAwIBAgICIAcwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
-	"AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
-	"MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjBZMBMGByqGSM"
-	"49AgEGCCqGSM49AwEHA0IABGbLDpalN5nm8zWWjdnqWG2ZeIHb6lFmKqVkatmc7jtuFYTuZyjvvtU7IjDUtFckNjuH"
-	"TmaBbiUM1nkew4y//2GjIDAeMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMAoGCCqGSM49BAMCA0gAMEUCIH"
-	"vqz8PFR4E9/Nw3n2cTf/UWOKEikeeqsE2i8ZC8JkOeAiEA3a9lY6AEjJs/UggBSGad6Ek+HhBj0rMe3QHoTYNOjAg=";
+    "MIIBkDCCATagAwIBAgICIAcwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
+    "AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
+    "MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjBZMBMGByqGSM"
+    "49AgEGCCqGSM49AwEHA0IABGbLDpalN5nm8zWWjdnqWG2ZeIHb6lFmKqVkatmc7jtuFYTuZyjvvtU7IjDUtFckNjuH"
+    "TmaBbiUM1nkew4y//2GjIDAeMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMAoGCCqGSM49BAMCA0gAMEUCIH"
+    "vqz8PFR4E9/Nw3n2cTf/UWOKEikeeqsE2i8ZC8JkOeAiEA3a9lY6AEjJs/UggBSGad6Ek+HhBj0rMe3QHoTYNOjAg=";
 static const char LEAF_BY_ROOT[] =
-	"MIIBnDCCAUOgAwIBAgICIAgwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
-	"AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTA2MDEwMDAwMDBaFw0zMDAxMDEwMDAwMDBaMDwxCzAJBgNV"
-	"BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRgwFgYDVQQDDA9URVNUIGthbmNhIExlYWYwWTATBgcqhkjOPQIBBg"
-	"gqhkjOPQMBBwNCAARmyw6WpTeZ5vM1lo3Z6lhtmXiB2+pRZiqlZGrZnO47bhWE7mco777VOyIw1LRXJDY7h05mgW4l"
-	"DNZ5HsOMv/9hozIwMDAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBggqhk"
-	"jOPQQDAgNHADBEAiAZdcNbkWb/MbC6bt0f66vhLzryVOto9eib7jUm6T5xygIgTFdsMVJT5Mbl9QyV/f+oAzqlHlIc"
-	"ZF6dAaLEmOobSp4=";
+    "MIIBnDCCAUOgAwIBAgICIAgwCgYIKoZIzj0EAwIwPzELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGz"
+    "AZBgNVBAMMElRFU1Qga2FuY2EgUm9vdCBDQTAeFw0yNTA2MDEwMDAwMDBaFw0zMDAxMDEwMDAwMDBaMDwxCzAJBgNV"
+    "BAYTAlRSMRMwEQYDVQQKDAprYW5jYSB0ZXN0MRgwFgYDVQQDDA9URVNUIGthbmNhIExlYWYwWTATBgcqhkjOPQIBBg"
+    "gqhkjOPQMBBwNCAARmyw6WpTeZ5vM1lo3Z6lhtmXiB2+pRZiqlZGrZnO47bhWE7mco777VOyIw1LRXJDY7h05mgW4l"
+    "DNZ5HsOMv/9hozIwMDAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBggqhk"
+    "jOPQQDAgNHADBEAiAZdcNbkWb/MbC6bt0f66vhLzryVOto9eib7jUm6T5xygIgTFdsMVJT5Mbl9QyV/f+oAzqlHlIc"
+    "ZF6dAaLEmOobSp4=";
 static const char LEAF_P384[] =
-	"MIIBvzCCAWWgAwIBAgICIAkwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
-	"AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
-	"MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjB2MBAGByqGSM"
-	"49AgEGBSuBBAAiA2IABLliIk4zfeVPvz5lxY3Nk2BHdakuvg4D5j961MrFVou7Ez5WsnX71QVS4fhSFkIn1SJUxsj0"
-	"Yiz7d71CXxwtw/C7bZ9qr1B6H3F7f+2ETJTIcoM/Ufw+XE1q2EXoQT172KMyMDAwDAYDVR0TAQH/BAIwADAOBgNVHQ"
-	"8BAf8EBAMCB4AwEAYKKoZIhvdjZAYLAQQCBQAwCgYIKoZIzj0EAwIDSAAwRQIhAOF69LdiDSz97jaTPC1/a5jEKUwc"
-	"KZwDK9RBdLP/YPaAAiBnSlS2TJODr6nPlvGQVWURtAJ6DIKzT30mDaEtcr37aQ==";
+    "MIIBvzCCAWWgAwIBAgICIAkwCgYIKoZIzj0EAwIwRDELMAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxID"
+    "AeBgNVBAMMF1RFU1Qga2FuY2EgSW50ZXJtZWRpYXRlMB4XDTI1MDYwMTAwMDAwMFoXDTMwMDEwMTAwMDAwMFowPDEL"
+    "MAkGA1UEBhMCVFIxEzARBgNVBAoMCmthbmNhIHRlc3QxGDAWBgNVBAMMD1RFU1Qga2FuY2EgTGVhZjB2MBAGByqGSM"
+    "49AgEGBSuBBAAiA2IABLliIk4zfeVPvz5lxY3Nk2BHdakuvg4D5j961MrFVou7Ez5WsnX71QVS4fhSFkIn1SJUxsj0"
+    "Yiz7d71CXxwtw/C7bZ9qr1B6H3F7f+2ETJTIcoM/Ufw+XE1q2EXoQT172KMyMDAwDAYDVR0TAQH/BAIwADAOBgNVHQ"
+    "8BAf8EBAMCB4AwEAYKKoZIhvdjZAYLAQQCBQAwCgYIKoZIzj0EAwIDSAAwRQIhAOF69LdiDSz97jaTPC1/a5jEKUwc"
+    "KZwDK9RBdLP/YPaAAiBnSlS2TJODr6nPlvGQVWURtAJ6DIKzT30mDaEtcr37aQ==";
 
 static const struct jws_case jws_cases[] = {
-	{"good", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "p4GvNgjddTl6iumrrYITKgT6XPU1swMO_rldPECkHqB1PGGuKEcoZtQCq9r-f5eDLxu0Tasr1yMeR0dUVT-tWw"},
-	{"x5c4", "ES256", {LEAF, INT, ROOT, ROOT}, 4,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "YDZRO-mYAoOwn6BX1pbWCshkoKlAF0xoN13reViD2flL9HjYsZKtoxernmR_J3VnRVE-VO8a7IHqJrhEW_jFtg"},
-	{"x5c2", "ES256", {LEAF, INT}, 2,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "gd-ZF-Px-yGj7eRvNFrFixC20YKBnKQB0wdttbWtbOHvy6qKOF5Udig1I1Old7zWPGZ9rxt3X3JDeq7IthbDeQ"},
-	{"alg384", "ES384", {LEAF, INT, ROOT}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "_9w1aJpeb-8t3SYJtBuReMIMZh6x14Xr2t3GkNIZHWKZB-Ee8KlgHFaQvrR_LmLmEghXsje-FwNpTYhBugjKaA"},
-	{"dersig", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "MEUCIBJuEVFAr0mv1SpHZCVai_ioTRl8v5TY2Ryp_X7MXkNiAiEA_Lp04Rx_6ty0SDTgcwJrmnTPOCp6dVU8IpTRlW"
-	 "YmwJg"},
-	{"p384leaf", "ES256", {LEAF_P384, INT, ROOT}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "5I7V4Pjnv7SNWwdYAjHqpJMjSQs59xV-w3Svi8BLHl-h8LRwz5Q-nQJcwOTih8VEiuUV-qq331neu7f4bbVv-2P-rM"
-	 "Ywy41wFKJFJrN3_6UrXNjTi8QX5uQJubMyVmFn"},
-	{"intnoca", "ES256", {LEAF, INT_NOCA, ROOT}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "ybBzxBZo4HVnyZHHkPaK1qChhUnTSs-dOxgzaUeobZhTQtkhUJ3Iav5ON4MYx-QfX5-oMk1-BDlKyN9ybfYY2w"},
-	{"leafnooid", "ES256", {LEAF_NOOID, INT, ROOT}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "seCLwdZxF1OkoJPPL7G3Iy6ymvbdietzetdl1PSd6INqDRxRe8PfLWvwrVtCO527SeeE8_SZhH4-193sZaBI_A"},
-	{"introot2", "ES256", {LEAF, INT_ROOT2, ROOT2}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
-	 "67225598500}",
-	 "qzzxujUEzho7JeysrOvrUDy89dhzFHjGmeonL9AIfwynlohW-oBq1V4a__JLJTrNiB_f2X4roVm6tIa922XAdA"},
-	{"prod", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"notificationType\":\"DID_RENEW\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000002\","
-	 "\"data\":{\"appAppleId\":1234567890,\"bundleId\":\"com.example.kanca\",\"bundleVersion\":\"7\",\"enviro"
-	 "nment\":\"Production\"},\"version\":\"2.0\",\"signedDate\":1767225598500}",
-	 "UydpLX6hLP2IZw4AlquidwswBK-J0Cty5AevIEnZ0EVej6MT6sIvRrX8X2Z-yQpEv9ume7Eq81ENQfGeUwJHnA"},
-	{"summary", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"notificationType\":\"RENEWAL_EXTENSION\",\"subtype\":\"SUMMARY\",\"notificationUUID\":\"0b7f3d57-0"
-	 "000-4000-8000-000000000003\",\"summary\":{\"requestIdentifier\":\"r1\",\"environment\":\"Sandbox\",\"a"
-	 "ppAppleId\":1,\"bundleId\":\"com.example.kanca\",\"productId\":\"p\",\"failedCount\":0,\"succeededCoun"
-	 "t\":3},\"version\":\"2.0\",\"signedDate\":1767225598500}",
-	 "7Vsl5xG3qsxEIPpJHnnwuID79XLO2QabEurUl0kSzE24YB-l_Zz8VOWu2eSKOBhLhLgb4r9Brp8XpFzqATgGCw"},
-	{"external", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"notificationType\":\"EXTERNAL_PURCHASE_TOKEN\",\"subtype\":\"UNREPORTED\",\"notificationUUID\":\"0"
-	 "b7f3d57-0000-4000-8000-000000000004\",\"externalPurchaseToken\":{\"externalPurchaseId\":\"SANDBO"
-	 "X_1\",\"tokenCreationDate\":1767225500000,\"appAppleId\":5,\"bundleId\":\"com.example.kanca\"},\"ver"
-	 "sion\":\"2.0\",\"signedDate\":1767225598500}",
-	 "u2pv1NWKYO2RUPBks0IHIWIi8yID1j2TAx4woM_McLfKVy9kvHSGuyetcwIbHGEZm8QYKVHZeiZ8y_FlZosNGA"},
-	{"expired_token", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000005\",\"data"
-	 "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"exp\":1767225000}",
-	 "va6FbDgixFizm19yzmxyZnYyTQvEXNDjF-OE5K8oLI1pEyr_Elre1qwwLM-HQjPzZCL3e5-mPHuxI-m5DUnqdA"},
-	{"uuid_number", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"notificationType\":\"TEST\",\"notificationUUID\":7,\"data\":{\"bundleId\":\"com.example.kanca\",\"en"
-	 "vironment\":\"Sandbox\"},\"version\":\"2.0\"}",
-	 "gKj3_kZh3oNEir1nWkkd6yavQn07QS8mRqf-x9NxV6y6FpeEioI_G7A0p415XW5Mx8K4Re0SSTzxvrfX4fwjEQ"},
-	{"tx_good", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"transactionId\":\"1\",\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\",\"signedDate\":1"
-	 "767225598500}",
-	 "fhlGWyifM1qPqh6uHlQ9zAy3wvR3b1WpMDa2kUFKPiy_PRXoBcKj_q2FiEIDDpfX6F-RcDym81XdvAxSe_1Gow"},
-	{"tx_other", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"transactionId\":\"1\",\"bundleId\":\"com.example.other\",\"environment\":\"Sandbox\",\"signedDate\":1"
-	 "767225598500}",
-	 "FqeML3UhMh_fY_CfIHpORdfy8di-2zjsxEgcxxdPYLI289tntiRdJC0lPRtv9DVS-WvNuvIY_6WTDVA63oPjtg"},
-	{"renewal", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"originalTransactionId\":\"1\",\"environment\":\"Sandbox\",\"signedDate\":1767225598500}",
-	 "WRu9rhp6RxARwSveVRZUf0Sv_FgnOGQhxbDPlLFMGYcHZMmRH7yS2kxR2pSfsmeUrRqumsl2jx4Y7XtXSDMJ0g"},
-	{"renewal_prod", "ES256", {LEAF, INT, ROOT}, 3,
-	 "{\"originalTransactionId\":\"1\",\"environment\":\"Production\",\"signedDate\":1767225598500}",
-	 "7CjtSwzxZ8PyZCz5iLhDGcLDLBmnSUkPraIE2d-PXI5_kFz6tY0EDUfGyuoVR_iatKY2qAouFzcph0OEMbfSzw"},
+    {"good",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "p4GvNgjddTl6iumrrYITKgT6XPU1swMO_rldPECkHqB1PGGuKEcoZtQCq9r-f5eDLxu0Tasr1yMeR0dUVT-tWw"},
+    {"x5c4",
+     "ES256",
+     {LEAF, INT, ROOT, ROOT},
+     4,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "YDZRO-mYAoOwn6BX1pbWCshkoKlAF0xoN13reViD2flL9HjYsZKtoxernmR_J3VnRVE-VO8a7IHqJrhEW_jFtg"},
+    {"x5c2",
+     "ES256",
+     {LEAF, INT},
+     2,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "gd-ZF-Px-yGj7eRvNFrFixC20YKBnKQB0wdttbWtbOHvy6qKOF5Udig1I1Old7zWPGZ9rxt3X3JDeq7IthbDeQ"},
+    {"alg384",
+     "ES384",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "_9w1aJpeb-8t3SYJtBuReMIMZh6x14Xr2t3GkNIZHWKZB-Ee8KlgHFaQvrR_LmLmEghXsje-FwNpTYhBugjKaA"},
+    {"dersig",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "MEUCIBJuEVFAr0mv1SpHZCVai_ioTRl8v5TY2Ryp_X7MXkNiAiEA_Lp04Rx_6ty0SDTgcwJrmnTPOCp6dVU8IpTRlW"
+     "YmwJg"},
+    {"p384leaf",
+     "ES256",
+     {LEAF_P384, INT, ROOT},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "5I7V4Pjnv7SNWwdYAjHqpJMjSQs59xV-w3Svi8BLHl-h8LRwz5Q-nQJcwOTih8VEiuUV-qq331neu7f4bbVv-2P-rM"
+     "Ywy41wFKJFJrN3_6UrXNjTi8QX5uQJubMyVmFn"},
+    {"intnoca",
+     "ES256",
+     {LEAF, INT_NOCA, ROOT},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "ybBzxBZo4HVnyZHHkPaK1qChhUnTSs-dOxgzaUeobZhTQtkhUJ3Iav5ON4MYx-QfX5-oMk1-BDlKyN9ybfYY2w"},
+    {"leafnooid",
+     "ES256",
+     {LEAF_NOOID, INT, ROOT},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "seCLwdZxF1OkoJPPL7G3Iy6ymvbdietzetdl1PSd6INqDRxRe8PfLWvwrVtCO527SeeE8_SZhH4-193sZaBI_A"},
+    {"introot2",
+     "ES256",
+     {LEAF, INT_ROOT2, ROOT2},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000001\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"version\":\"2.0\",\"signedDate\":17"
+     "67225598500}",
+     "qzzxujUEzho7JeysrOvrUDy89dhzFHjGmeonL9AIfwynlohW-oBq1V4a__JLJTrNiB_f2X4roVm6tIa922XAdA"},
+    {"prod",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"notificationType\":\"DID_RENEW\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000002\","
+     "\"data\":{\"appAppleId\":1234567890,\"bundleId\":\"com.example.kanca\",\"bundleVersion\":\"7\",\"enviro"
+     "nment\":\"Production\"},\"version\":\"2.0\",\"signedDate\":1767225598500}",
+     "UydpLX6hLP2IZw4AlquidwswBK-J0Cty5AevIEnZ0EVej6MT6sIvRrX8X2Z-yQpEv9ume7Eq81ENQfGeUwJHnA"},
+    {"summary",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"notificationType\":\"RENEWAL_EXTENSION\",\"subtype\":\"SUMMARY\",\"notificationUUID\":\"0b7f3d57-0"
+     "000-4000-8000-000000000003\",\"summary\":{\"requestIdentifier\":\"r1\",\"environment\":\"Sandbox\",\"a"
+     "ppAppleId\":1,\"bundleId\":\"com.example.kanca\",\"productId\":\"p\",\"failedCount\":0,\"succeededCoun"
+     "t\":3},\"version\":\"2.0\",\"signedDate\":1767225598500}",
+     "7Vsl5xG3qsxEIPpJHnnwuID79XLO2QabEurUl0kSzE24YB-l_Zz8VOWu2eSKOBhLhLgb4r9Brp8XpFzqATgGCw"},
+    {"external",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"notificationType\":\"EXTERNAL_PURCHASE_TOKEN\",\"subtype\":\"UNREPORTED\",\"notificationUUID\":\"0"
+     "b7f3d57-0000-4000-8000-000000000004\",\"externalPurchaseToken\":{\"externalPurchaseId\":\"SANDBO"
+     "X_1\",\"tokenCreationDate\":1767225500000,\"appAppleId\":5,\"bundleId\":\"com.example.kanca\"},\"ver"
+     "sion\":\"2.0\",\"signedDate\":1767225598500}",
+     "u2pv1NWKYO2RUPBks0IHIWIi8yID1j2TAx4woM_McLfKVy9kvHSGuyetcwIbHGEZm8QYKVHZeiZ8y_FlZosNGA"},
+    {"expired_token",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000005\",\"data"
+     "\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\"},\"exp\":1767225000}",
+     "va6FbDgixFizm19yzmxyZnYyTQvEXNDjF-OE5K8oLI1pEyr_Elre1qwwLM-HQjPzZCL3e5-mPHuxI-m5DUnqdA"},
+    {"uuid_number",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"notificationType\":\"TEST\",\"notificationUUID\":7,\"data\":{\"bundleId\":\"com.example.kanca\",\"en"
+     "vironment\":\"Sandbox\"},\"version\":\"2.0\"}",
+     "gKj3_kZh3oNEir1nWkkd6yavQn07QS8mRqf-x9NxV6y6FpeEioI_G7A0p415XW5Mx8K4Re0SSTzxvrfX4fwjEQ"},
+    {"tx_good",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"transactionId\":\"1\",\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\",\"signedDate\":1"
+     "767225598500}",
+     "fhlGWyifM1qPqh6uHlQ9zAy3wvR3b1WpMDa2kUFKPiy_PRXoBcKj_q2FiEIDDpfX6F-RcDym81XdvAxSe_1Gow"},
+    {"tx_other",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"transactionId\":\"1\",\"bundleId\":\"com.example.other\",\"environment\":\"Sandbox\",\"signedDate\":1"
+     "767225598500}",
+     "FqeML3UhMh_fY_CfIHpORdfy8di-2zjsxEgcxxdPYLI289tntiRdJC0lPRtv9DVS-WvNuvIY_6WTDVA63oPjtg"},
+    {"renewal",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"originalTransactionId\":\"1\",\"environment\":\"Sandbox\",\"signedDate\":1767225598500}",
+     "WRu9rhp6RxARwSveVRZUf0Sv_FgnOGQhxbDPlLFMGYcHZMmRH7yS2kxR2pSfsmeUrRqumsl2jx4Y7XtXSDMJ0g"},
+    {"renewal_prod",
+     "ES256",
+     {LEAF, INT, ROOT},
+     3,
+     "{\"originalTransactionId\":\"1\",\"environment\":\"Production\",\"signedDate\":1767225598500}",
+     "7CjtSwzxZ8PyZCz5iLhDGcLDLBmnSUkPraIE2d-PXI5_kFz6tY0EDUfGyuoVR_iatKY2qAouFzcph0OEMbfSzw"},
 };
 
 static const char nested_fmt[] =
-	"{\"notificationType\":\"DID_RENEW\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000006\","
-	"\"data\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\",\"signedTransactionInfo\":\"%s"
-	"\",\"signedRenewalInfo\":\"%s\"},\"version\":\"2.0\",\"signedDate\":1767225598500}";
+    "{\"notificationType\":\"DID_RENEW\",\"notificationUUID\":\"0b7f3d57-0000-4000-8000-000000000006\","
+    "\"data\":{\"bundleId\":\"com.example.kanca\",\"environment\":\"Sandbox\",\"signedTransactionInfo\":\"%s"
+    "\",\"signedRenewalInfo\":\"%s\"},\"version\":\"2.0\",\"signedDate\":1767225598500}";
 static const struct nested_case nested_cases[] = {
-	{"nested_ok", "tx_good", "renewal", NULL,
-	 "2VXhsrLPaxsuV8tjxnYAhiNy37xhqn3dcVu2Ifo-AkfkVyz-jsK6mqH11_rgKQtFlQgzHlmxtqUQ4FvwgLTC_g"},
-	{"nested_tx_other", "tx_other", "renewal", NULL,
-	 "ltFfTSGofLUfKVnyVH46cMxHfdpVf3N7YLDrIxXVR3bKiqUWFeP3qsMX2ngI0nTqYAtoTvkwfQOZkBqZTp6FTg"},
-	{"nested_bad_renewal", "tx_good", "renewal", "tx_good",
-	 "tkPFmdQX1DBD9dzJSnoXWIy-7FjaqhemgmSqoV82W1cA1bpxQV7_xKPeZAomiZ3DV-bQCDiqhonHyZJfMoVrRQ"},
-	{"nested_renewal_env", "tx_good", "renewal_prod", NULL,
-	 "FyqZWC3fA_uaLQG7juH5Tda_LHDYNSCK7fhUhaEztuu_4p8uVzm-NZDs9AWDsKxVZ0K8R1RnfDPsOhkjXnUVPw"},
+    {"nested_ok", "tx_good", "renewal", NULL,
+     "2VXhsrLPaxsuV8tjxnYAhiNy37xhqn3dcVu2Ifo-AkfkVyz-jsK6mqH11_rgKQtFlQgzHlmxtqUQ4FvwgLTC_g"},
+    {"nested_tx_other", "tx_other", "renewal", NULL,
+     "ltFfTSGofLUfKVnyVH46cMxHfdpVf3N7YLDrIxXVR3bKiqUWFeP3qsMX2ngI0nTqYAtoTvkwfQOZkBqZTp6FTg"},
+    {"nested_bad_renewal", "tx_good", "renewal", "tx_good",
+     "tkPFmdQX1DBD9dzJSnoXWIy-7FjaqhemgmSqoV82W1cA1bpxQV7_xKPeZAomiZ3DV-bQCDiqhonHyZJfMoVrRQ"},
+    {"nested_renewal_env", "tx_good", "renewal_prod", NULL,
+     "FyqZWC3fA_uaLQG7juH5Tda_LHDYNSCK7fhUhaEztuu_4p8uVzm-NZDs9AWDsKxVZ0K8R1RnfDPsOhkjXnUVPw"},
 };
 
 static const struct rs_der_case rs_der_cases[] = {
-	{"high",
-	 "d6e6b2bab7f2cab661c4a263aa875babc20b4dd769340e3813a2c21b1737868e8b49ba713652b66a79ba20b0e3"
-	 "054638944bceec1e9201fa89d1fb86bca95f1d",
-	 "3046022100d6e6b2bab7f2cab661c4a263aa875babc20b4dd769340e3813a2c21b1737868e0221008b49ba7136"
-	 "52b66a79ba20b0e3054638944bceec1e9201fa89d1fb86bca95f1d"},
-	{"zero",
-	 "0017c4371ee7247b5a6bb766ac25e914e55125d2577143652645514273b6214a2617af893d5c3afdca1af41e6b"
-	 "65031e00a4ae297214625238df66540e5a76bf",
-	 "3043021f17c4371ee7247b5a6bb766ac25e914e55125d2577143652645514273b6214a02202617af893d5c3afd"
-	 "ca1af41e6b65031e00a4ae297214625238df66540e5a76bf"},
+    {"high",
+     "d6e6b2bab7f2cab661c4a263aa875babc20b4dd769340e3813a2c21b1737868e8b49ba713652b66a79ba20b0e3"
+     "054638944bceec1e9201fa89d1fb86bca95f1d",
+     "3046022100d6e6b2bab7f2cab661c4a263aa875babc20b4dd769340e3813a2c21b1737868e0221008b49ba7136"
+     "52b66a79ba20b0e3054638944bceec1e9201fa89d1fb86bca95f1d"},
+    {"zero",
+     "0017c4371ee7247b5a6bb766ac25e914e55125d2577143652645514273b6214a2617af893d5c3afdca1af41e6b"
+     "65031e00a4ae297214625238df66540e5a76bf",
+     "3043021f17c4371ee7247b5a6bb766ac25e914e55125d2577143652645514273b6214a02202617af893d5c3afd"
+     "ca1af41e6b65031e00a4ae297214625238df66540e5a76bf"},
 };
 
 /* ---- the official library's own chain fixtures (apple/app-store-server-library-node,
@@ -265,92 +316,92 @@ static const struct rs_der_case rs_der_cases[] = {
  * chain and Apple's real chain (Apple Root CA - G3, WWDR G6, a receipt-signing leaf). Public
  * certificates; no keys. The expected results are that test file's. ---- */
 static const char LIB_ROOT[] =
-	"MIIBgjCCASmgAwIBAgIJALUc5ALiH5pbMAoGCCqGSM49BAMDMDYxCzAJBgNVBAYTAlVTMRMwEQYDVQQIDApDYWxpZm"
-	"9ybmlhMRIwEAYDVQQHDAlDdXBlcnRpbm8wHhcNMjMwMTA1MjEzMDIyWhcNMzMwMTAyMjEzMDIyWjA2MQswCQYDVQQG"
-	"EwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMBAGA1UEBwwJQ3VwZXJ0aW5vMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQ"
-	"cDQgAEc+/Bl+gospo6tf9Z7io5tdKdrlN1YdVnqEhEDXDShzdAJPQijamXIMHf8xWWTa1zgoYTxOKpbuJtDplz1Xri"
-	"TaMgMB4wDAYDVR0TBAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYwCgYIKoZIzj0EAwMDRwAwRAIgemWQXnMAdTad2JDJWn"
-	"g9U4uBBL5mA7WI05H7oH7c6iQCIHiRqMjNfzUAyiu9h6rOU/K+iTR0I/3Y/NSWsXHX+acc";
+    "MIIBgjCCASmgAwIBAgIJALUc5ALiH5pbMAoGCCqGSM49BAMDMDYxCzAJBgNVBAYTAlVTMRMwEQYDVQQIDApDYWxpZm"
+    "9ybmlhMRIwEAYDVQQHDAlDdXBlcnRpbm8wHhcNMjMwMTA1MjEzMDIyWhcNMzMwMTAyMjEzMDIyWjA2MQswCQYDVQQG"
+    "EwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMBAGA1UEBwwJQ3VwZXJ0aW5vMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQ"
+    "cDQgAEc+/Bl+gospo6tf9Z7io5tdKdrlN1YdVnqEhEDXDShzdAJPQijamXIMHf8xWWTa1zgoYTxOKpbuJtDplz1Xri"
+    "TaMgMB4wDAYDVR0TBAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYwCgYIKoZIzj0EAwMDRwAwRAIgemWQXnMAdTad2JDJWn"
+    "g9U4uBBL5mA7WI05H7oH7c6iQCIHiRqMjNfzUAyiu9h6rOU/K+iTR0I/3Y/NSWsXHX+acc";
 static const char LIB_INT[] =
-	"MIIBnzCCAUWgAwIBAgIBCzAKBggqhkjOPQQDAzA2MQswCQYDVQQGEwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMB"
-	"AGA1UEBwwJQ3VwZXJ0aW5vMB4XDTIzMDEwNTIxMzEwNVoXDTMzMDEwMTIxMzEwNVowRTELMAkGA1UEBhMCVVMxCzAJ"
-	"BgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xFTATBgNVBAoMDEludGVybWVkaWF0ZTBZMBMGByqGSM49AgEGCC"
-	"qGSM49AwEHA0IABBUN5V9rKjfRiMAIojEA0Av5Mp0oF+O0cL4gzrTF178inUHugj7Et46NrkQ7hKgMVnjogq45Q1rM"
-	"s+cMHVNILWqjNTAzMA8GA1UdEwQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2QGAgEEAgUAMAoGCC"
-	"qGSM49BAMDA0gAMEUCIQCmsIKYs41ullssHX4rVveUT0Z7Is5/hLK1lFPTtun3hAIgc2+2RG5+gNcFVcs+XJeEl4GZ"
-	"+ojl3ROOmll+ye7dynQ=";
+    "MIIBnzCCAUWgAwIBAgIBCzAKBggqhkjOPQQDAzA2MQswCQYDVQQGEwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMB"
+    "AGA1UEBwwJQ3VwZXJ0aW5vMB4XDTIzMDEwNTIxMzEwNVoXDTMzMDEwMTIxMzEwNVowRTELMAkGA1UEBhMCVVMxCzAJ"
+    "BgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xFTATBgNVBAoMDEludGVybWVkaWF0ZTBZMBMGByqGSM49AgEGCC"
+    "qGSM49AwEHA0IABBUN5V9rKjfRiMAIojEA0Av5Mp0oF+O0cL4gzrTF178inUHugj7Et46NrkQ7hKgMVnjogq45Q1rM"
+    "s+cMHVNILWqjNTAzMA8GA1UdEwQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2QGAgEEAgUAMAoGCC"
+    "qGSM49BAMDA0gAMEUCIQCmsIKYs41ullssHX4rVveUT0Z7Is5/hLK1lFPTtun3hAIgc2+2RG5+gNcFVcs+XJeEl4GZ"
+    "+ojl3ROOmll+ye7dynQ=";
 static const char LIB_LEAF[] =
-	"MIIBoDCCAUagAwIBAgIBDDAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
-	"N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzEzNFoXDTMzMDEwMTIxMzEzNFowPTEL"
-	"MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
-	"jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
-	"nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBg"
-	"gqhkjOPQQDAwNIADBFAiBX4c+T0Fp5nJ5QRClRfu5PSByRvNPtuaTsk0vPB3WAIAIhANgaauAj/YP9s0AkEhyJhxQO"
-	"/6Q2zouZ+H1CIOehnMzQ";
+    "MIIBoDCCAUagAwIBAgIBDDAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
+    "N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzEzNFoXDTMzMDEwMTIxMzEzNFowPTEL"
+    "MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
+    "jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
+    "nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBg"
+    "gqhkjOPQQDAwNIADBFAiBX4c+T0Fp5nJ5QRClRfu5PSByRvNPtuaTsk0vPB3WAIAIhANgaauAj/YP9s0AkEhyJhxQO"
+    "/6Q2zouZ+H1CIOehnMzQ";
 static const char LIB_INT_BAD_OID[] =
-	"MIIBnjCCAUWgAwIBAgIBDTAKBggqhkjOPQQDAzA2MQswCQYDVQQGEwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMB"
-	"AGA1UEBwwJQ3VwZXJ0aW5vMB4XDTIzMDEwNTIxMzYxNFoXDTMzMDEwMTIxMzYxNFowRTELMAkGA1UEBhMCVVMxCzAJ"
-	"BgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xFTATBgNVBAoMDEludGVybWVkaWF0ZTBZMBMGByqGSM49AgEGCC"
-	"qGSM49AwEHA0IABBUN5V9rKjfRiMAIojEA0Av5Mp0oF+O0cL4gzrTF178inUHugj7Et46NrkQ7hKgMVnjogq45Q1rM"
-	"s+cMHVNILWqjNTAzMA8GA1UdEwQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2QGAgIEAgUAMAoGCC"
-	"qGSM49BAMDA0cAMEQCIFROtTE+RQpKxNXETFsf7Mc0h+5IAsxxo/X6oCC/c33qAiAmC5rn5yCOOEjTY4R1H1QcQVh+"
-	"eUwCl13NbQxWCuwxxA==";
+    "MIIBnjCCAUWgAwIBAgIBDTAKBggqhkjOPQQDAzA2MQswCQYDVQQGEwJVUzETMBEGA1UECAwKQ2FsaWZvcm5pYTESMB"
+    "AGA1UEBwwJQ3VwZXJ0aW5vMB4XDTIzMDEwNTIxMzYxNFoXDTMzMDEwMTIxMzYxNFowRTELMAkGA1UEBhMCVVMxCzAJ"
+    "BgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xFTATBgNVBAoMDEludGVybWVkaWF0ZTBZMBMGByqGSM49AgEGCC"
+    "qGSM49AwEHA0IABBUN5V9rKjfRiMAIojEA0Av5Mp0oF+O0cL4gzrTF178inUHugj7Et46NrkQ7hKgMVnjogq45Q1rM"
+    "s+cMHVNILWqjNTAzMA8GA1UdEwQIMAYBAf8CAQAwDgYDVR0PAQH/BAQDAgEGMBAGCiqGSIb3Y2QGAgIEAgUAMAoGCC"
+    "qGSM49BAMDA0cAMEQCIFROtTE+RQpKxNXETFsf7Mc0h+5IAsxxo/X6oCC/c33qAiAmC5rn5yCOOEjTY4R1H1QcQVh+"
+    "eUwCl13NbQxWCuwxxA==";
 static const char LIB_LEAF_FOR_INT_BAD_OID[] =
-	"MIIBnzCCAUagAwIBAgIBDjAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
-	"N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzY1OFoXDTMzMDEwMTIxMzY1OFowPTEL"
-	"MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
-	"jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
-	"nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBg"
-	"gqhkjOPQQDAwNHADBEAiAUAs+gzYOsEXDwQquvHYbcVymyNqDtGw9BnUFp2YLuuAIgXxQ3Ie9YU0cMqkeaFd+lyo0a"
-	"sv9eyzk6stwjeIeOtTU=";
+    "MIIBnzCCAUagAwIBAgIBDjAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
+    "N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzY1OFoXDTMzMDEwMTIxMzY1OFowPTEL"
+    "MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
+    "jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
+    "nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsBBAIFADAKBg"
+    "gqhkjOPQQDAwNHADBEAiAUAs+gzYOsEXDwQquvHYbcVymyNqDtGw9BnUFp2YLuuAIgXxQ3Ie9YU0cMqkeaFd+lyo0a"
+    "sv9eyzk6stwjeIeOtTU=";
 static const char LIB_LEAF_BAD_OID[] =
-	"MIIBoDCCAUagAwIBAgIBDzAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
-	"N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzczMVoXDTMzMDEwMTIxMzczMVowPTEL"
-	"MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
-	"jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
-	"nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsCBAIFADAKBg"
-	"gqhkjOPQQDAwNIADBFAiAb+7S3i//bSGy7skJY9+D4VgcQLKFeYfIMSrUCmdrFqwIhAIMVwzD1RrxPRtJyiOCXLyib"
-	"IvwcY+VS73HYfk0O9lgz";
+    "MIIBoDCCAUagAwIBAgIBDzAKBggqhkjOPQQDAzBFMQswCQYDVQQGEwJVUzELMAkGA1UECAwCQ0ExEjAQBgNVBAcMCU"
+    "N1cGVydGlubzEVMBMGA1UECgwMSW50ZXJtZWRpYXRlMB4XDTIzMDEwNTIxMzczMVoXDTMzMDEwMTIxMzczMVowPTEL"
+    "MAkGA1UEBhMCVVMxCzAJBgNVBAgMAkNBMRIwEAYDVQQHDAlDdXBlcnRpbm8xDTALBgNVBAoMBExlYWYwWTATBgcqhk"
+    "jOPQIBBggqhkjOPQMBBwNCAATitYHEaYVuc8g9AjTOwErMvGyPykPa+puvTI8hJTHZZDLGas2qX1+ErxgQTJgVXv76"
+    "nmLhhRJH+j25AiAI8iGsoy8wLTAJBgNVHRMEAjAAMA4GA1UdDwEB/wQEAwIHgDAQBgoqhkiG92NkBgsCBAIFADAKBg"
+    "gqhkjOPQQDAwNIADBFAiAb+7S3i//bSGy7skJY9+D4VgcQLKFeYfIMSrUCmdrFqwIhAIMVwzD1RrxPRtJyiOCXLyib"
+    "IvwcY+VS73HYfk0O9lgz";
 static const char REAL_ROOT_G3[] =
-	"MIICQzCCAcmgAwIBAgIILcX8iNLFS5UwCgYIKoZIzj0EAwMwZzEbMBkGA1UEAwwSQXBwbGUgUm9vdCBDQSAtIEczMS"
-	"YwJAYDVQQLDB1BcHBsZSBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTETMBEGA1UECgwKQXBwbGUgSW5jLjELMAkGA1UE"
-	"BhMCVVMwHhcNMTQwNDMwMTgxOTA2WhcNMzkwNDMwMTgxOTA2WjBnMRswGQYDVQQDDBJBcHBsZSBSb290IENBIC0gRz"
-	"MxJjAkBgNVBAsMHUFwcGxlIENlcnRpZmljYXRpb24gQXV0aG9yaXR5MRMwEQYDVQQKDApBcHBsZSBJbmMuMQswCQYD"
-	"VQQGEwJVUzB2MBAGByqGSM49AgEGBSuBBAAiA2IABJjpLz1AcqTtkyJygRMc3RCV8cWjTnHcFBbZDuWmBSp3ZHtfTj"
-	"jTuxxEtX/1H7YyYl3J6YRbTzBPEVoA/VhYDKX1DyxNB0cTddqXl5dvMVztK517IDvYuVTZXpmkOlEKMaNCMEAwHQYD"
-	"VR0OBBYEFLuw3qFYM4iapIqZ3r6966/ayySrMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM"
-	"49BAMDA2gAMGUCMQCD6cHEFl4aXTQY2e3v9GwOAEZLuN+yRhHFD/3meoyhpmvOwgPUnPWTxnS4at+qIxUCMG1mihDK"
-	"1A3UT82NQz60imOlM27jbdoXt2QfyFMm+YhidDkLF1vLUagM6BgD56KyKA==";
+    "MIICQzCCAcmgAwIBAgIILcX8iNLFS5UwCgYIKoZIzj0EAwMwZzEbMBkGA1UEAwwSQXBwbGUgUm9vdCBDQSAtIEczMS"
+    "YwJAYDVQQLDB1BcHBsZSBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTETMBEGA1UECgwKQXBwbGUgSW5jLjELMAkGA1UE"
+    "BhMCVVMwHhcNMTQwNDMwMTgxOTA2WhcNMzkwNDMwMTgxOTA2WjBnMRswGQYDVQQDDBJBcHBsZSBSb290IENBIC0gRz"
+    "MxJjAkBgNVBAsMHUFwcGxlIENlcnRpZmljYXRpb24gQXV0aG9yaXR5MRMwEQYDVQQKDApBcHBsZSBJbmMuMQswCQYD"
+    "VQQGEwJVUzB2MBAGByqGSM49AgEGBSuBBAAiA2IABJjpLz1AcqTtkyJygRMc3RCV8cWjTnHcFBbZDuWmBSp3ZHtfTj"
+    "jTuxxEtX/1H7YyYl3J6YRbTzBPEVoA/VhYDKX1DyxNB0cTddqXl5dvMVztK517IDvYuVTZXpmkOlEKMaNCMEAwHQYD"
+    "VR0OBBYEFLuw3qFYM4iapIqZ3r6966/ayySrMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM"
+    "49BAMDA2gAMGUCMQCD6cHEFl4aXTQY2e3v9GwOAEZLuN+yRhHFD/3meoyhpmvOwgPUnPWTxnS4at+qIxUCMG1mihDK"
+    "1A3UT82NQz60imOlM27jbdoXt2QfyFMm+YhidDkLF1vLUagM6BgD56KyKA==";
 static const char REAL_WWDR_G6[] =
-	"MIIDFjCCApygAwIBAgIUIsGhRwp0c2nvU4YSycafPTjzbNcwCgYIKoZIzj0EAwMwZzEbMBkGA1UEAwwSQXBwbGUgUm"
-	"9vdCBDQSAtIEczMSYwJAYDVQQLDB1BcHBsZSBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTETMBEGA1UECgwKQXBwbGUg"
-	"SW5jLjELMAkGA1UEBhMCVVMwHhcNMjEwMzE3MjAzNzEwWhcNMzYwMzE5MDAwMDAwWjB1MUQwQgYDVQQDDDtBcHBsZS"
-	"BXb3JsZHdpZGUgRGV2ZWxvcGVyIFJlbGF0aW9ucyBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTELMAkGA1UECwwCRzYx"
-	"EzARBgNVBAoMCkFwcGxlIEluYy4xCzAJBgNVBAYTAlVTMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEbsQKC94PrlWmZX"
-	"nXgtxzdVJL8T0SGYngDRGpngn3N6PT8JMEb7FDi4bBmPhCnZ3/sq6PF/cGcKXWsL5vOteRhyJ45x3ASP7cOB+aao90"
-	"fcpxSv/EZFbniAbNgZGhIhpIo4H6MIH3MBIGA1UdEwEB/wQIMAYBAf8CAQAwHwYDVR0jBBgwFoAUu7DeoVgziJqkip"
-	"nevr3rr9rLJKswRgYIKwYBBQUHAQEEOjA4MDYGCCsGAQUFBzABhipodHRwOi8vb2NzcC5hcHBsZS5jb20vb2NzcDAz"
-	"LWFwcGxlcm9vdGNhZzMwNwYDVR0fBDAwLjAsoCqgKIYmaHR0cDovL2NybC5hcHBsZS5jb20vYXBwbGVyb290Y2FnMy"
-	"5jcmwwHQYDVR0OBBYEFD8vlCNR01DJmig97bB85c+lkGKZMA4GA1UdDwEB/wQEAwIBBjAQBgoqhkiG92NkBgIBBAIF"
-	"ADAKBggqhkjOPQQDAwNoADBlAjBAXhSq5IyKogMCPtw490BaB677CaEGJXufQB/EqZGd6CSjiCtOnuMTbXVXmxxcxf"
-	"kCMQDTSPxarZXvNrkxU3TkUMI33yzvFVVRT4wxWJC994OsdcZ4+RGNsYDyR5gmdr0nDGg=";
+    "MIIDFjCCApygAwIBAgIUIsGhRwp0c2nvU4YSycafPTjzbNcwCgYIKoZIzj0EAwMwZzEbMBkGA1UEAwwSQXBwbGUgUm"
+    "9vdCBDQSAtIEczMSYwJAYDVQQLDB1BcHBsZSBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTETMBEGA1UECgwKQXBwbGUg"
+    "SW5jLjELMAkGA1UEBhMCVVMwHhcNMjEwMzE3MjAzNzEwWhcNMzYwMzE5MDAwMDAwWjB1MUQwQgYDVQQDDDtBcHBsZS"
+    "BXb3JsZHdpZGUgRGV2ZWxvcGVyIFJlbGF0aW9ucyBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTELMAkGA1UECwwCRzYx"
+    "EzARBgNVBAoMCkFwcGxlIEluYy4xCzAJBgNVBAYTAlVTMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEbsQKC94PrlWmZX"
+    "nXgtxzdVJL8T0SGYngDRGpngn3N6PT8JMEb7FDi4bBmPhCnZ3/sq6PF/cGcKXWsL5vOteRhyJ45x3ASP7cOB+aao90"
+    "fcpxSv/EZFbniAbNgZGhIhpIo4H6MIH3MBIGA1UdEwEB/wQIMAYBAf8CAQAwHwYDVR0jBBgwFoAUu7DeoVgziJqkip"
+    "nevr3rr9rLJKswRgYIKwYBBQUHAQEEOjA4MDYGCCsGAQUFBzABhipodHRwOi8vb2NzcC5hcHBsZS5jb20vb2NzcDAz"
+    "LWFwcGxlcm9vdGNhZzMwNwYDVR0fBDAwLjAsoCqgKIYmaHR0cDovL2NybC5hcHBsZS5jb20vYXBwbGVyb290Y2FnMy"
+    "5jcmwwHQYDVR0OBBYEFD8vlCNR01DJmig97bB85c+lkGKZMA4GA1UdDwEB/wQEAwIBBjAQBgoqhkiG92NkBgIBBAIF"
+    "ADAKBggqhkjOPQQDAwNoADBlAjBAXhSq5IyKogMCPtw490BaB677CaEGJXufQB/EqZGd6CSjiCtOnuMTbXVXmxxcxf"
+    "kCMQDTSPxarZXvNrkxU3TkUMI33yzvFVVRT4wxWJC994OsdcZ4+RGNsYDyR5gmdr0nDGg=";
 static const char REAL_LEAF[] =
-	"MIIEMTCCA7agAwIBAgIQR8KHzdn554Z/UoradNx9tzAKBggqhkjOPQQDAzB1MUQwQgYDVQQDDDtBcHBsZSBXb3JsZH"
-	"dpZGUgRGV2ZWxvcGVyIFJlbGF0aW9ucyBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTELMAkGA1UECwwCRzYxEzARBgNV"
-	"BAoMCkFwcGxlIEluYy4xCzAJBgNVBAYTAlVTMB4XDTI1MDkxOTE5NDQ1MVoXDTI3MTAxMzE3NDcyM1owgZIxQDA+Bg"
-	"NVBAMMN1Byb2QgRUNDIE1hYyBBcHAgU3RvcmUgYW5kIGlUdW5lcyBTdG9yZSBSZWNlaXB0IFNpZ25pbmcxLDAqBgNV"
-	"BAsMI0FwcGxlIFdvcmxkd2lkZSBEZXZlbG9wZXIgUmVsYXRpb25zMRMwEQYDVQQKDApBcHBsZSBJbmMuMQswCQYDVQ"
-	"QGEwJVUzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNnVvhcv7iT+7Ex5tBMBgrQspHzIsXRi0Yxfek7lv8wEmj/b"
-	"HiWtNwJqc2BoHzsQiEjP7KFIIKg4Y8y0/nynuAmjggIIMIICBDAMBgNVHRMBAf8EAjAAMB8GA1UdIwQYMBaAFD8vlC"
-	"NR01DJmig97bB85c+lkGKZMHAGCCsGAQUFBwEBBGQwYjAtBggrBgEFBQcwAoYhaHR0cDovL2NlcnRzLmFwcGxlLmNv"
-	"bS93d2RyZzYuZGVyMDEGCCsGAQUFBzABhiVodHRwOi8vb2NzcC5hcHBsZS5jb20vb2NzcDAzLXd3ZHJnNjAyMIIBHg"
-	"YDVR0gBIIBFTCCAREwggENBgoqhkiG92NkBQYBMIH+MIHDBggrBgEFBQcCAjCBtgyBs1JlbGlhbmNlIG9uIHRoaXMg"
-	"Y2VydGlmaWNhdGUgYnkgYW55IHBhcnR5IGFzc3VtZXMgYWNjZXB0YW5jZSBvZiB0aGUgdGhlbiBhcHBsaWNhYmxlIH"
-	"N0YW5kYXJkIHRlcm1zIGFuZCBjb25kaXRpb25zIG9mIHVzZSwgY2VydGlmaWNhdGUgcG9saWN5IGFuZCBjZXJ0aWZp"
-	"Y2F0aW9uIHByYWN0aWNlIHN0YXRlbWVudHMuMDYGCCsGAQUFBwIBFipodHRwOi8vd3d3LmFwcGxlLmNvbS9jZXJ0aW"
-	"ZpY2F0ZWF1dGhvcml0eS8wHQYDVR0OBBYEFIFioG4wMMVA1ku9zJmGNPAVn3eqMA4GA1UdDwEB/wQEAwIHgDAQBgoq"
-	"hkiG92NkBgsBBAIFADAKBggqhkjOPQQDAwNpADBmAjEA+qXnREC7hXIWVLsLxznjRpIzPf7VHz9V/CTm8+LJlrQepn"
-	"mcPvGLNcX6XPnlcgLAAjEA5IjNZKgg5pQ79knF4IbTXdKv8vutIDMXDmjPVT3dGvFtsGRwXOywR2kZCdSrfeot";
+    "MIIEMTCCA7agAwIBAgIQR8KHzdn554Z/UoradNx9tzAKBggqhkjOPQQDAzB1MUQwQgYDVQQDDDtBcHBsZSBXb3JsZH"
+    "dpZGUgRGV2ZWxvcGVyIFJlbGF0aW9ucyBDZXJ0aWZpY2F0aW9uIEF1dGhvcml0eTELMAkGA1UECwwCRzYxEzARBgNV"
+    "BAoMCkFwcGxlIEluYy4xCzAJBgNVBAYTAlVTMB4XDTI1MDkxOTE5NDQ1MVoXDTI3MTAxMzE3NDcyM1owgZIxQDA+Bg"
+    "NVBAMMN1Byb2QgRUNDIE1hYyBBcHAgU3RvcmUgYW5kIGlUdW5lcyBTdG9yZSBSZWNlaXB0IFNpZ25pbmcxLDAqBgNV"
+    "BAsMI0FwcGxlIFdvcmxkd2lkZSBEZXZlbG9wZXIgUmVsYXRpb25zMRMwEQYDVQQKDApBcHBsZSBJbmMuMQswCQYDVQ"
+    "QGEwJVUzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNnVvhcv7iT+7Ex5tBMBgrQspHzIsXRi0Yxfek7lv8wEmj/b"
+    "HiWtNwJqc2BoHzsQiEjP7KFIIKg4Y8y0/nynuAmjggIIMIICBDAMBgNVHRMBAf8EAjAAMB8GA1UdIwQYMBaAFD8vlC"
+    "NR01DJmig97bB85c+lkGKZMHAGCCsGAQUFBwEBBGQwYjAtBggrBgEFBQcwAoYhaHR0cDovL2NlcnRzLmFwcGxlLmNv"
+    "bS93d2RyZzYuZGVyMDEGCCsGAQUFBzABhiVodHRwOi8vb2NzcC5hcHBsZS5jb20vb2NzcDAzLXd3ZHJnNjAyMIIBHg"
+    "YDVR0gBIIBFTCCAREwggENBgoqhkiG92NkBQYBMIH+MIHDBggrBgEFBQcCAjCBtgyBs1JlbGlhbmNlIG9uIHRoaXMg"
+    "Y2VydGlmaWNhdGUgYnkgYW55IHBhcnR5IGFzc3VtZXMgYWNjZXB0YW5jZSBvZiB0aGUgdGhlbiBhcHBsaWNhYmxlIH"
+    "N0YW5kYXJkIHRlcm1zIGFuZCBjb25kaXRpb25zIG9mIHVzZSwgY2VydGlmaWNhdGUgcG9saWN5IGFuZCBjZXJ0aWZp"
+    "Y2F0aW9uIHByYWN0aWNlIHN0YXRlbWVudHMuMDYGCCsGAQUFBwIBFipodHRwOi8vd3d3LmFwcGxlLmNvbS9jZXJ0aW"
+    "ZpY2F0ZWF1dGhvcml0eS8wHQYDVR0OBBYEFIFioG4wMMVA1ku9zJmGNPAVn3eqMA4GA1UdDwEB/wQEAwIHgDAQBgoq"
+    "hkiG92NkBgsBBAIFADAKBggqhkjOPQQDAwNpADBmAjEA+qXnREC7hXIWVLsLxznjRpIzPf7VHz9V/CTm8+LJlrQepn"
+    "mcPvGLNcX6XPnlcgLAAjEA5IjNZKgg5pQ79knF4IbTXdKv8vutIDMXDmjPVT3dGvFtsGRwXOywR2kZCdSrfeot";
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
@@ -519,12 +570,12 @@ static void test_split(void)
 {
 	struct apple_jws j;
 	static const char ok_jws[] = "eyJh.eyJi.c2ln";
-	static const char *const bad[] = {"", "abc", "a.b", "a.b.c.d", "a..c", ".b.c", "a.b.", "a+b.c.d", "a.b/.c",
-					  "a=.b.c", "a.b.c=", "a.b.c\n", "a. b.c", "a.b.c."};
+	static const char *const bad[] = {"",	     "abc",    "a.b",	 "a.b.c.d", "a..c",    ".b.c",	 "a.b.",
+					  "a+b.c.d", "a.b/.c", "a=.b.c", "a.b.c=",  "a.b.c\n", "a. b.c", "a.b.c."};
 
 	ok(apple_jws_split(ok_jws, strlen(ok_jws), &j) == 0, "split: three segments");
 	ok(j.len[0] == 4 && j.len[1] == 4 && j.len[2] == 4 && j.seg[0] == ok_jws && j.seg[1] == ok_jws + 5 &&
-		   j.seg[2] == ok_jws + 10,
+	       j.seg[2] == ok_jws + 10,
 	   "split: segments point into the input");
 	is_int(j.signing_len, 9, "split: the signing input is header.payload");
 	ok(apple_jws_split("A.B.C", 3, &j) < 0, "split: honours n (the third segment cut off)");
@@ -539,10 +590,9 @@ static void test_b64url(void)
 		long len;
 		const char *out;
 	} cases[] = {
-		{"", 0, ""},          {"Zm9v", 3, "foo"},   {"Zm8", 2, "fo"},    {"Zg", 1, "f"},
-		{"_-8", 2, "\xff\xef"}, {"Zm8=", -1, NULL},   {"Zg==", -1, NULL},  {"Zm9v+", -1, NULL},
-		{"Zm9v/w", -1, NULL}, {"Z", -1, NULL},      {"Zm9", -1, NULL},   {"Zh", -1, NULL},
-		{"Zm 9v", -1, NULL},
+	    {"", 0, ""},	{"Zm9v", 3, "foo"}, {"Zm8", 2, "fo"},	 {"Zg", 1, "f"},       {"_-8", 2, "\xff\xef"},
+	    {"Zm8=", -1, NULL}, {"Zg==", -1, NULL}, {"Zm9v+", -1, NULL}, {"Zm9v/w", -1, NULL}, {"Z", -1, NULL},
+	    {"Zm9", -1, NULL},	{"Zh", -1, NULL},   {"Zm 9v", -1, NULL},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -572,7 +622,7 @@ static void test_rs_der(void)
 		n = verify_ecdsa_raw_to_der(rs, 64, der, sizeof der);
 		is_mem(der, n < 0 ? 0 : (size_t)n, want, wn, "R||S -> DER as OpenSSL signed it (%s)",
 		       strcmp(rs_der_cases[i].name, "high") == 0 ? "high bit set: 0x00 prepended"
-								  : "leading zero byte dropped");
+								 : "leading zero byte dropped");
 	}
 	/* r = 1 (31 zero bytes), s = 0x00 0x80 ...: zeros dropped, but one kept before a high bit */
 	memset(rs, 0, sizeof rs);
@@ -584,7 +634,8 @@ static void test_rs_der(void)
 		/* 30 25 | 02 01 01 | 02 20 00 80 <29 zero bytes> 07 */
 		unsigned char w[39] = {0x30, 0x25, 0x02, 0x01, 0x01, 0x02, 0x20, 0x00, 0x80};
 		w[38] = 0x07;
-		is_mem(der, n < 0 ? 0 : (size_t)n, w, sizeof w, "R||S -> DER: r = 1, s with a zero byte then a high bit");
+		is_mem(der, n < 0 ? 0 : (size_t)n, w, sizeof w,
+		       "R||S -> DER: r = 1, s with a zero byte then a high bit");
 	}
 	memset(rs, 0, sizeof rs);
 	n = verify_ecdsa_raw_to_der(rs, 64, der, sizeof der);
@@ -642,7 +693,8 @@ static void test_certs(void)
 	ok(verify_cert_sha256(root2, d2) == 0 && memcmp(d1, d2, sizeof d1) != 0, "ROOT2 has another fingerprint");
 
 	/* PEM: 64-character lines, another block before it */
-	pn = snprintf(pem, sizeof pem, "junk\n-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n-----BEGIN CERTIFICATE-----\n");
+	pn = snprintf(pem, sizeof pem,
+		      "junk\n-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n-----BEGIN CERTIFICATE-----\n");
 	for (size_t i = 0; i < strlen(ROOT); i += 64)
 		pn += snprintf(pem + pn, sizeof pem - (size_t)pn, "%.64s\n", ROOT + i);
 	pn += snprintf(pem + pn, sizeof pem - (size_t)pn, "-----END CERTIFICATE-----\n");
@@ -708,7 +760,8 @@ static void test_chain(void)
 	h.der_len[0] = 10;
 	{
 		struct verify_cert *root = cert_of(ROOT);
-		is_int(apple_check_chain(root, &h, T_NOW, NULL), APPLE_BAD_CERTIFICATE, "chain: leaf bytes not a certificate");
+		is_int(apple_check_chain(root, &h, T_NOW, NULL), APPLE_BAD_CERTIFICATE,
+		       "chain: leaf bytes not a certificate");
 		is_int(apple_check_chain(NULL, &h, T_NOW, NULL), APPLE_UNTRUSTED, "chain: no root configured");
 		verify_cert_free(root);
 	}
@@ -742,10 +795,10 @@ static void test_library_chains(void)
 	ok(g3 && verify_cert_sha256(g3, d) == 0, "Apple Root CA - G3 parses and hashes");
 	for (size_t i = 0; i < sizeof d; i++)
 		snprintf(fp + 3 * i, 4, "%02X%s", d[i], i + 1 < sizeof d ? ":" : "");
-	is_str(fp, APPLE_ROOT_G3_SHA256, "APPLE_ROOT_G3_SHA256 is Apple Root CA - G3's fingerprint (doc/providers.md, apple)");
+	is_str(fp, APPLE_ROOT_G3_SHA256,
+	       "APPLE_ROOT_G3_SHA256 is Apple Root CA - G3's fingerprint (doc/providers.md, apple)");
 	verify_cert_free(g3);
-	ok(load_cfg(&cfg, "Production", "1234", REAL_ROOT_G3) == 0 &&
-		   memcmp(cfg.root_sha256, d, sizeof d) == 0,
+	ok(load_cfg(&cfg, "Production", "1234", REAL_ROOT_G3) == 0 && memcmp(cfg.root_sha256, d, sizeof d) == 0,
 	   "root_cert = Apple Root CA - G3 loads");
 	apple_config_free(&cfg);
 }
@@ -818,7 +871,8 @@ static void test_jws(void)
 		b64url(&j, tampered, strlen(tampered));
 		put(&j, ".");
 		put(&j, c->sig);
-		is_int(jws_status(&j, ROOT, T_NOW, NULL, NULL), APPLE_BAD_SIGNATURE, "jws: payload changed after signing");
+		is_int(jws_status(&j, ROOT, T_NOW, NULL, NULL), APPLE_BAD_SIGNATURE,
+		       "jws: payload changed after signing");
 		buf_free(&j);
 		free(tampered);
 	}
@@ -947,7 +1001,7 @@ static void test_notifications(void)
 	{
 		struct apple_notification d;
 		ok(apple_decode_notification(j.data, j.len, &d) == APPLE_OK && d.transaction && d.renewal &&
-			   strcmp(d.transaction, find_case("tx_good")->payload) == 0,
+		       strcmp(d.transaction, find_case("tx_good")->payload) == 0,
 		   "nested: decoding again (identify) gives the same texts");
 		apple_notification_free(&d);
 	}
@@ -990,19 +1044,19 @@ static void test_options(void)
 		int ok;
 		const char *what;
 	} cases[] = {
-		{BUNDLE, "Sandbox", NULL, ROOT, 1, "bundle_id, Sandbox, root_cert"},
-		{BUNDLE, "Sandbox", NULL, NULL, 0, "root_cert missing (an apple source must have its root)"},
-		{BUNDLE, "Production", "42", ROOT, 1, "Production with app_apple_id"},
-		{NULL, "Sandbox", NULL, ROOT, 0, "bundle_id missing"},
-		{"", "Sandbox", NULL, ROOT, 0, "bundle_id empty"},
-		{BUNDLE, NULL, NULL, ROOT, 0, "environment missing"},
-		{BUNDLE, "sandbox", NULL, ROOT, 0, "environment not Sandbox|Production"},
-		{BUNDLE, "Production", NULL, ROOT, 0, "Production without app_apple_id"},
-		{BUNDLE, "Sandbox", "12x", ROOT, 0, "app_apple_id not a number"},
-		{BUNDLE, "Production", "123456789012345", ROOT, 1, "app_apple_id of 15 digits"},
-		{BUNDLE, "Production", "1234567890123456", ROOT, 0, "app_apple_id of 16 digits (beyond exact doubles)"},
-		{BUNDLE, "Sandbox", NULL, "MIIB", 0, "root_cert not a certificate"},
-		{BUNDLE, "Sandbox", NULL, "not base64!", 0, "root_cert not base64"},
+	    {BUNDLE, "Sandbox", NULL, ROOT, 1, "bundle_id, Sandbox, root_cert"},
+	    {BUNDLE, "Sandbox", NULL, NULL, 0, "root_cert missing (an apple source must have its root)"},
+	    {BUNDLE, "Production", "42", ROOT, 1, "Production with app_apple_id"},
+	    {NULL, "Sandbox", NULL, ROOT, 0, "bundle_id missing"},
+	    {"", "Sandbox", NULL, ROOT, 0, "bundle_id empty"},
+	    {BUNDLE, NULL, NULL, ROOT, 0, "environment missing"},
+	    {BUNDLE, "sandbox", NULL, ROOT, 0, "environment not Sandbox|Production"},
+	    {BUNDLE, "Production", NULL, ROOT, 0, "Production without app_apple_id"},
+	    {BUNDLE, "Sandbox", "12x", ROOT, 0, "app_apple_id not a number"},
+	    {BUNDLE, "Production", "123456789012345", ROOT, 1, "app_apple_id of 15 digits"},
+	    {BUNDLE, "Production", "1234567890123456", ROOT, 0, "app_apple_id of 16 digits (beyond exact doubles)"},
+	    {BUNDLE, "Sandbox", NULL, "MIIB", 0, "root_cert not a certificate"},
+	    {BUNDLE, "Sandbox", NULL, "not base64!", 0, "root_cert not base64"},
 	};
 
 	ok(p != NULL && p->check_options && !p->needs_secret, "apple: registered, checks options, needs no secret");
@@ -1089,8 +1143,14 @@ static void test_provider(void)
 	struct buf o, body, j;
 	struct call_result r;
 	static const char *const bad_bodies[] = {
-		"", "not json", "[]", "{}", "{\"signedPayload\":5}", "{\"signedPayload\":null}", "{\"payload\":\"a.b.c\"}",
-		"{\"signedPayload\":[\"a.b.c\"]}",
+	    "",
+	    "not json",
+	    "[]",
+	    "{}",
+	    "{\"signedPayload\":5}",
+	    "{\"signedPayload\":null}",
+	    "{\"payload\":\"a.b.c\"}",
+	    "{\"signedPayload\":[\"a.b.c\"]}",
 	};
 
 	options_for(&o, BUNDLE, "Sandbox", NULL, ROOT);
@@ -1104,11 +1164,12 @@ static void test_provider(void)
 	is_str(r.type, "TEST", "provider: type notificationType");
 	is_str(r.key, "0b7f3d57-0000-4000-8000-000000000001", "provider: key notificationUUID");
 	ok(r.decoded && strncmp(r.decoded, "{\"notification\":{\"notificationType\":\"TEST\"", 42) == 0 &&
-		   strstr(r.decoded, ",\"transaction\":null,\"renewal\":null}"),
+	       strstr(r.decoded, ",\"transaction\":null,\"renewal\":null}"),
 	   "provider: the decoded texts are kept in the state");
 	if (r.decoded) {
 		struct json *dj = NULL;
-		ok(json_parse(r.decoded, strlen(r.decoded), 32, &dj) == JSON_OK, "provider: the decoded texts are JSON");
+		ok(json_parse(r.decoded, strlen(r.decoded), 32, &dj) == JSON_OK,
+		   "provider: the decoded texts are JSON");
 		json_free(dj);
 	}
 	free(r.decoded);
@@ -1133,7 +1194,8 @@ static void test_provider(void)
 	options_for(&o, BUNDLE, "Sandbox", NULL, ROOT);
 	for (size_t i = 0; i < sizeof bad_bodies / sizeof bad_bodies[0]; i++) {
 		run_provider(buf_str(&o), bad_bodies[i], strlen(bad_bodies[i]), T_NOW, &r);
-		is_int(r.verify, OUTCOME_BAD_REQUEST, "provider: body %s is 400", bad_bodies[i][0] ? bad_bodies[i] : "(empty)");
+		is_int(r.verify, OUTCOME_BAD_REQUEST, "provider: body %s is 400",
+		       bad_bodies[i][0] ? bad_bodies[i] : "(empty)");
 	}
 	run_provider(buf_str(&o), "{\"signedPayload\":\"a.b.c\"}", 25, T_NOW, &r);
 	is_int(r.verify, OUTCOME_UNAUTHORIZED, "provider: a signedPayload that is no JWS is 401");
@@ -1150,7 +1212,7 @@ static void test_provider(void)
 	ok(r.verify == OUTCOME_OK && r.identify == OUTCOME_OK && strcmp(r.type, "DID_RENEW") == 0,
 	   "provider: nested notification accepted, type without subtype");
 	ok(r.decoded && strstr(r.decoded, ",\"transaction\":{\"transactionId\":\"1\"") &&
-		   strstr(r.decoded, ",\"renewal\":{\"originalTransactionId\":\"1\""),
+	       strstr(r.decoded, ",\"renewal\":{\"originalTransactionId\":\"1\""),
 	   "provider: nested decoded texts kept");
 	free(r.decoded);
 	buf_free(&j);
@@ -1212,7 +1274,8 @@ static void test_vectors(void)
 	for (size_t i = 0; i < json_array_len(vs); i++) {
 		const struct json *v = json_array_at(vs, i), *ap = json_get(v, "apple");
 		const char *name = json_get_string(v, "name", NULL), *expect = json_get_string(v, "expect", NULL);
-		const char *pem = json_get_string(v, "trusted_root_pem", NULL), *b64 = json_get_string(v, "body_b64", NULL);
+		const char *pem = json_get_string(v, "trusted_root_pem", NULL),
+			   *b64 = json_get_string(v, "body_b64", NULL);
 		const char *app_id_text = NULL;
 		char app_id[32] = "", root_b64[4096];
 		unsigned char der[4096], *body;

@@ -270,7 +270,7 @@ static void test_options(void)
 	is_int(options_each(buf_str(&o), collect, &seen), 0, "options_each returns 0 when fn never stops it");
 	is_int(seen.n, 3, "three keys after a replace (no duplicate)");
 	ok(seen.n == 3 && strcmp(seen.keys[0], "header") == 0 && strcmp(seen.keys[1], "prefix") == 0 &&
-		   strcmp(seen.keys[2], "encoding") == 0,
+	       strcmp(seen.keys[2], "encoding") == 0,
 	   "options_each visits every key in order");
 	is_str(seen.values[1], "sha256=", "options_each passes the value");
 	memset(&seen, 0, sizeof seen);

@@ -407,8 +407,9 @@ static void test_all_problems(void)
 
 static void test_describe(void)
 {
-	static const char *keys[] = {"store", "max_body_bytes", "log_level", "base_path", "timestamp_tolerance",
-				     "source_cache_seconds", "processing", "processing_lease"};
+	static const char *keys[] = {"store",	   "max_body_bytes",	  "log_level",
+				     "base_path",  "timestamp_tolerance", "source_cache_seconds",
+				     "processing", "processing_lease"};
 	char *text = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&text, &n);

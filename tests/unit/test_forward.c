@@ -10,7 +10,7 @@
 #include "verify.h"
 
 /* HMAC-SHA256 of one message part. */
-#define hmac_one(k, kl, m, ml, out) \
+#define hmac_one(k, kl, m, ml, out)                                                                                    \
 	verify_hmac_sha256_parts(k, kl, (const void *const[]){m}, (const size_t[]){ml}, 1, out)
 
 #include <arpa/inet.h>
@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TS 1767225600LL /* 2026-01-01T00:00:00Z, a Thursday */
-#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define TS	1767225600LL /* 2026-01-01T00:00:00Z, a Thursday */
+#define SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define REQ_MAX (2 * 1024 * 1024)
 #define WAIT_MS 3000 /* the responder never waits longer than this for the client */
 

@@ -14,7 +14,7 @@
 #include "verify.h"
 
 /* HMAC-SHA256 of one message part. */
-#define hmac_one(k, kl, m, ml, out) \
+#define hmac_one(k, kl, m, ml, out)                                                                                    \
 	verify_hmac_sha256_parts(k, kl, (const void *const[]){m}, (const size_t[]){ml}, 1, out)
 #include "providers/ikas.h"
 #include "providers/provider.h"
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET "ikas_client_secret_for_tests"
+#define SECRET	   "ikas_client_secret_for_tests"
 #define OLD_SECRET "ikas_previous_client_secret"
 
 /* ---- requests and sources ---------------------------------------------------------------- */
@@ -118,22 +118,22 @@ static const char decoded_data[] =
     "{\"name\":\"\xc4\xb0stanbul \xf0\x9f\x9a\xa2\",\"url\":\"a/b\",\"q\":\"\\\"x\\\\\\n\"}";
 
 static const char escaped_body_fmt[] =
-	"{\"id\":\"7d1f3c5a-0c4e-4f3e-9a55-0d3f2b1c9e01\",\"createdAt\":\"2025-12-31T23:59:58.000Z\","
-	"\"scope\":\"store/order/created\",\"merchantId\":\"m-1\",\"authorizedAppId\":\"app-1\","
-	"\"data\":\"{\\\"name\\\":\\\"\\u0130stanbul \\ud83d\\udea2\\\",\\\"url\\\":\\\"a\\/b\\\","
-	"\\\"q\\\":\\\"\\\\\\\"x\\\\\\\\\\\\n\\\"}\",\"signature\":\"%s\"}";
+    "{\"id\":\"7d1f3c5a-0c4e-4f3e-9a55-0d3f2b1c9e01\",\"createdAt\":\"2025-12-31T23:59:58.000Z\","
+    "\"scope\":\"store/order/created\",\"merchantId\":\"m-1\",\"authorizedAppId\":\"app-1\","
+    "\"data\":\"{\\\"name\\\":\\\"\\u0130stanbul \\ud83d\\udea2\\\",\\\"url\\\":\\\"a\\/b\\\","
+    "\\\"q\\\":\\\"\\\\\\\"x\\\\\\\\\\\\n\\\"}\",\"signature\":\"%s\"}";
 
 static const char pretty_body_fmt[] =
-	"{\n"
-	"  \"signature\" : \"%s\",\n"
-	"\t\"data\": \"{\\\"name\\\":\\\"\\u0130stanbul \\uD83D\\uDEA2\\\",\\\"url\\\":\\\"a\\/b\\\","
-	"\\\"q\\\":\\\"\\\\\\\"x\\\\\\\\\\\\n\\\"}\",\r\n"
-	"  \"authorizedAppId\" : \"app-1\",\n"
-	"  \"merchantId\": \"m-1\",\n"
-	"  \"scope\":\"store/order/created\",\n"
-	"  \"createdAt\": \"2025-12-31T23:59:58.000Z\",\n"
-	"  \"id\": \"7d1f3c5a-0c4e-4f3e-9a55-0d3f2b1c9e01\"\n"
-	"}\n";
+    "{\n"
+    "  \"signature\" : \"%s\",\n"
+    "\t\"data\": \"{\\\"name\\\":\\\"\\u0130stanbul \\uD83D\\uDEA2\\\",\\\"url\\\":\\\"a\\/b\\\","
+    "\\\"q\\\":\\\"\\\\\\\"x\\\\\\\\\\\\n\\\"}\",\r\n"
+    "  \"authorizedAppId\" : \"app-1\",\n"
+    "  \"merchantId\": \"m-1\",\n"
+    "  \"scope\":\"store/order/created\",\n"
+    "  \"createdAt\": \"2025-12-31T23:59:58.000Z\",\n"
+    "  \"id\": \"7d1f3c5a-0c4e-4f3e-9a55-0d3f2b1c9e01\"\n"
+    "}\n";
 
 static void test_parser(void)
 {
@@ -183,25 +183,25 @@ static void test_parser(void)
 		enum outcome want;
 		const char *what;
 	} bad[] = {
-		{"{\"data\":{\"id\":1},\"signature\":\"s\"}", OUTCOME_UNAUTHORIZED, "data an object"},
-		{"{\"data\":null,\"signature\":\"s\"}", OUTCOME_UNAUTHORIZED, "data null"},
-		{"{\"data\":5,\"signature\":\"s\"}", OUTCOME_UNAUTHORIZED, "data a number"},
-		{"{\"signature\":\"s\"}", OUTCOME_UNAUTHORIZED, "data missing"},
-		{"{\"data\":\"{}\"}", OUTCOME_UNAUTHORIZED, "signature missing"},
-		{"{\"data\":\"{}\",\"signature\":[\"s\"]}", OUTCOME_UNAUTHORIZED, "signature an array"},
-		{"{\"data\":\"{}\",\"signature\":123}", OUTCOME_UNAUTHORIZED, "signature a number"},
-		{"[{\"data\":\"{}\",\"signature\":\"s\"}]", OUTCOME_BAD_REQUEST, "top level an array"},
-		{"{\"data\":\"{}\",\"signature\":\"s\"", OUTCOME_BAD_REQUEST, "truncated JSON"},
-		{"{\"data\":\"\\ud83d\",\"signature\":\"s\"}", OUTCOME_BAD_REQUEST, "lone surrogate escape"},
-		{"{\"data\":\"\xc0\xaf\",\"signature\":\"s\"}", OUTCOME_BAD_REQUEST, "overlong UTF-8"},
-		{"", OUTCOME_BAD_REQUEST, "empty body"},
+	    {"{\"data\":{\"id\":1},\"signature\":\"s\"}", OUTCOME_UNAUTHORIZED, "data an object"},
+	    {"{\"data\":null,\"signature\":\"s\"}", OUTCOME_UNAUTHORIZED, "data null"},
+	    {"{\"data\":5,\"signature\":\"s\"}", OUTCOME_UNAUTHORIZED, "data a number"},
+	    {"{\"signature\":\"s\"}", OUTCOME_UNAUTHORIZED, "data missing"},
+	    {"{\"data\":\"{}\"}", OUTCOME_UNAUTHORIZED, "signature missing"},
+	    {"{\"data\":\"{}\",\"signature\":[\"s\"]}", OUTCOME_UNAUTHORIZED, "signature an array"},
+	    {"{\"data\":\"{}\",\"signature\":123}", OUTCOME_UNAUTHORIZED, "signature a number"},
+	    {"[{\"data\":\"{}\",\"signature\":\"s\"}]", OUTCOME_BAD_REQUEST, "top level an array"},
+	    {"{\"data\":\"{}\",\"signature\":\"s\"", OUTCOME_BAD_REQUEST, "truncated JSON"},
+	    {"{\"data\":\"\\ud83d\",\"signature\":\"s\"}", OUTCOME_BAD_REQUEST, "lone surrogate escape"},
+	    {"{\"data\":\"\xc0\xaf\",\"signature\":\"s\"}", OUTCOME_BAD_REQUEST, "overlong UTF-8"},
+	    {"", OUTCOME_BAD_REQUEST, "empty body"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		root = (struct json *)1;
 		why = NULL;
 		o = ikas_parse_envelope(bad[i].body, strlen(bad[i].body), &root, &env, &why);
-		ok(o == bad[i].want && root == NULL && why && *why && env.data == NULL,
-		   "%s: %s (%s)", bad[i].what, outcome_name(bad[i].want), why ? why : "no reason");
+		ok(o == bad[i].want && root == NULL && why && *why && env.data == NULL, "%s: %s (%s)", bad[i].what,
+		   outcome_name(bad[i].want), why ? why : "no reason");
 	}
 }
 

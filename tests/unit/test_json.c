@@ -40,7 +40,8 @@ static void accept(const char *s, const char *why)
 {
 	char p[200];
 
-	is_int(parse_n(s, strlen(s), KANCA_JSON_DEPTH), JSON_OK, "accepts %s: %s", why, show(s, strlen(s), p, sizeof p));
+	is_int(parse_n(s, strlen(s), KANCA_JSON_DEPTH), JSON_OK, "accepts %s: %s", why,
+	       show(s, strlen(s), p, sizeof p));
 }
 
 static void refuse_n(const char *s, size_t n, const char *why)

@@ -25,8 +25,7 @@ static const char *show(const char *s, char *out, size_t cap)
 }
 
 /* Expects path (below base) to match kind, with provider and account for a webhook. */
-static void expect(const char *base, const char *path, enum route_kind kind, const char *provider,
-		   const char *account)
+static void expect(const char *base, const char *path, enum route_kind kind, const char *provider, const char *account)
 {
 	struct route r;
 	enum route_kind k;
@@ -113,7 +112,10 @@ static void test_bad_characters(void)
 	expect("", "/webhook/github/ac@me", ROUTE_NONE, NULL, NULL);
 	expect("", "/webhook/github/ac\tme", ROUTE_NONE, NULL, NULL);
 	expect("", "/webhook/github/ac\nme", ROUTE_NONE, NULL, NULL);
-	expect("", "/webhook/gith\xc3\xbc" "b/acme", ROUTE_NONE, NULL, NULL);
+	expect("",
+	       "/webhook/gith\xc3\xbc"
+	       "b/acme",
+	       ROUTE_NONE, NULL, NULL);
 	expect("", "/webhook/github/acme\x7f", ROUTE_NONE, NULL, NULL);
 }
 

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #define HDRS_MAX 32
-#define NOW 1767225600LL
+#define NOW	 1767225600LL
 
 /* ---- building requests ------------------------------------------------------------------------- */
 
@@ -514,8 +514,8 @@ static long unhex(const char *h, unsigned char *out, size_t cap)
 }
 
 /* Runs and checks verdict + status; returns the result for further checks. */
-static struct result *expect_outcome(const char *provider, const struct spec *s, const struct secret *sec,
-				     size_t nsec, enum outcome want, const char *what)
+static struct result *expect_outcome(const char *provider, const struct spec *s, const struct secret *sec, size_t nsec,
+				     enum outcome want, const char *what)
 {
 	static struct result r;
 
@@ -527,8 +527,7 @@ static struct result *expect_outcome(const char *provider, const struct spec *s,
 	return &r;
 }
 
-static void hex_signature_variants(const char *provider, const char *vector, const char *header,
-				   const char *secret)
+static void hex_signature_variants(const char *provider, const char *vector, const char *header, const char *secret)
 {
 	static struct spec s;
 	struct secret one[1] = {{1, secret}};
@@ -674,7 +673,7 @@ static void github_edges(void)
 		memset(&ev, 0, sizeof ev);
 		buf_init(&reason, KANCA_REASON_MAX);
 		ok(build_request(&req, &s, "/webhook/github/acc") == 0 &&
-			   github_identify_headers(&req, &ev, &reason) == 0,
+		       github_identify_headers(&req, &ev, &reason) == 0,
 		   "github_identify_headers: accepts both headers");
 		is_str(ev.type, "issues", "github_identify_headers: type");
 		is_str(ev.key, "g-1", "github_identify_headers: key");
@@ -755,10 +754,13 @@ static void shopify_edges(void)
 	for (size_t i = 0; i < 4; i++)
 		spec_set(&s, required[i], NULL);
 	r = expect_outcome("shopify", &s, one, 1, OUTCOME_BAD_REQUEST, "good HMAC without any required header");
-	is_str(r->reason, "missing_headers: X-Shopify-Topic, X-Shopify-Shop-Domain, X-Shopify-API-Version, "
-			  "X-Shopify-Webhook-Id", "shopify: the reason lists all four");
-	is_str(r->answer, "{\"success\":false,\"error\":\"missing_headers\",\"missing\":[\"X-Shopify-Topic\","
-			  "\"X-Shopify-Shop-Domain\",\"X-Shopify-API-Version\",\"X-Shopify-Webhook-Id\"]}",
+	is_str(r->reason,
+	       "missing_headers: X-Shopify-Topic, X-Shopify-Shop-Domain, X-Shopify-API-Version, "
+	       "X-Shopify-Webhook-Id",
+	       "shopify: the reason lists all four");
+	is_str(r->answer,
+	       "{\"success\":false,\"error\":\"missing_headers\",\"missing\":[\"X-Shopify-Topic\","
+	       "\"X-Shopify-Shop-Domain\",\"X-Shopify-API-Version\",\"X-Shopify-Webhook-Id\"]}",
 	       "shopify: the answer lists all four");
 	spec_set(&s, "X-Shopify-Hmac-Sha256", NULL);
 	r = expect_outcome("shopify", &s, one, 1, OUTCOME_UNAUTHORIZED, "no HMAC and no required headers: HMAC first");
@@ -788,8 +790,7 @@ static void shopify_edges(void)
 	is_int(r->status, 401, "shopify: empty body answers 401");
 }
 
-static void sosyalkopru_body(const char *body, const char *sig, enum outcome want, const char *what,
-			     const char *type)
+static void sosyalkopru_body(const char *body, const char *sig, enum outcome want, const char *what, const char *type)
 {
 	static struct spec s;
 	struct secret one[1] = {{1, SK_SECRET}};
@@ -840,7 +841,8 @@ static void sosyalkopru_edges(void)
 		common_answer(NULL, OUTCOME_DUPLICATE, &ev, NULL, &res);
 		snprintf(want, sizeof want, "%.*s,\"test\":true}", (int)res.body.len - 1, buf_str(&res.body));
 		response_free(&res);
-		is_str(r->dup_answer, want, "sosyalkopru: repeated test ping answer is the duplicate answer + test flag");
+		is_str(r->dup_answer, want,
+		       "sosyalkopru: repeated test ping answer is the duplicate answer + test flag");
 		ok(strstr(r->dup_answer, "\"test\":true") && strncmp(r->dup_answer, "{\"success\":true", 15) == 0,
 		   "sosyalkopru: repeated test ping answer still says success and test (%s)", r->dup_answer);
 	}
@@ -879,11 +881,11 @@ static void sosyalkopru_edges(void)
 	sosyalkopru_body("not json", "224ae55e9e66ddf307f2553a9ff9636cfb5e836468c90f22d30533ce394f5ff9",
 			 OUTCOME_BAD_REQUEST, "body is not JSON", NULL);
 	sosyalkopru_body("{\"event\":\"post.published\"",
-			 "6648654b9a3c8e2ecc8e1f0609ae0e49285d031fa17eb817068828b3adeceae5",
-			 OUTCOME_BAD_REQUEST, "truncated JSON", NULL);
+			 "6648654b9a3c8e2ecc8e1f0609ae0e49285d031fa17eb817068828b3adeceae5", OUTCOME_BAD_REQUEST,
+			 "truncated JSON", NULL);
 	sosyalkopru_body("{\"event\":\"a\\u0001b\"}",
-			 "75b8b13fec079f76fc6b8146c272c1192eaa26eb52844199f93c26142c738218",
-			 OUTCOME_BAD_REQUEST, "event with a control character", NULL);
+			 "75b8b13fec079f76fc6b8146c272c1192eaa26eb52844199f93c26142c738218", OUTCOME_BAD_REQUEST,
+			 "event with a control character", NULL);
 	sosyalkopru_body("\"webhook.test\"", "df9adb0c5e5f9e6613d2bf66167d4a316ce104da43419428196e6335d73a46a5",
 			 OUTCOME_BAD_REQUEST, "body is a bare JSON string", NULL);
 	sosyalkopru_body("{\"event\":\"custom.thing\",\"data\":{}}",
@@ -1008,19 +1010,19 @@ static void sign_round_trips(void)
 		const char *provider, *options, *secret;
 		int body_signed, timestamped, secret_in_headers;
 	} cases[] = {
-		{"supplier", "", "sup-secret-1", 1, 0, 0},
-		{"hmac", "header=X-Sig\n", "hmac-secret", 1, 0, 0},
-		{"hmac", "header=X-Sig\nencoding=base64\nprefix=v1=\n", "hmac-secret", 1, 0, 0},
-		{"ikas", "merchant_id=m-1\nauthorized_app_id=app-2\n", "ikas-client-secret", 1, 0, 0},
-		{"trendyol", "", "api-key-1", 0, 0, 1},
-		{"trendyol", "auth_mode=basic_auth\nusername=kanca\n", "pass:with:colons", 0, 0, 0},
-		{"trendyol", "auth_mode=seed_hmac\n", "seed-secret", 1, 0, 0},
-		{"stripe", "", "whsec_stripe_test_secret", 1, 1, 0},
-		{"sosyalkopru", "", SK_SECRET_LITERAL, 1, 0, 0},
-		{"github", "", "gh-secret", 1, 0, 0},
-		{"shopify", "", "shpss_secret", 1, 0, 0},
-		{"standardwebhooks", "", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1, 1, 0},
-		{"svix", "", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1, 1, 0},
+	    {"supplier", "", "sup-secret-1", 1, 0, 0},
+	    {"hmac", "header=X-Sig\n", "hmac-secret", 1, 0, 0},
+	    {"hmac", "header=X-Sig\nencoding=base64\nprefix=v1=\n", "hmac-secret", 1, 0, 0},
+	    {"ikas", "merchant_id=m-1\nauthorized_app_id=app-2\n", "ikas-client-secret", 1, 0, 0},
+	    {"trendyol", "", "api-key-1", 0, 0, 1},
+	    {"trendyol", "auth_mode=basic_auth\nusername=kanca\n", "pass:with:colons", 0, 0, 0},
+	    {"trendyol", "auth_mode=seed_hmac\n", "seed-secret", 1, 0, 0},
+	    {"stripe", "", "whsec_stripe_test_secret", 1, 1, 0},
+	    {"sosyalkopru", "", SK_SECRET_LITERAL, 1, 0, 0},
+	    {"github", "", "gh-secret", 1, 0, 0},
+	    {"shopify", "", "shpss_secret", 1, 0, 0},
+	    {"standardwebhooks", "", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1, 1, 0},
+	    {"svix", "", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1, 1, 0},
 	};
 	static const char payload[] = "{\"kanca_doctor\":\"n0nce\",\"event\":\"kanca.doctor\",\"pad\":\"x\"}";
 	struct buf body, headers, err;
@@ -1033,8 +1035,13 @@ static void sign_round_trips(void)
 	ok(registry_find("apple")->sign == NULL, "apple has no sign (Apple signs with its own certificates)");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct provider *p = registry_find(cases[i].provider);
-		struct provider_sign_in in = {cases[i].secret, strlen(cases[i].secret), cases[i].options, payload,
-					      sizeof payload - 1, "n0nce", NOW};
+		struct provider_sign_in in = {cases[i].secret,
+					      strlen(cases[i].secret),
+					      cases[i].options,
+					      payload,
+					      sizeof payload - 1,
+					      "n0nce",
+					      NOW};
 		const char *tag = cases[i].provider;
 		enum outcome o;
 
@@ -1052,7 +1059,7 @@ static void sign_round_trips(void)
 		   "%s: the secret is %sin the header lines", tag, cases[i].secret_in_headers ? "" : "not ");
 		if (strcmp(tag, "ikas") == 0)
 			ok(strstr(buf_str(&body), "\"merchantId\":\"m-1\"") &&
-				   strstr(buf_str(&body), "\"authorizedAppId\":\"app-2\""),
+			       strstr(buf_str(&body), "\"authorizedAppId\":\"app-2\""),
 			   "ikas: the envelope carries the source's merchantId and authorizedAppId");
 		else
 			ok(body.len == sizeof payload - 1 && memcmp(body.data, payload, body.len) == 0,
@@ -1099,7 +1106,8 @@ static void every_provider_checks_options(void)
 		refused = p->check_options("nonsense=1\n", &err) < 0 && strstr(buf_str(&err), "\"nonsense\"");
 		ok(refused, "%s: an unknown option is refused, named (%s)", p->name, buf_str(&err));
 		buf_reset(&err);
-		refused = p->check_options("retry_nonsense=1\n", &err) < 0 && strstr(buf_str(&err), "\"retry_nonsense\"");
+		refused =
+		    p->check_options("retry_nonsense=1\n", &err) < 0 && strstr(buf_str(&err), "\"retry_nonsense\"");
 		ok(refused, "%s: an unknown retry_ option is refused, named (%s)", p->name, buf_str(&err));
 	}
 	buf_free(&err);

@@ -25,7 +25,6 @@ extern const struct provider provider_standardwebhooks, provider_svix;
 
 /* ---- request and source fixtures ---- */
 
-
 static void src_init(struct store_source *s, const char *provider)
 {
 	memset(s, 0, sizeof *s);
@@ -181,10 +180,9 @@ static void test_secret_key(void)
 
 /* ---- the vectors ---- */
 
-
 /* The header names the standardwebhooks and svix vectors use. */
-static const char *const vector_headers[] = {"Content-Type", "webhook-id", "webhook-timestamp", "webhook-signature",
-					     "svix-id", "svix-timestamp", "svix-signature", NULL};
+static const char *const vector_headers[] = {"Content-Type", "webhook-id",     "webhook-timestamp", "webhook-signature",
+					     "svix-id",	     "svix-timestamp", "svix-signature",    NULL};
 
 static int build_from_vector(const struct json *vec, struct request *r, struct store_source *s, long long *now)
 {
@@ -278,21 +276,22 @@ static void test_vectors(const char *provider, const struct provider *p)
 		if (has_headers) {
 			is_int(res.identified, OUTCOME_OK, "%s/%s: identify ok", provider, name);
 			is_int(res.nevs, 1, "%s/%s: one event", provider, name);
-			is_str(res.ev.key, harness_str(vec, "idempotency_key"), "%s/%s: idempotency key", provider, name);
+			is_str(res.ev.key, harness_str(vec, "idempotency_key"), "%s/%s: idempotency key", provider,
+			       name);
 			is_str(res.ev.type, harness_str(vec, "event_type"), "%s/%s: event type", provider, name);
 		}
 		request_free(&r);
 		store_source_free(&s);
 	}
 	ok(seen > 0 && want && want_bad && seen_valid == json_integer(want) &&
-		   seen - seen_valid == json_integer(want_bad),
+	       seen - seen_valid == json_integer(want_bad),
 	   "every %s vector was checked (%d: %d valid)", provider, seen, seen_valid);
 	json_free(root);
 }
 
 /* ---- signing our own requests ---- */
 
-#define SECRET_A "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" /* base64 of 24 bytes */
+#define SECRET_A "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"     /* base64 of 24 bytes */
 #define SECRET_B "whsec_c2Vjb25kIHNlY3JldCBmb3Igcm90YXRpb24=" /* "second secret for rotation" */
 
 static const char body_json[] = "{\"type\":\"invoice.paid\",\"data\":{\"n\":1}}";
@@ -310,9 +309,9 @@ static void sign_b64(const char *secret, const char *id, const char *ts, const c
 }
 
 struct msg {
-	const char *prefix;          /* "webhook" or "svix"; NULL for no headers */
-	const char *id, *ts, *sig;   /* NULL: header absent */
-	const char *prefix2;         /* a second header set, or NULL */
+	const char *prefix;	   /* "webhook" or "svix"; NULL for no headers */
+	const char *id, *ts, *sig; /* NULL: header absent */
+	const char *prefix2;	   /* a second header set, or NULL */
 	const char *id2, *ts2, *sig2;
 	const char *body;
 };
@@ -453,17 +452,35 @@ static void test_rules(void)
 	m.prefix = "webhook";
 	is_int(check(&provider_svix, &m, a, NOW, &res), OUTCOME_OK, "svix: webhook-* headers alone");
 	ok(strstr(res.v.detail, "header=webhook-signature") != NULL, "svix: detail names webhook-signature");
-	m = (struct msg){.prefix = "svix", .id = "msg_1", .ts = ts, .sig = hv,
-			 .prefix2 = "webhook", .id2 = "msg_other", .ts2 = ts, .sig2 = "v1,AAAA"};
+	m = (struct msg){.prefix = "svix",
+			 .id = "msg_1",
+			 .ts = ts,
+			 .sig = hv,
+			 .prefix2 = "webhook",
+			 .id2 = "msg_other",
+			 .ts2 = ts,
+			 .sig2 = "v1,AAAA"};
 	is_int(check(&provider_svix, &m, a, NOW, &res), OUTCOME_OK, "svix: svix-* wins over webhook-*");
 	is_str(res.ev.key, "msg_1", "svix: key from the set that verified");
-	m = (struct msg){.prefix = "svix", .id = "msg_other", .ts = ts, .sig = NULL,
-			 .prefix2 = "webhook", .id2 = "msg_1", .ts2 = ts, .sig2 = hv};
+	m = (struct msg){.prefix = "svix",
+			 .id = "msg_other",
+			 .ts = ts,
+			 .sig = NULL,
+			 .prefix2 = "webhook",
+			 .id2 = "msg_1",
+			 .ts2 = ts,
+			 .sig2 = hv};
 	is_int(check(&provider_svix, &m, a, NOW, &res), OUTCOME_OK,
 	       "svix: an incomplete svix-* set falls back to webhook-*");
 	is_str(res.ev.key, "msg_1", "svix: key is then webhook-id");
-	m = (struct msg){.prefix = "svix", .id = "msg_1", .ts = ts, .sig = "v1,AAAA",
-			 .prefix2 = "webhook", .id2 = "msg_1", .ts2 = ts, .sig2 = hv};
+	m = (struct msg){.prefix = "svix",
+			 .id = "msg_1",
+			 .ts = ts,
+			 .sig = "v1,AAAA",
+			 .prefix2 = "webhook",
+			 .id2 = "msg_1",
+			 .ts2 = ts,
+			 .sig2 = hv};
 	is_int(check(&provider_svix, &m, a, NOW, &res), OUTCOME_UNAUTHORIZED,
 	       "svix: a complete svix-* set is used even when only webhook-* would verify");
 	m = (struct msg){.prefix = "svix", .id = "msg_1", .ts = ts, .sig = NULL};

@@ -58,7 +58,7 @@ static int peek_offer(const char *uri, long long source_id, const char *vid, str
 		} else {
 			rc = rc == SQLITE_DONE ? 0 : -1;
 		}
-lite_out:
+	lite_out:
 		if (rc < 0)
 			diag("peek: %s", db ? sqlite3_errmsg(db) : "no db");
 		sqlite3_finalize(st);
@@ -87,7 +87,7 @@ lite_out:
 			}
 		}
 		rc = 0;
-pg_out:
+	pg_out:
 		PQclear(r);
 		PQfinish(c);
 		return rc;
@@ -136,9 +136,9 @@ static long long cell_num(const struct store_rows *r, size_t row, size_t col)
 
 struct apply_ctx {
 	int calls;
-	int fail;              /* return -1 */
-	const char *answer;    /* written to the answer buffer */
-	long long source_id;   /* when set, also upserts an offer "rolled-back" (to see the rollback) */
+	int fail;	     /* return -1 */
+	const char *answer;  /* written to the answer buffer */
+	long long source_id; /* when set, also upserts an offer "rolled-back" (to see the rollback) */
 	long long seen_event_id;
 };
 
@@ -149,7 +149,8 @@ static int apply_cb(struct store *s, long long event_id, void *arg, struct buf *
 	a->calls++;
 	a->seen_event_id = event_id;
 	if (a->source_id) {
-		struct store_offer o = {.vendor_offer_id = "rolled-back", .title = "t", .price = "1", .data_json = "{}"};
+		struct store_offer o = {
+		    .vendor_offer_id = "rolled-back", .title = "t", .price = "1", .data_json = "{}"};
 		int inserted = 0;
 		if (store_offer_upsert(s, a->source_id, event_id, &o, NOW, &inserted) < 0)
 			return -1;
@@ -210,8 +211,7 @@ static void run(const char *uri, const char *label)
 		buf_free(&answer);
 		return;
 	}
-	is_str(store_backend(s), strncmp(uri, "sqlite:", 7) == 0 ? "sqlite" : "postgresql", "%s: store_backend",
-	       label);
+	is_str(store_backend(s), strncmp(uri, "sqlite:", 7) == 0 ? "sqlite" : "postgresql", "%s: store_backend", label);
 	if (!is_int(store_ping(s), 0, "%s: store_ping", label)) {
 		diag("%s: the store does not answer (%s); skipping the rest of its tests", label, store_error(s));
 		store_close(s);
@@ -477,18 +477,18 @@ static void run(const char *uri, const char *label)
 	/* offers */
 	{
 		struct store_offer o = {
-			.vendor_offer_id = "OFF-1",
-			.title = "Boat trip",
-			.price = "150.00",
-			.currency = "EUR",
-			.category = "tour",
-			.start_location = "Kas",
-			.end_location = "Kekova",
-			.start_at = "2026-06-01T09:00:00Z",
-			.end_at = "2026-06-01T17:00:00Z",
-			.description = "A day at sea",
-			.available_seats = "12",
-			.data_json = "{\"vendorOfferId\":\"OFF-1\"}",
+		    .vendor_offer_id = "OFF-1",
+		    .title = "Boat trip",
+		    .price = "150.00",
+		    .currency = "EUR",
+		    .category = "tour",
+		    .start_location = "Kas",
+		    .end_location = "Kekova",
+		    .start_at = "2026-06-01T09:00:00Z",
+		    .end_at = "2026-06-01T17:00:00Z",
+		    .description = "A day at sea",
+		    .available_seats = "12",
+		    .data_json = "{\"vendorOfferId\":\"OFF-1\"}",
 		};
 		struct store_offer upd = {.vendor_offer_id = "OFF-1", .price = "99.50", .data_json = "{}"};
 		struct peek pk;
@@ -524,7 +524,8 @@ static void run(const char *uri, const char *label)
 		       "%s: mark at another source", label);
 		is_int(updated, 0, "%s: an offer of another source is not touched", label);
 		inserted = -1;
-		is_int(store_offer_upsert(s, sup_id, 0, &upd, NOW + 3, &inserted), 0, "%s: upsert a deleted offer", label);
+		is_int(store_offer_upsert(s, sup_id, 0, &upd, NOW + 3, &inserted), 0, "%s: upsert a deleted offer",
+		       label);
 		is_int(inserted, 0, "%s: still inserted=0", label);
 		peek_offer(uri, sup_id, "OFF-1", &pk);
 		is_str(pk.v[4], "active", "%s: an upsert makes it active again", label);
@@ -555,8 +556,7 @@ static void run(const char *uri, const char *label)
 	is_str(cell(rows, 0, 4), "e1", "%s: idempotency key column", label);
 	store_rows_free(rows);
 	rows = NULL;
-	is_int(store_list_events(s, "supplier", "42", "received", 100, &rows), 0, "%s: provider+account+status",
-	       label);
+	is_int(store_list_events(s, "supplier", "42", "received", 100, &rows), 0, "%s: provider+account+status", label);
 	is_int(store_rows_count(rows), 4, "%s: four supplier events received", label);
 	store_rows_free(rows);
 	rows = NULL;
@@ -598,8 +598,7 @@ static void run(const char *uri, const char *label)
 		is_str(cell(rows, 0, 3), "offer.created", "%s: get event type", label);
 		is_str(cell(rows, 0, 4), "e1", "%s: get event key", label);
 		is_str(cell(rows, 0, 7), "hmac-sha256 hex; secret 1", "%s: get event verification", label);
-		is_int(cell_num(rows, 0, 8), sec_new, "%s: get event secret_id",
-		       label);
+		is_int(cell_num(rows, 0, 8), sec_new, "%s: get event secret_id", label);
 		is_str(cell(rows, 0, 9), "{\"content-type\":\"application/json\",\"authorization\":\"[redacted]\"}",
 		       "%s: get event headers", label);
 		ok(cell(rows, 0, 12) == NULL, "%s: processed_at is NULL", label);

@@ -25,7 +25,6 @@ extern const struct provider provider_stripe;
 
 /* ---- request and source fixtures ---- */
 
-
 static void src_init(struct store_source *s)
 {
 	memset(s, 0, sizeof *s);
@@ -88,12 +87,27 @@ static void test_parse_int(void)
 		int ok;
 		long long v;
 	} cases[] = {
-		{"1767225600", 1, 1767225600LL}, {"0001767225600", 1, 1767225600LL}, {"+42", 1, 42}, {"-42", 1, -42},
-		{"-0", 1, 0},  {"  \t\r\n\v\f7", 1, 7},  {"12abc", 1, 12}, {"12.9", 1, 12}, {"1e3", 1, 1},
-		{"0x10", 1, 0}, {"", 0, 0}, {"abc", 0, 0}, {"-", 0, 0}, {"+", 0, 0}, {"- 5", 0, 0}, {"+-5", 0, 0},
-		{"x12", 0, 0}, {"99999999999999999999999999999", 1, COMMON_JS_INT_MAX},
-		{"-99999999999999999999999999999", 1, -COMMON_JS_INT_MAX}, {"999999999999999", 1, 999999999999999LL},
-		{"1000000000000000", 1, COMMON_JS_INT_MAX},
+	    {"1767225600", 1, 1767225600LL},
+	    {"0001767225600", 1, 1767225600LL},
+	    {"+42", 1, 42},
+	    {"-42", 1, -42},
+	    {"-0", 1, 0},
+	    {"  \t\r\n\v\f7", 1, 7},
+	    {"12abc", 1, 12},
+	    {"12.9", 1, 12},
+	    {"1e3", 1, 1},
+	    {"0x10", 1, 0},
+	    {"", 0, 0},
+	    {"abc", 0, 0},
+	    {"-", 0, 0},
+	    {"+", 0, 0},
+	    {"- 5", 0, 0},
+	    {"+-5", 0, 0},
+	    {"x12", 0, 0},
+	    {"99999999999999999999999999999", 1, COMMON_JS_INT_MAX},
+	    {"-99999999999999999999999999999", 1, -COMMON_JS_INT_MAX},
+	    {"999999999999999", 1, 999999999999999LL},
+	    {"1000000000000000", 1, COMMON_JS_INT_MAX},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		long long v = -12345;
@@ -106,7 +120,10 @@ static void test_parse_int(void)
 	{
 		long long v = 0;
 		/* a NUL ends the digits like any other non-digit; bytes after it are ignored */
-		is_int(common_parse_js_int("12\0" "34", 5, &v), 1, "parseInt stops at an embedded NUL");
+		is_int(common_parse_js_int("12\0"
+					   "34",
+					   5, &v),
+		       1, "parseInt stops at an embedded NUL");
 		is_int(v, 12, "... with the digits before it");
 		is_int(common_parse_js_int("1234", 2, &v), 1, "parseInt reads only n bytes");
 		is_int(v, 12, "... 12 of \"1234\" with n=2");
@@ -125,10 +142,10 @@ static void test_header_parser(void)
 	size_t n;
 
 	ok(stripe_header_parse(S("t=1767225600,v1=abc"), &h) == 0 && h.has_t && h.t_ok && h.t == 1767225600 &&
-		   h.nv1 == 1 && sig_is(&h, 0, "abc") && !h.bad_v1,
+	       h.nv1 == 1 && sig_is(&h, 0, "abc") && !h.bad_v1,
 	   "plain header: t and one v1");
 	ok(stripe_header_parse(S("v1=aa,t=5,v1=bb,v0=cc,v2=dd"), &h) == 0 && h.t == 5 && h.nv1 == 2 &&
-		   sig_is(&h, 0, "aa") && sig_is(&h, 1, "bb"),
+	       sig_is(&h, 0, "aa") && sig_is(&h, 1, "bb"),
 	   "v1 items kept in order, v0/v2 ignored, t anywhere");
 
 	/* spaces: keys are compared exactly, values keep them (parseInt trims t's leading blanks) */
@@ -185,7 +202,6 @@ static void test_header_parser(void)
 }
 
 /* ---- the vectors ---- */
-
 
 /* The header names the stripe vectors use. */
 static const char *const vector_headers[] = {"Content-Type", "User-Agent", "Stripe-Signature", NULL};
@@ -283,7 +299,7 @@ static void test_vectors(void)
 		store_source_free(&s);
 	}
 	ok(seen > 0 && want && want_bad && seen_valid == json_integer(want) &&
-		   seen - seen_valid == json_integer(want_bad),
+	       seen - seen_valid == json_integer(want_bad),
 	   "every stripe vector was checked (%d: %d valid)", seen, seen_valid);
 	json_free(root);
 }
@@ -444,8 +460,12 @@ static void test_rules(void)
 static void test_identify_fallbacks(void)
 {
 	static const char *const one[] = {"whsec_k", NULL};
-	static const char *const bodies[] = {"not json", "{\"type\":\"a.b\"}", "{\"id\":7,\"type\":\"x\"}", "[1,2]",
-					     "{\"id\":\"evt_\\u0001\",\"type\":\"t\\nx\"}", ""};
+	static const char *const bodies[] = {"not json",
+					     "{\"type\":\"a.b\"}",
+					     "{\"id\":7,\"type\":\"x\"}",
+					     "[1,2]",
+					     "{\"id\":\"evt_\\u0001\",\"type\":\"t\\nx\"}",
+					     ""};
 	char sig[65], hv[256], ts[32], hex[65];
 	unsigned char d[32];
 

@@ -158,24 +158,24 @@ static void test_basic_parser(void)
 	static const struct {
 		const char *value, *what;
 	} bad[] = {
-		{"Basic dXNlcnBhc3M=", "no colon (userpass)"},
-		{"Basic OnBhc3M=", "empty user (:pass)"},
-		{"Basic dXNlcjo=", "empty password (user:)"},
-		{"Basic Og==", "only a colon"},
-		{"Basic dXNlcjpwYXN", "bad base64: length not a multiple of 4"},
-		{"Basic dXNlcjpwYXNz=", "bad base64: stray padding"},
-		{"Basic dXNlcjpwYTpzcw", "bad base64: padding missing"},
-		{"Basic dXNl cjpwYXNz", "bad base64: space inside"},
-		{"Basic dXNlcjpw!XNz", "bad base64: invalid character"},
-		{"Basic dXNlcjpwYT-zcw==", "url-safe alphabet refused"},
-		{"Basic dXNlcjpwYTpzcx==", "non-canonical trailing bits"},
-		{"Basic dXNlcjpwYQlzcw==", "control character (TAB) in the credentials"},
-		{"Basic", "scheme without credentials"},
-		{"Basic    ", "scheme and spaces only"},
-		{"BasicdXNlcjpwYXNz", "no space after the scheme"},
-		{"Bearer dXNlcjpwYXNz", "another scheme"},
-		{"Basi dXNlcjpwYXNz", "a shorter scheme word"},
-		{"", "empty value"},
+	    {"Basic dXNlcnBhc3M=", "no colon (userpass)"},
+	    {"Basic OnBhc3M=", "empty user (:pass)"},
+	    {"Basic dXNlcjo=", "empty password (user:)"},
+	    {"Basic Og==", "only a colon"},
+	    {"Basic dXNlcjpwYXN", "bad base64: length not a multiple of 4"},
+	    {"Basic dXNlcjpwYXNz=", "bad base64: stray padding"},
+	    {"Basic dXNlcjpwYTpzcw", "bad base64: padding missing"},
+	    {"Basic dXNl cjpwYXNz", "bad base64: space inside"},
+	    {"Basic dXNlcjpw!XNz", "bad base64: invalid character"},
+	    {"Basic dXNlcjpwYT-zcw==", "url-safe alphabet refused"},
+	    {"Basic dXNlcjpwYTpzcx==", "non-canonical trailing bits"},
+	    {"Basic dXNlcjpwYQlzcw==", "control character (TAB) in the credentials"},
+	    {"Basic", "scheme without credentials"},
+	    {"Basic    ", "scheme and spaces only"},
+	    {"BasicdXNlcjpwYXNz", "no space after the scheme"},
+	    {"Bearer dXNlcjpwYXNz", "another scheme"},
+	    {"Basi dXNlcjpwYXNz", "a shorter scheme word"},
+	    {"", "empty value"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int rc;
@@ -191,7 +191,7 @@ static void test_basic_parser(void)
 		   "credentials longer than the output buffer: refused");
 		char big[64];
 		ok(trendyol_basic_parse("Basic dXNlcjpwYXNzIGV4dHJh", 18, big, sizeof big, &c, &why) == 0 &&
-			   c.pass_len == 4,
+		       c.pass_len == 4,
 		   "only n bytes are read (user:pass, not user:pass extra)");
 		ok(trendyol_basic_parse(NULL, 0, small, sizeof small, &c, &why) < 0, "NULL value refused");
 	}
@@ -422,17 +422,17 @@ static void test_provider(void)
 		const char *opts;
 		int good;
 	} cases[] = {
-		{"", 1},
-		{"auth_mode=api_key\n", 1},
-		{"auth_mode=seed_hmac\n", 1},
-		{"auth_mode=basic_auth\nusername=webhook-kullanici\n", 1},
-		{"auth_mode=basic_auth\n", 0},
-		{"auth_mode=basic_auth\nusername=a:b\n", 0},
-		{"auth_mode=basic\n", 0},
-		{"auth_mode=API_KEY\n", 0},
-		{"username=u\n", 0},
-		{"auth_mode=seed_hmac\nusername=u\n", 0},
-		{"password=p\n", 0},
+	    {"", 1},
+	    {"auth_mode=api_key\n", 1},
+	    {"auth_mode=seed_hmac\n", 1},
+	    {"auth_mode=basic_auth\nusername=webhook-kullanici\n", 1},
+	    {"auth_mode=basic_auth\n", 0},
+	    {"auth_mode=basic_auth\nusername=a:b\n", 0},
+	    {"auth_mode=basic\n", 0},
+	    {"auth_mode=API_KEY\n", 0},
+	    {"username=u\n", 0},
+	    {"auth_mode=seed_hmac\nusername=u\n", 0},
+	    {"password=p\n", 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int rc;

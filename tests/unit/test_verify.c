@@ -4,7 +4,7 @@
 #include "verify.h"
 
 /* HMAC-SHA256 of one message part. */
-#define hmac_one(k, kl, m, ml, out) \
+#define hmac_one(k, kl, m, ml, out)                                                                                    \
 	verify_hmac_sha256_parts(k, kl, (const void *const[]){m}, (const size_t[]){ml}, 1, out)
 
 #include <stdlib.h>
@@ -31,8 +31,9 @@ static void test_rfc4231(void)
 	static struct hmac_case cases[6];
 	unsigned char dd[50], cd[50];
 	static const char tc6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
-	static const char tc7[] = "This is a test using a larger than block-size key and a larger than block-size data. "
-				  "The key needs to be hashed before being used by the HMAC algorithm.";
+	static const char tc7[] =
+	    "This is a test using a larger than block-size key and a larger than block-size data. "
+	    "The key needs to be hashed before being used by the HMAC algorithm.";
 
 	fill(dd, 0xdd, sizeof dd);
 	fill(cd, 0xcd, sizeof cd);
@@ -166,8 +167,13 @@ static void test_base64_encode(void)
 	static const struct {
 		const char *in, *out;
 	} v[] = {
-		{"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-		{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
 	};
 	char out[64];
 	static const unsigned char hi[] = {0xfb, 0xff, 0xbf};
@@ -189,8 +195,13 @@ static void test_base64_decode(void)
 	static const struct {
 		const char *in, *out;
 	} v[] = {
-		{"", ""},           {"Zg==", "f"},         {"Zm8=", "fo"},         {"Zm9v", "foo"},
-		{"Zm9vYg==", "foob"}, {"Zm9vYmE=", "fooba"}, {"Zm9vYmFy", "foobar"},
+	    {"", ""},
+	    {"Zg==", "f"},
+	    {"Zm8=", "fo"},
+	    {"Zm9v", "foo"},
+	    {"Zm9vYg==", "foob"},
+	    {"Zm9vYmE=", "fooba"},
+	    {"Zm9vYmFy", "foobar"},
 	};
 	unsigned char out[64];
 	long n;
@@ -295,8 +306,7 @@ static void test_hmac_text(void)
 	is_str(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
 	       "verify_hmac_text hex is the lowercase hex digest");
 	memset(out, 'X', sizeof out);
-	is_int(verify_hmac_text(VERIFY_BASE64, "Jefe", 4, parts, lens, 2, out), 0,
-	       "verify_hmac_text base64 succeeds");
+	is_int(verify_hmac_text(VERIFY_BASE64, "Jefe", 4, parts, lens, 2, out), 0, "verify_hmac_text base64 succeeds");
 	is_str(out, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=", "verify_hmac_text base64 is padded base64");
 	is_int(strlen(out), VERIFY_B64_LEN, "base64 text has VERIFY_B64_LEN characters");
 	is_int(verify_hmac_text(VERIFY_HEX, "", 0, parts, lens, 2, out), -1, "verify_hmac_text refuses an empty key");
