@@ -61,6 +61,12 @@ int apple_jws_split(const char *s, size_t n, struct apple_jws *out) KANCA_MUST_C
 /* Decodes unpadded base64url (a JWS segment) into a new NUL-terminated buffer (*out, free()).
  * Returns the decoded length, or -1 when invalid or out of memory. */
 long apple_b64url_decode(const char *s, size_t n, unsigned char **out) KANCA_MUST_CHECK;
+/* Standard (url 0) or url-safe (url 1) base64 of n bytes into a new buffer *out (free()). The decoded
+ * length, -1 when invalid, -2 when memory runs out. */
+long apple_b64_decode(const char *s, size_t n, int url, unsigned char **out) KANCA_MUST_CHECK;
+/* Decodes a base64url JWS segment that must be a JSON object: *root (json_free) and, when text is not
+ * NULL, the decoded text (*text, free(), *len bytes). APPLE_OK or why not. */
+enum apple_status apple_segment_json(const char *s, size_t n, char **text, size_t *len, struct json **root);
 
 /* A decoded JWS header: whether alg is "ES256", and the DER of x5c[0] (leaf) and x5c[1]
  * (intermediate). x5c[2] is never used: trust comes only from the configured root. */
