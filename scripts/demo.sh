@@ -18,7 +18,7 @@ bin=$top/_build/demo
 demo=$top/demo
 mkdir -p "$demo/www"
 cat > "$demo/kanca.conf" <<CONF
-# kanca demo configuration (see README: Configuration)
+# kanca demo configuration (every key: doc/configuration.md)
 store = sqlite:$demo/kanca.db
 max_body_bytes = 1M
 log_level = info

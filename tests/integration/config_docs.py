@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""config_docs.py: every configuration key is documented in the README with its default and set to its
+"""config_docs.py: every configuration key is documented in doc/configuration.md with its default and set to its
 default in kanca.conf.example (which kancactl config check accepts as it is), and a bad configuration
 stops kanca (and kanca.cgi) at start with a message naming the file, line and key."""
 import os
@@ -17,16 +17,19 @@ p = subprocess.run([kt.binary("kancactl"), "config", "keys"], capture_output=Tru
 tap.eq(p.returncode, 0, "kancactl config keys exits 0")
 keys = [line.split("\t") for line in p.stdout.decode().splitlines() if line.strip()]
 tap.ok(len(keys) >= 5, "kancactl config keys lists the keys (%d)" % len(keys))
-readme = open(os.path.join(kt.srcdir(), "README.md"), encoding="utf-8").read()
-section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0] if "## Configuration" in readme else ""
-tap.ok(section != "", "README.md has a Configuration section")
+reference = open(os.path.join(kt.srcdir(), "doc", "configuration.md"), encoding="utf-8").read()
+section = (reference.split("## Configuration keys", 1)[1].split("\n## ", 1)[0]
+           if "## Configuration keys" in reference else "")
+tap.ok(section != "", "doc/configuration.md has a Configuration keys section")
 for name, default, doc in keys:
     m = re.search(r"^\| `%s` \| ([^|]*) \|" % re.escape(name), section, re.M)
-    tap.ok(m is not None, "README documents the key %s in the Configuration table" % name)
+    tap.ok(m is not None, "doc/configuration.md documents the key %s in its table" % name)
     if m:
         shown = m.group(1).strip()
         want = "`%s`" % default if default else "(empty)"
-        tap.eq(shown, want, "README shows the default of %s" % name)
+        tap.eq(shown, want, "doc/configuration.md shows the default of %s" % name)
+    tap.ok(re.search(r"^### `%s`" % re.escape(name), reference, re.M) is not None,
+           "doc/configuration.md has a section on %s" % name)
 
 example_path = os.path.join(kt.srcdir(), "kanca.conf.example")
 example = {}

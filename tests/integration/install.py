@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""install.py: `make install DESTDIR=...` from this build puts every file where the README's "Installed
-layout" says, the installed copies of the web-server configurations name this build's paths (bindir,
+"""install.py: `make install DESTDIR=...` from this build puts every file where doc/operations.md's
+"Installed layout" says, the installed copies of the web-server configurations name this build's paths (bindir,
 cgibindir, the configuration file), and the installed programs run: kancactl migrates a store and adds a
 source, kanca.cgi answers /healthz and a signed delivery. (`make distcheck` in scripts/test.sh installs
 and uninstalls again with --with-cgibindir set.)"""
@@ -38,6 +38,8 @@ def at(d, *rest):
 
 expected = [at("bindir", "kanca"), at("bindir", "kancactl"), at("cgibindir", "kanca.cgi"),
             at("kancaconfdir", "kanca.conf.example"), at("docdir", "README.md")]
+expected += [at("docdir", f) for f in ("COPYING", "NEWS", "doc/README.md", "doc/configuration.md",
+                                       "doc/providers.md", "doc/processing.md", "doc/operations.md")]
 expected += [at("pkgdatadir", f) for f in (
     "apache/README.md", "apache/kanca-fcgid.conf", "apache/kanca-proxy-fcgi.conf",
     "apache/shared-hosting/public_html/.htaccess", "apache/shared-hosting/public_html/cgi-bin/.htaccess",
