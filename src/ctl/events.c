@@ -1,5 +1,6 @@
 /* events.c: kancactl migrate, events, event show, stats, audit. */
 #include "first.h"
+#include "ctl/util.h"
 #include "app.h"
 #include "buf.h"
 #include "clock.h"
@@ -81,15 +82,17 @@ int ctl_events(struct app *a, int argc, char **argv)
 			ctl_json_string(stdout, store_rows_get(rows, r, 4, NULL));
 			fputs(",\"status\":", stdout);
 			ctl_json_string(stdout, store_rows_get(rows, r, 5, NULL));
-			printf(",\"received_at\":%s,\"attempts\":%s,\"body_bytes\":%s}", store_rows_get(rows, r, 6, NULL),
-			       store_rows_get(rows, r, 7, NULL), store_rows_get(rows, r, 8, NULL));
+			printf(",\"received_at\":%s,\"attempts\":%s,\"body_bytes\":%s}",
+			       store_rows_get(rows, r, 6, NULL), store_rows_get(rows, r, 7, NULL),
+			       store_rows_get(rows, r, 8, NULL));
 		} else {
 			char src[300];
-			snprintf(src, sizeof src, "%s/%s", store_rows_get(rows, r, 1, NULL), store_rows_get(rows, r, 2, NULL));
+			snprintf(src, sizeof src, "%s/%s", store_rows_get(rows, r, 1, NULL),
+				 store_rows_get(rows, r, 2, NULL));
 			printf("%-8s %-24s %-24s %-10s %-20s %-8s %s\n", store_rows_get(rows, r, 0, NULL), src,
 			       type ? type : "-", store_rows_get(rows, r, 5, NULL),
-			       ctl_time(store_rows_get(rows, r, 6, NULL), t, sizeof t), store_rows_get(rows, r, 8, NULL),
-			       store_rows_get(rows, r, 4, NULL));
+			       ctl_time(store_rows_get(rows, r, 6, NULL), t, sizeof t),
+			       store_rows_get(rows, r, 8, NULL), store_rows_get(rows, r, 4, NULL));
 		}
 	}
 	if (json)
@@ -100,9 +103,9 @@ int ctl_events(struct app *a, int argc, char **argv)
 
 int ctl_event_show(struct app *a, int argc, char **argv)
 {
-	static const char *const labels[] = {"id", "provider", "account", "event_type", "idempotency_key", "status",
-					     "received_at", "verification", "secret_id", "headers", NULL, "attempts",
-					     "processed_at", "response", "decoded"};
+	static const char *const labels[] = {"id",     "provider",    "account",      "event_type", "idempotency_key",
+					     "status", "received_at", "verification", "secret_id",  "headers",
+					     NULL,     "attempts",    "processed_at", "response",   "decoded"};
 	struct store_rows *rows;
 	long long id;
 	int body_only = argc == 2 && strcmp(argv[1], "--body") == 0;
@@ -138,10 +141,11 @@ int ctl_event_show(struct app *a, int argc, char **argv)
 				const char *st = store_rows_get(att, r, 6, NULL), *ex = store_rows_get(att, r, 7, NULL);
 				const char *er = store_rows_get(att, r, 8, NULL);
 				printf("attempt: %s %s action=%s outcome=%s%s%s%s%s%s%s\n",
-				       ctl_time(store_rows_get(att, r, 3, NULL), t, sizeof t), store_rows_get(att, r, 2, NULL),
+				       ctl_time(store_rows_get(att, r, 3, NULL), t, sizeof t),
+				       store_rows_get(att, r, 2, NULL),
 				       store_rows_get(att, r, 1, NULL) ? store_rows_get(att, r, 1, NULL) : "-",
-				       store_rows_get(att, r, 5, NULL), st ? " http=" : "", st ? st : "", ex ? " exit=" : "",
-				       ex ? ex : "", er ? " error=" : "", er ? er : "");
+				       store_rows_get(att, r, 5, NULL), st ? " http=" : "", st ? st : "",
+				       ex ? " exit=" : "", ex ? ex : "", er ? " error=" : "", er ? er : "");
 			}
 			store_rows_free(att);
 		}
@@ -186,9 +190,11 @@ int ctl_stats(struct app *a, int argc, char **argv)
 		} else {
 			char src[300];
 			const char *type = store_rows_get(rows, r, 2, NULL);
-			snprintf(src, sizeof src, "%s/%s", store_rows_get(rows, r, 0, NULL), store_rows_get(rows, r, 1, NULL));
+			snprintf(src, sizeof src, "%s/%s", store_rows_get(rows, r, 0, NULL),
+				 store_rows_get(rows, r, 1, NULL));
 			printf("%-32s %-24s %-10s %8s  %s\n", src, type ? type : "-", store_rows_get(rows, r, 3, NULL),
-			       store_rows_get(rows, r, 4, NULL), ctl_time(store_rows_get(rows, r, 5, NULL), t, sizeof t));
+			       store_rows_get(rows, r, 4, NULL),
+			       ctl_time(store_rows_get(rows, r, 5, NULL), t, sizeof t));
 		}
 	}
 	if (json)
@@ -215,7 +221,8 @@ int ctl_audit(struct app *a, int argc, char **argv)
 	for (size_t r = 0; r < store_rows_count(rows); r++) {
 		char src[300];
 		const char *st = store_rows_get(rows, r, 3, NULL), *reason = store_rows_get(rows, r, 4, NULL);
-		snprintf(src, sizeof src, "%s/%s", store_rows_get(rows, r, 1, NULL) ? store_rows_get(rows, r, 1, NULL) : "-",
+		snprintf(src, sizeof src, "%s/%s",
+			 store_rows_get(rows, r, 1, NULL) ? store_rows_get(rows, r, 1, NULL) : "-",
 			 store_rows_get(rows, r, 2, NULL) ? store_rows_get(rows, r, 2, NULL) : "-");
 		printf("%-20s %-18s %-32s %-6s %s\n", ctl_time(store_rows_get(rows, r, 5, NULL), t, sizeof t),
 		       store_rows_get(rows, r, 0, NULL), src, st ? st : "-", reason ? reason : "");

@@ -1,5 +1,6 @@
 /* kancactl.c: the operator's command: a table of subcommands over the same config and store. */
 #include "first.h"
+#include "ctl/util.h"
 #include "app.h"
 #include "buf.h"
 #include "clock.h"
@@ -17,146 +18,71 @@ static int cmd_config_keys(struct app *a, int argc, char **argv);
 static int cmd_config_check(struct app *a, int argc, char **argv);
 static int cmd_providers(struct app *a, int argc, char **argv);
 
+/* What a command needs before it runs, as flags (cgit's cmd.c habit): main acts on them, never on names. */
+enum {
+	NEEDS_NOTHING = 0,
+	NEEDS_STORE = 1, /* the configuration loaded and the store opened: a problem stops kancactl (exit 1) */
+	OWN_CONFIG = 2	 /* loads the configuration itself (its problems are findings); gets a->config_path only */
+};
+
+struct ctl_command {
+	const char *name;  /* "source add" */
+	const char *usage; /* arguments */
+	const char *help;
+	int needs;
+	int (*run)(struct app *a, int argc, char **argv); /* argv[0] is the first argument after the name */
+};
+
 static const struct ctl_command commands[] = {
-	{"migrate", "", "apply pending schema migrations from sql/", 1, ctl_migrate},
-	{"source add", "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] [--set KEY=VALUE]...",
-	 "add a source (a provider account that may send webhooks)", 1, ctl_source_add},
-	{"source list", "[--json]", "list sources with their options and number of valid secrets", 1, ctl_source_list},
-	{"source secret add", "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] "
-	 "[--expires DURATION | --expires-at UNIX]", "add a secret to a source (rotation: every unexpired secret verifies)",
-	 1, ctl_secret_add},
-	{"source secret list", "PROVIDER ACCOUNT", "list a source's secrets: id, created, expiry (never the values)", 1,
-	 ctl_secret_list},
-	{"source secret expire", "PROVIDER ACCOUNT ID --expires DURATION | --expires-at UNIX",
-	 "set when a secret stops verifying (the end of a rotation)", 1, ctl_secret_expire},
-	{"source secret remove", "PROVIDER ACCOUNT ID", "remove a secret at once", 1, ctl_secret_remove},
-	{"source action add", "PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
-	 "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS] | PROVIDER ACCOUNT exec /path [--timeout SECONDS] "
-	 "| PROVIDER ACCOUNT notify CHANNEL | PROVIDER ACCOUNT builtin trendyol_orders",
-	 "forward the source's events to URL after the answer (Standard Webhooks signed, or X-Webhook-Secret)", 1,
-	 ctl_action_add},
-	{"source action list", "PROVIDER ACCOUNT", "the source's actions in order", 1, ctl_action_list},
-	{"source action remove", "PROVIDER ACCOUNT ID", "remove an action", 1, ctl_action_remove},
-	{"worker", "[--drain] [--max N] [--lease SECONDS]",
-	 "process stored events in the foreground (retries, leases); --drain stops when nothing is due", 1, ctl_worker},
-	{"replay", "ID | --status dead [--source P/A] [--since DURATION]", "put events back for processing", 1,
-	 ctl_replay},
-	{"purge", "--older-than DURATION", "delete processed events (and their attempts) older than DURATION", 1,
-	 ctl_purge},
-	{"source enable", "PROVIDER ACCOUNT", "accept deliveries for a source again", 1, ctl_source_enable},
-	{"source disable", "PROVIDER ACCOUNT", "refuse deliveries for a source (403)", 1, ctl_source_disable},
-	{"events", "[--source P/A] [--status S] [--limit N] [--json]", "list stored events, newest first", 1,
-	 ctl_events},
-	{"event show", "ID [--body]", "show one event; the raw body follows a blank line byte for byte", 1,
-	 ctl_event_show},
-	{"stats", "[--json]", "per source, event type and status: count and last received, last 24 hours", 1,
-	 ctl_stats},
-	{"audit", "[--limit N]", "the newest audit log rows", 1, ctl_audit},
-	{"providers", "", "list the providers kanca knows", 0, cmd_providers},
-	{"config keys", "", "list configuration keys, defaults and descriptions", 0, cmd_config_keys},
-	{"config check", "", "load the configuration and report every problem", 0, cmd_config_check},
-	{"doctor", "[URL] [--source PROVIDER/ACCOUNT]",
-	 "check the configuration, store, schema, clock and sources; with the public base URL, send each source a "
-	 "signed self-test through the web server and report what to fix (exit 1 when something failed)", 0, NULL},
+    {"migrate", "", "apply pending schema migrations from sql/", NEEDS_STORE, ctl_migrate},
+    {"source add", "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] [--set KEY=VALUE]...",
+     "add a source (a provider account that may send webhooks)", NEEDS_STORE, ctl_source_add},
+    {"source list", "[--json]", "list sources with their options and number of valid secrets", NEEDS_STORE,
+     ctl_source_list},
+    {"source secret add",
+     "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] "
+     "[--expires DURATION | --expires-at UNIX]",
+     "add a secret to a source (rotation: every unexpired secret verifies)", 1, ctl_secret_add},
+    {"source secret list", "PROVIDER ACCOUNT", "list a source's secrets: id, created, expiry (never the values)",
+     NEEDS_STORE, ctl_secret_list},
+    {"source secret expire", "PROVIDER ACCOUNT ID --expires DURATION | --expires-at UNIX",
+     "set when a secret stops verifying (the end of a rotation)", NEEDS_STORE, ctl_secret_expire},
+    {"source secret remove", "PROVIDER ACCOUNT ID", "remove a secret at once", NEEDS_STORE, ctl_secret_remove},
+    {"source action add",
+     "PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
+     "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS] | PROVIDER ACCOUNT exec /path [--timeout "
+     "SECONDS] "
+     "| PROVIDER ACCOUNT notify CHANNEL | PROVIDER ACCOUNT builtin trendyol_orders|sosyalkopru_posts",
+     "forward the source's events to URL after the answer (Standard Webhooks signed, or X-Webhook-Secret)", NEEDS_STORE,
+     ctl_action_add},
+    {"source action list", "PROVIDER ACCOUNT", "the source's actions in order", NEEDS_STORE, ctl_action_list},
+    {"source action remove", "PROVIDER ACCOUNT ID", "remove an action", NEEDS_STORE, ctl_action_remove},
+    {"worker", "[--drain] [--max N] [--lease SECONDS]",
+     "process stored events in the foreground (retries, leases); --drain stops when nothing is due", NEEDS_STORE,
+     ctl_worker},
+    {"replay", "ID | --status dead [--source P/A] [--since DURATION]", "put events back for processing", NEEDS_STORE,
+     ctl_replay},
+    {"purge", "--older-than DURATION", "delete processed events (and their attempts) older than DURATION", NEEDS_STORE,
+     ctl_purge},
+    {"source enable", "PROVIDER ACCOUNT", "accept deliveries for a source again", NEEDS_STORE, ctl_source_enable},
+    {"source disable", "PROVIDER ACCOUNT", "refuse deliveries for a source (403)", NEEDS_STORE, ctl_source_disable},
+    {"events", "[--source P/A] [--status S] [--limit N] [--json]", "list stored events, newest first", NEEDS_STORE,
+     ctl_events},
+    {"event show", "ID [--body]", "show one event; the raw body follows a blank line byte for byte", NEEDS_STORE,
+     ctl_event_show},
+    {"stats", "[--json]", "per source, event type and status: count and last received, last 24 hours", NEEDS_STORE,
+     ctl_stats},
+    {"audit", "[--limit N]", "the newest audit log rows", NEEDS_STORE, ctl_audit},
+    {"providers", "", "list the providers kanca knows", NEEDS_NOTHING, cmd_providers},
+    {"config keys", "", "list configuration keys, defaults and descriptions", NEEDS_NOTHING, cmd_config_keys},
+    {"config check", "", "load the configuration and report every problem", NEEDS_STORE, cmd_config_check},
+    {"doctor", "[URL] [--source PROVIDER/ACCOUNT]",
+     "check the configuration, store, schema, clock and sources; with the public base URL, send each source a "
+     "signed self-test through the web server and report what to fix (exit 1 when something failed)",
+     OWN_CONFIG, ctl_doctor},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
-
-__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
-{
-	fputs("kancactl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputs("\n", stderr);
-}
-
-int ctl_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(fmt, ap);
-	va_end(ap);
-	return CTL_USAGE;
-}
-
-int ctl_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(fmt, ap);
-	va_end(ap);
-	return CTL_FAIL;
-}
-
-int ctl_split_source(const char *s, char *buf, size_t cap, const char **provider, const char **account)
-{
-	char *slash;
-
-	if (strlen(s) >= cap)
-		return -1;
-	memcpy(buf, s, strlen(s) + 1);
-	slash = strchr(buf, '/');
-	if (!slash || slash == buf || !slash[1] || strchr(slash + 1, '/'))
-		return -1;
-	*slash = '\0';
-	*provider = buf;
-	*account = slash + 1;
-	return 0;
-}
-
-int ctl_parse_long(const char *s, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno || end == s || *end || *out <= 0 ? -1 : 0;
-}
-
-int ctl_parse_duration(const char *s, long long *seconds)
-{
-	char *end;
-	long long v;
-	long long mult = 1;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0)
-		return -1;
-	if (*end == 'd')
-		mult = 86400, end++;
-	else if (*end == 'h')
-		mult = 3600, end++;
-	else if (*end == 'm')
-		mult = 60, end++;
-	else if (*end == 's')
-		end++;
-	if (*end || v > (long long)1e12 / mult)
-		return -1;
-	*seconds = v * mult;
-	return 0;
-}
-
-void ctl_json_string(FILE *f, const char *s)
-{
-	struct buf b;
-
-	buf_init(&b, 64 * 1024 * 1024);
-	if (s && buf_append_json_string(&b, s, strlen(s)) == 0)
-		fputs(buf_str(&b), f);
-	else
-		fputs("null", f);
-	buf_free(&b);
-}
-
-const char *ctl_time(const char *unix_text, char *out, size_t cap)
-{
-	if (!unix_text)
-		return "-";
-	clock_format(strtoll(unix_text, NULL, 10), out, cap);
-	return out;
-}
 
 static int cmd_config_keys(struct app *a, int argc, char **argv)
 {
@@ -197,19 +123,28 @@ static int cmd_providers(struct app *a, int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kancactl [-c CONFIG] COMMAND [ARGS]\n\n"
-		   "The configuration file is -c, else $KANCA_CONFIG, else the built-in default.\n\ncommands:\n");
+		   "The configuration file is -c, else $KANCA_CONFIG, else the built-in default.\n"
+		   "kancactl COMMAND --help shows one command.\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].help);
 }
 
-/* How many of argv's words spell name ("source secret add": 3), or 0 when they do not. */
-static int words_match(const char *name, int argc, char **argv)
+static void usage_of(FILE *f, const struct ctl_command *c)
+{
+	fprintf(f, "usage: kancactl [-c CONFIG] %s%s%s\n\n%s\n", c->name, c->usage[0] ? " " : "", c->usage, c->help);
+}
+
+/* How many of argv's words spell name ("source secret add": 3), or 0 when they do not. With prefix,
+ * argv's words may also be the first words of name only ("source secret"): then how many they are. */
+static int words_match(const char *name, int argc, char **argv, int prefix)
 {
 	int used = 0;
 
 	while (*name) {
 		size_t n = strcspn(name, " ");
-		if (used >= argc || strlen(argv[used]) != n || strncmp(argv[used], name, n) != 0)
+		if (used >= argc || argv[used][0] == '-')
+			return prefix && used ? used : 0;
+		if (strlen(argv[used]) != n || strncmp(argv[used], name, n) != 0)
 			return 0;
 		used++;
 		name += n + (name[n] == ' ');
@@ -224,13 +159,42 @@ static const struct ctl_command *find(int argc, char **argv, int *used)
 
 	*used = 0;
 	for (size_t i = 0; i < NCOMMANDS; i++) {
-		int u = words_match(commands[i].name, argc, argv);
+		int u = words_match(commands[i].name, argc, argv, 0);
 		if (u > *used) {
 			*used = u;
 			best = &commands[i];
 		}
 	}
 	return best;
+}
+
+/* "kancactl source" or "kancactl source secret": the commands that begin with those words, listed on f.
+ * How many there were. */
+static int list_group(FILE *f, int argc, char **argv)
+{
+	int n = 0, words = 0;
+
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		int u = words_match(commands[i].name, argc, argv, 1);
+		if (u > words)
+			words = u;
+	}
+	for (size_t i = 0; words && i < NCOMMANDS; i++)
+		if (words_match(commands[i].name, argc, argv, 1) == words) {
+			if (!n++) {
+				fputs("commands of kancactl", f);
+				for (int w = 0; w < words; w++)
+					fprintf(f, " %s", argv[w]);
+				fputs(":\n", f);
+			}
+			fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].usage, commands[i].help);
+		}
+	return n;
+}
+
+static int is_help(const char *s)
+{
+	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0;
 }
 
 int main(int argc, char **argv)
@@ -242,7 +206,7 @@ int main(int argc, char **argv)
 	int i = 1, used = 0, rc;
 
 	app_standard_fds();
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)) {
+	if (argc > 1 && (is_help(argv[1]) || strcmp(argv[1], "help") == 0)) {
 		usage(stdout);
 		return CTL_OK;
 	}
@@ -260,15 +224,28 @@ int main(int argc, char **argv)
 	}
 	cmd = find(argc - i, argv + i, &used);
 	if (!cmd) {
+		/* the first words of several commands ("source secret"): list them */
+		int help = 0, k = i;
+		while (k < argc && argv[k][0] != '-')
+			k++;
+		help = k < argc && is_help(argv[k]);
+		if (list_group(help ? stdout : stderr, argc - i, argv + i))
+			return help ? CTL_OK : CTL_USAGE;
 		fprintf(stderr, "kancactl: unknown command \"%s\"\n\n", argv[i]);
 		usage(stderr);
 		return CTL_USAGE;
 	}
-	/* doctor loads the configuration itself: its problems are findings */
-	if (strcmp(cmd->name, "doctor") == 0)
-		return ctl_doctor(config, argc - i - used, argv + i + used);
-	/* commands that read neither the configuration nor the store */
-	if (!cmd->needs_store && strcmp(cmd->name, "config check") != 0)
+	/* COMMAND --help (or -h) first after the command's words: its usage, on stdout */
+	if (i + used < argc && is_help(argv[i + used])) {
+		usage_of(stdout, cmd);
+		return CTL_OK;
+	}
+	if (cmd->needs == OWN_CONFIG) {
+		memset(&a, 0, sizeof a);
+		a.config_path = config;
+		return cmd->run(&a, argc - i - used, argv + i + used);
+	}
+	if (cmd->needs == NEEDS_NOTHING)
 		return cmd->run(NULL, argc - i - used, argv + i + used);
 	buf_init(&err, 8192);
 	if (app_init(&a, config, 0, &err) < 0) {

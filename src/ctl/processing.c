@@ -1,5 +1,6 @@
 /* processing.c: kancactl worker, replay, purge and source action add|list|remove. */
 #include "first.h"
+#include "ctl/util.h"
 #include "http_client.h"
 #include "wipe.h"
 #include "app.h"
@@ -87,13 +88,15 @@ int ctl_replay(struct app *a, int argc, char **argv)
 					return ctl_usage_error("--since expects a duration such as 24h or 7d");
 				since = clock_now() - d;
 			} else {
-				return ctl_usage_error("replay ID | replay --status STATUS [--source P/A] [--since DURATION]");
+				return ctl_usage_error(
+				    "replay ID | replay --status STATUS [--source P/A] [--since DURATION]");
 			}
 		}
 		if (!status)
 			return ctl_usage_error("replay ID | replay --status STATUS [--source P/A] [--since DURATION]");
 		if (strcmp(status, "test") == 0 || strcmp(status, "received") == 0)
-			return ctl_usage_error("replay takes events that were processed, retried or dead, not \"%s\"", status);
+			return ctl_usage_error("replay takes events that were processed, retried or dead, not \"%s\"",
+					       status);
 	}
 	if (store_replay(a->store, id, status, provider, account, since, &count) < 0)
 		return ctl_fail("cannot replay: %s", store_error(a->store));
@@ -207,14 +210,16 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 	if (argc == 4 && strcmp(argv[2], "builtin") == 0)
 		return add_builtin(a, argv);
 	if (argc < 4 || (strcmp(argv[2], "forward") != 0 && strcmp(argv[2], "exec") != 0))
-		return ctl_usage_error("source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
-				       "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]\n"
-				       "          source action add PROVIDER ACCOUNT exec /path/to/script [--timeout SECONDS]");
+		return ctl_usage_error(
+		    "source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
+		    "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]\n"
+		    "          source action add PROVIDER ACCOUNT exec /path/to/script [--timeout SECONDS]");
 	exec_kind = strcmp(argv[2], "exec") == 0;
 	if (!exec_kind && strncmp(argv[3], "http://", 7) != 0 && strncmp(argv[3], "https://", 8) != 0)
 		return ctl_usage_error("forward URL must start with http:// or https://");
 	if (exec_kind && (argv[3][0] != '/' || access(argv[3], X_OK) != 0))
-		return ctl_usage_error("exec needs the absolute path of an executable file (no shell is used): %s", argv[3]);
+		return ctl_usage_error("exec needs the absolute path of an executable file (no shell is used): %s",
+				       argv[3]);
 	buf_init(&opts, 16 * 1024);
 	buf_init(&err, 512);
 	for (int i = 4; i < argc; i++) {
@@ -304,9 +309,11 @@ int ctl_action_list(struct app *a, int argc, char **argv)
 		const char *o = store_rows_get(rows, r, 3, NULL);
 		char tmp[8];
 		printf("%-6s %-8s %-9s %-48s %s\n", store_rows_get(rows, r, 0, NULL), store_rows_get(rows, r, 1, NULL),
-		       strcmp(store_rows_get(rows, r, 4, NULL), "0") ? "enabled" : "disabled", store_rows_get(rows, r, 2, NULL),
-		       options_get(o, "secret", tmp, 1) != 0 ? "standard-webhooks"
-		       : options_get(o, "static_secret", tmp, 1) != 0 ? "x-webhook-secret" : "no");
+		       strcmp(store_rows_get(rows, r, 4, NULL), "0") ? "enabled" : "disabled",
+		       store_rows_get(rows, r, 2, NULL),
+		       options_get(o, "secret", tmp, 1) != 0	      ? "standard-webhooks"
+		       : options_get(o, "static_secret", tmp, 1) != 0 ? "x-webhook-secret"
+								      : "no");
 	}
 	store_rows_free(rows);
 	return CTL_OK;

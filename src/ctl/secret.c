@@ -1,5 +1,6 @@
 /* secret.c: kancactl source secret add|list|remove|expire -- secret rotation. */
 #include "first.h"
+#include "ctl/util.h"
 #include "wipe.h"
 #include "app.h"
 #include "buf.h"
@@ -79,8 +80,9 @@ int ctl_secret_add(struct app *a, int argc, char **argv)
 	int have = 0, generate = 0, rc;
 
 	if (argc < 2)
-		return ctl_usage_error("source secret add PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] "
-				       "[--expires DURATION | --expires-at UNIX]");
+		return ctl_usage_error(
+		    "source secret add PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] "
+		    "[--expires DURATION | --expires-at UNIX]");
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc) {
 			if (strlen(argv[++i]) > KANCA_SECRET_MAX)
@@ -89,16 +91,19 @@ int ctl_secret_add(struct app *a, int argc, char **argv)
 			have = 1;
 		} else if (strcmp(argv[i], "--secret-stdin") == 0) {
 			if (ctl_secret_read_stdin(secret, sizeof secret) < 0)
-				return ctl_usage_error("--secret-stdin: no secret on standard input, or longer than %d bytes",
-						       KANCA_SECRET_MAX);
+				return ctl_usage_error(
+				    "--secret-stdin: no secret on standard input, or longer than %d bytes",
+				    KANCA_SECRET_MAX);
 			have = 1;
 		} else if (strcmp(argv[i], "--generate-secret") == 0) {
 			generate = 1;
-		} else if ((strcmp(argv[i], "--expires") == 0 || strcmp(argv[i], "--expires-at") == 0) && i + 1 < argc) {
+		} else if ((strcmp(argv[i], "--expires") == 0 || strcmp(argv[i], "--expires-at") == 0) &&
+			   i + 1 < argc) {
 			if (parse_expiry(argv[i], argv[i + 1], &expires) < 0)
 				return ctl_usage_error("%s: expected %s, got \"%s\"", argv[i],
-						       strcmp(argv[i], "--expires") == 0 ? "a duration such as 30d or 12h"
-										 : "unix seconds",
+						       strcmp(argv[i], "--expires") == 0
+							   ? "a duration such as 30d or 12h"
+							   : "unix seconds",
 						       argv[i + 1]);
 			i++;
 		} else {
@@ -152,7 +157,8 @@ int ctl_secret_list(struct app *a, int argc, char **argv)
 	for (size_t r = 0; r < store_rows_count(rows); r++) {
 		const char *exp = store_rows_get(rows, r, 2, NULL);
 		int expired = exp && strtoll(exp, NULL, 10) <= now;
-		printf("%-8s %-20s %-20s %s\n", store_rows_get(rows, r, 0, NULL), ctl_time(store_rows_get(rows, r, 1, NULL), t1, sizeof t1),
+		printf("%-8s %-20s %-20s %s\n", store_rows_get(rows, r, 0, NULL),
+		       ctl_time(store_rows_get(rows, r, 1, NULL), t1, sizeof t1),
 		       exp ? ctl_time(exp, t2, sizeof t2) : "never", expired ? "expired" : "valid");
 	}
 	store_rows_free(rows);
@@ -167,8 +173,9 @@ static int change(struct app *a, int argc, char **argv, int remove)
 	int rc;
 
 	if (remove ? argc != 3 : argc != 5 || ctl_parse_long(argv[2], &id) < 0)
-		return ctl_usage_error(remove ? "source secret remove PROVIDER ACCOUNT ID"
-					      : "source secret expire PROVIDER ACCOUNT ID --expires DURATION|--expires-at UNIX");
+		return ctl_usage_error(
+		    remove ? "source secret remove PROVIDER ACCOUNT ID"
+			   : "source secret expire PROVIDER ACCOUNT ID --expires DURATION|--expires-at UNIX");
 	if (remove && ctl_parse_long(argv[2], &id) < 0)
 		return ctl_usage_error("source secret remove PROVIDER ACCOUNT ID");
 	if (!remove && ((strcmp(argv[3], "--expires") != 0 && strcmp(argv[3], "--expires-at") != 0) ||
@@ -177,7 +184,8 @@ static int change(struct app *a, int argc, char **argv, int remove)
 	rc = find_source(a, argv, &src);
 	if (rc)
 		return rc;
-	switch (remove ? store_secret_remove(a->store, src.id, id) : store_secret_expire(a->store, src.id, id, expires)) {
+	switch (remove ? store_secret_remove(a->store, src.id, id)
+		       : store_secret_expire(a->store, src.id, id, expires)) {
 	case 1:
 		printf("secret %lld of %s/%s %s\n", id, src.provider, src.account, remove ? "removed" : "expiry set");
 		rc = CTL_OK;

@@ -1,5 +1,6 @@
 /* source.c: kancactl source add|list|enable|disable. */
 #include "first.h"
+#include "ctl/util.h"
 #include "wipe.h"
 #include "app.h"
 #include "buf.h"
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 /* --root-cert FILE (apple): a PEM or DER certificate, stored as option root_cert=<base64 DER>;
  * fp gets its SHA-256 fingerprint as XX:XX:... 0, or -1 with the reason in err. */
@@ -108,8 +108,9 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 			have_secret = 1;
 		} else if (strcmp(argv[i], "--secret-stdin") == 0) {
 			if (ctl_secret_read_stdin(secret, sizeof secret) < 0) {
-				rc = ctl_usage_error("--secret-stdin: no secret on standard input, or longer than %d bytes",
-						     KANCA_SECRET_MAX);
+				rc = ctl_usage_error(
+				    "--secret-stdin: no secret on standard input, or longer than %d bytes",
+				    KANCA_SECRET_MAX);
 				goto out;
 			}
 			have_secret = 1;
@@ -175,14 +176,17 @@ int ctl_source_add(struct app *a, int argc, char **argv)
 		goto out;
 	}
 	printf("added source %s/%s (id %lld)%s\n", p->name, argv[1], id,
-	       have_secret ? "" : p->needs_secret ? "; it has no secret yet and refuses deliveries until it has one" : "");
+	       have_secret	 ? ""
+	       : p->needs_secret ? "; it has no secret yet and refuses deliveries until it has one"
+				 : "");
 	if (generate)
 		printf("secret: %s\n(shown once: give it to the sender now)\n", secret);
 	if (root_fp[0]) {
 		printf("root certificate SHA-256 fingerprint: %s\n", root_fp);
-		puts(strcmp(root_fp, APPLE_ROOT_G3_SHA256) == 0
-			     ? "this is Apple Root CA - G3"
-			     : "this is not Apple Root CA - G3: only notifications signed under this root will be accepted");
+		puts(
+		    strcmp(root_fp, APPLE_ROOT_G3_SHA256) == 0
+			? "this is Apple Root CA - G3"
+			: "this is not Apple Root CA - G3: only notifications signed under this root will be accepted");
 	}
 	rc = CTL_OK;
 out:

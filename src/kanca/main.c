@@ -19,6 +19,12 @@ int main(int argc, char **argv)
 		puts("kanca " PACKAGE_VERSION);
 		return 0;
 	}
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: %s   (started by a web server as a FastCGI responder or a CGI program; configuration "
+		       "from $KANCA_CONFIG)\n",
+		       argv[0]);
+		return 0;
+	}
 	if (argc > 1) {
 		fprintf(stderr, "usage: %s   (started by a web server; configuration from $KANCA_CONFIG)\n", argv[0]);
 		return 2;

@@ -4,6 +4,7 @@ show (byte for byte), stats, audit; clear errors and exit statuses (0 ok, 1 fail
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("KANCA_SRCDIR") or
@@ -146,6 +147,54 @@ def check(kind):
     store.close()
 
 
+def help_everywhere():
+    """Every command and subcommand answers --help and -h with its usage on stdout and exit 0, without a
+    configuration; so do the first words of several commands (kancactl source, kancactl source secret).
+    A usage error still goes to stderr with exit 2."""
+    prog = kt.binary("kancactl")
+    env = dict(os.environ, KANCA_CONFIG="/nonexistent/kanca.conf")
+    p = subprocess.run([prog, "--help"], capture_output=True, text=True, env=env, timeout=30)
+    tap.eq((p.returncode, p.stderr), (0, ""), "[help] kancactl --help: exit 0, nothing on stderr")
+    names = []
+    for line in p.stdout.splitlines():
+        if line.startswith("  ") and not line.startswith("   "):
+            words = []
+            for w in line.split():
+                if not re.match(r"^[a-z]+$", w):
+                    break
+                words.append(w)
+            names.append(words)
+    tap.ok(len(names) >= 20 and ["doctor"] in names and ["source", "secret", "add"] in names,
+           "[help] kancactl --help lists the commands (%d)" % len(names))
+    for words in names:
+        for flag in ("--help", "-h"):
+            p = subprocess.run([prog] + words + [flag], capture_output=True, text=True, env=env, timeout=30)
+            first = p.stdout.splitlines()[0] if p.stdout else ""
+            tap.ok(p.returncode == 0 and p.stderr == "" and first.startswith("usage: kancactl [-c CONFIG] %s" %
+                                                                             " ".join(words)),
+                   "[help] kancactl %s %s: its usage on stdout, exit 0 (got %d: %r %r)"
+                   % (" ".join(words), flag, p.returncode, first[:80], p.stderr[:80]))
+    for words in (["source"], ["source", "secret"], ["source", "action"], ["config"], ["spool"] if
+                  ["spool", "status"] in names else ["event"]):
+        p = subprocess.run([prog] + words + ["--help"], capture_output=True, text=True, env=env, timeout=30)
+        listed = [x.split()[:len(words) + 1] for x in p.stdout.splitlines() if x.startswith("  ") and x[2] != " "]
+        tap.ok(p.returncode == 0 and p.stderr == "" and listed and all(x[:len(words)] == words for x in listed),
+               "[help] kancactl %s --help lists its %d commands on stdout" % (" ".join(words), len(listed)))
+        p = subprocess.run([prog] + words, capture_output=True, text=True, env=env, timeout=30)
+        tap.ok(p.returncode == 2 and p.stdout == "" and "commands of kancactl" in p.stderr,
+               "[help] kancactl %s alone: the list on stderr, exit 2 (got %d)" % (" ".join(words), p.returncode))
+    p = subprocess.run([prog, "worker", "--frobnicate"], capture_output=True, text=True, env=env, timeout=30)
+    tap.eq((p.returncode, p.stdout), (1, ""), "[help] a bad option with no configuration: exit 1 (the "
+                                              "configuration is loaded first), nothing on stdout")
+    p = subprocess.run([prog, "providers", "extra"], capture_output=True, text=True, env=env, timeout=30)
+    tap.ok(p.returncode == 2 and p.stdout == "" and "providers" in p.stderr,
+           "[help] a usage error: stderr, exit 2 (%r)" % p.stderr.strip()[:80])
+    p = subprocess.run([kt.binary("kanca"), "--help"], capture_output=True, text=True, env=env, timeout=30)
+    tap.ok(p.returncode == 0 and p.stdout.startswith("usage:") and p.stderr == "",
+           "[help] kanca --help: usage on stdout, exit 0")
+
+
+help_everywhere()
 check("sqlite")
 check("pg")
 tap.done()
