@@ -1,9 +1,7 @@
-/* ctl.h: the commands of kancactl's table (each defined in its command file: events.c, source.c, secret.c,
- * processing.c, doctor.c), and the secret helpers source.c borrows from secret.c. */
+/* ctl.h: the commands of kancactl's table, each defined in its command file (events.c, source.c, secret.c,
+ * processing.c, doctor.c); they share only util.h, never each other. */
 #ifndef KANCA_CTL_H
 #define KANCA_CTL_H
-
-#include <stddef.h>
 
 struct app;
 
@@ -16,10 +14,6 @@ int ctl_secret_add(struct app *a, int argc, char **argv);
 int ctl_secret_list(struct app *a, int argc, char **argv);
 int ctl_secret_remove(struct app *a, int argc, char **argv);
 int ctl_secret_expire(struct app *a, int argc, char **argv);
-/* A secret line from standard input (newline removed); 0, or -1 when none or longer than cap-1. */
-int ctl_secret_read_stdin(char *out, size_t cap);
-/* 32 random bytes as 64 lowercase hex characters; 0 or -1. */
-int ctl_secret_generate(char out[65]);
 int ctl_worker(struct app *a, int argc, char **argv);
 int ctl_replay(struct app *a, int argc, char **argv);
 int ctl_purge(struct app *a, int argc, char **argv);

@@ -15,33 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ctl_secret_read_stdin(char *out, size_t cap)
-{
-	size_t n;
-
-	if (!fgets(out, (int)cap, stdin))
-		return -1;
-	n = strlen(out);
-	if (n && out[n - 1] == '\n')
-		out[--n] = '\0';
-	else if (n == cap - 1)
-		return -1; /* longer than the cap */
-	if (n && out[n - 1] == '\r')
-		out[--n] = '\0';
-	return 0;
-}
-
-int ctl_secret_generate(char out[65])
-{
-	unsigned char raw[32];
-
-	if (verify_random(raw, sizeof raw) < 0)
-		return -1;
-	verify_hex_encode(raw, sizeof raw, out);
-	wipe_bytes(raw, sizeof raw);
-	return 0;
-}
-
 /* The source named by argv[0] argv[1]; 0 ok, else an exit status (message printed). */
 static int find_source(struct app *a, char **argv, struct store_source *src)
 {

@@ -1,8 +1,11 @@
-/* util.c: what kancactl's command files share: messages and exit codes, and parsing of arguments. */
+/* util.c: what kancactl's command files share: messages and exit codes, parsing of arguments, and reading or
+ * generating a secret. */
 #include "first.h"
 #include "ctl/util.h"
 #include "buf.h"
 #include "clock.h"
+#include "verify.h"
+#include "wipe.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -104,4 +107,31 @@ const char *ctl_time(const char *unix_text, char *out, size_t cap)
 		return "-";
 	clock_format(strtoll(unix_text, NULL, 10), out, cap);
 	return out;
+}
+
+int ctl_secret_read_stdin(char *out, size_t cap)
+{
+	size_t n;
+
+	if (!fgets(out, (int)cap, stdin))
+		return -1;
+	n = strlen(out);
+	if (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	else if (n == cap - 1)
+		return -1; /* longer than the cap */
+	if (n && out[n - 1] == '\r')
+		out[--n] = '\0';
+	return 0;
+}
+
+int ctl_secret_generate(char out[65])
+{
+	unsigned char raw[32];
+
+	if (verify_random(raw, sizeof raw) < 0)
+		return -1;
+	verify_hex_encode(raw, sizeof raw, out);
+	wipe_bytes(raw, sizeof raw);
+	return 0;
 }

@@ -1,4 +1,4 @@
-/* util.h: what kancactl's command files share (util.c): exit statuses, messages, argument parsing. */
+/* util.h: what kancactl's command files share (util.c): exit statuses, messages, argument parsing, secrets. */
 #ifndef KANCA_CTL_UTIL_H
 #define KANCA_CTL_UTIL_H
 
@@ -21,5 +21,9 @@ int ctl_parse_duration(const char *s, long long *seconds);
 void ctl_json_string(FILE *f, const char *s);
 /* Formats a unix time for tables ("-" for NULL). */
 const char *ctl_time(const char *unix_text, char *out, size_t cap);
+/* A secret line from standard input (newline removed); 0, or -1 when none or longer than cap-1. */
+int ctl_secret_read_stdin(char *out, size_t cap);
+/* 32 random bytes as 64 lowercase hex characters; 0 or -1. */
+int ctl_secret_generate(char out[65]);
 
 #endif
