@@ -1,17 +1,13 @@
 /* kancactl.c: the operator's command: a table of subcommands over the same config and store. */
 #include "first.h"
-#include "ctl/util.h"
 #include "app.h"
 #include "buf.h"
-#include "clock.h"
 #include "config.h"
 #include "ctl/ctl.h"
+#include "ctl/util.h"
 #include "providers/registry.h"
-#include "store/store.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static int cmd_config_keys(struct app *a, int argc, char **argv);
@@ -20,9 +16,12 @@ static int cmd_providers(struct app *a, int argc, char **argv);
 
 /* What a command needs before it runs, as flags (cgit's cmd.c habit): main acts on them, never on names. */
 enum {
-	NEEDS_NOTHING = 0,
-	NEEDS_STORE = 1, /* the configuration loaded and the store opened: a problem stops kancactl (exit 1) */
-	OWN_CONFIG = 2	 /* loads the configuration itself (its problems are findings); gets a->config_path only */
+	CTL_NEEDS_NOTHING = 0,
+	CTL_NEEDS_CONFIG = 1 << 0, /* the configuration loaded (app_init opens the store it names too: one that
+				    * cannot be opened is a configuration error); a problem stops kancactl (exit 1) */
+	CTL_NEEDS_STORE = 1 << 1,  /* the configuration loaded and the store opened, as above */
+	CTL_OWN_CONFIG = 1 << 2	   /* loads the configuration itself (its problems are findings): gets only
+				    * a->config_path (NULL: the default) */
 };
 
 struct ctl_command {
@@ -34,52 +33,52 @@ struct ctl_command {
 };
 
 static const struct ctl_command commands[] = {
-    {"migrate", "", "apply pending schema migrations from sql/", NEEDS_STORE, ctl_migrate},
+    {"migrate", "", "apply pending schema migrations from sql/", CTL_NEEDS_STORE, ctl_migrate},
     {"source add", "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] [--set KEY=VALUE]...",
-     "add a source (a provider account that may send webhooks)", NEEDS_STORE, ctl_source_add},
-    {"source list", "[--json]", "list sources with their options and number of valid secrets", NEEDS_STORE,
+     "add a source (a provider account that may send webhooks)", CTL_NEEDS_STORE, ctl_source_add},
+    {"source list", "[--json]", "list sources with their options and number of valid secrets", CTL_NEEDS_STORE,
      ctl_source_list},
     {"source secret add",
      "PROVIDER ACCOUNT [--secret S | --secret-stdin | --generate-secret] "
      "[--expires DURATION | --expires-at UNIX]",
-     "add a secret to a source (rotation: every unexpired secret verifies)", 1, ctl_secret_add},
+     "add a secret to a source (rotation: every unexpired secret verifies)", CTL_NEEDS_STORE, ctl_secret_add},
     {"source secret list", "PROVIDER ACCOUNT", "list a source's secrets: id, created, expiry (never the values)",
-     NEEDS_STORE, ctl_secret_list},
+     CTL_NEEDS_STORE, ctl_secret_list},
     {"source secret expire", "PROVIDER ACCOUNT ID --expires DURATION | --expires-at UNIX",
-     "set when a secret stops verifying (the end of a rotation)", NEEDS_STORE, ctl_secret_expire},
-    {"source secret remove", "PROVIDER ACCOUNT ID", "remove a secret at once", NEEDS_STORE, ctl_secret_remove},
+     "set when a secret stops verifying (the end of a rotation)", CTL_NEEDS_STORE, ctl_secret_expire},
+    {"source secret remove", "PROVIDER ACCOUNT ID", "remove a secret at once", CTL_NEEDS_STORE, ctl_secret_remove},
     {"source action add",
      "PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
      "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS] | PROVIDER ACCOUNT exec /path [--timeout "
      "SECONDS] "
      "| PROVIDER ACCOUNT notify CHANNEL | PROVIDER ACCOUNT builtin trendyol_orders|sosyalkopru_posts",
-     "forward the source's events to URL after the answer (Standard Webhooks signed, or X-Webhook-Secret)", NEEDS_STORE,
-     ctl_action_add},
-    {"source action list", "PROVIDER ACCOUNT", "the source's actions in order", NEEDS_STORE, ctl_action_list},
-    {"source action remove", "PROVIDER ACCOUNT ID", "remove an action", NEEDS_STORE, ctl_action_remove},
+     "forward the source's events to URL after the answer (Standard Webhooks signed, or X-Webhook-Secret)",
+     CTL_NEEDS_STORE, ctl_action_add},
+    {"source action list", "PROVIDER ACCOUNT", "the source's actions in order", CTL_NEEDS_STORE, ctl_action_list},
+    {"source action remove", "PROVIDER ACCOUNT ID", "remove an action", CTL_NEEDS_STORE, ctl_action_remove},
     {"worker", "[--drain] [--max N] [--lease SECONDS]",
-     "process stored events in the foreground (retries, leases); --drain stops when nothing is due", NEEDS_STORE,
+     "process stored events in the foreground (retries, leases); --drain stops when nothing is due", CTL_NEEDS_STORE,
      ctl_worker},
-    {"replay", "ID | --status dead [--source P/A] [--since DURATION]", "put events back for processing", NEEDS_STORE,
-     ctl_replay},
-    {"purge", "--older-than DURATION", "delete processed events (and their attempts) older than DURATION", NEEDS_STORE,
-     ctl_purge},
-    {"source enable", "PROVIDER ACCOUNT", "accept deliveries for a source again", NEEDS_STORE, ctl_source_enable},
-    {"source disable", "PROVIDER ACCOUNT", "refuse deliveries for a source (403)", NEEDS_STORE, ctl_source_disable},
-    {"events", "[--source P/A] [--status S] [--limit N] [--json]", "list stored events, newest first", NEEDS_STORE,
+    {"replay", "ID | --status dead [--source P/A] [--since DURATION]", "put events back for processing",
+     CTL_NEEDS_STORE, ctl_replay},
+    {"purge", "--older-than DURATION", "delete processed events (and their attempts) older than DURATION",
+     CTL_NEEDS_STORE, ctl_purge},
+    {"source enable", "PROVIDER ACCOUNT", "accept deliveries for a source again", CTL_NEEDS_STORE, ctl_source_enable},
+    {"source disable", "PROVIDER ACCOUNT", "refuse deliveries for a source (403)", CTL_NEEDS_STORE, ctl_source_disable},
+    {"events", "[--source P/A] [--status S] [--limit N] [--json]", "list stored events, newest first", CTL_NEEDS_STORE,
      ctl_events},
-    {"event show", "ID [--body]", "show one event; the raw body follows a blank line byte for byte", NEEDS_STORE,
+    {"event show", "ID [--body]", "show one event; the raw body follows a blank line byte for byte", CTL_NEEDS_STORE,
      ctl_event_show},
-    {"stats", "[--json]", "per source, event type and status: count and last received, last 24 hours", NEEDS_STORE,
+    {"stats", "[--json]", "per source, event type and status: count and last received, last 24 hours", CTL_NEEDS_STORE,
      ctl_stats},
-    {"audit", "[--limit N]", "the newest audit log rows", NEEDS_STORE, ctl_audit},
-    {"providers", "", "list the providers kanca knows", NEEDS_NOTHING, cmd_providers},
-    {"config keys", "", "list configuration keys, defaults and descriptions", NEEDS_NOTHING, cmd_config_keys},
-    {"config check", "", "load the configuration and report every problem", NEEDS_STORE, cmd_config_check},
+    {"audit", "[--limit N]", "the newest audit log rows", CTL_NEEDS_STORE, ctl_audit},
+    {"providers", "", "list the providers kanca knows", CTL_NEEDS_NOTHING, cmd_providers},
+    {"config keys", "", "list configuration keys, defaults and descriptions", CTL_NEEDS_NOTHING, cmd_config_keys},
+    {"config check", "", "load the configuration and report every problem", CTL_NEEDS_CONFIG, cmd_config_check},
     {"doctor", "[URL] [--source PROVIDER/ACCOUNT]",
      "check the configuration, store, schema, clock and sources; with the public base URL, send each source a "
      "signed self-test through the web server and report what to fix (exit 1 when something failed)",
-     OWN_CONFIG, ctl_doctor},
+     CTL_OWN_CONFIG, ctl_doctor},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -240,12 +239,12 @@ int main(int argc, char **argv)
 		usage_of(stdout, cmd);
 		return CTL_OK;
 	}
-	if (cmd->needs == OWN_CONFIG) {
+	if (cmd->needs & CTL_OWN_CONFIG) {
 		memset(&a, 0, sizeof a);
 		a.config_path = config;
 		return cmd->run(&a, argc - i - used, argv + i + used);
 	}
-	if (cmd->needs == NEEDS_NOTHING)
+	if (!(cmd->needs & (CTL_NEEDS_CONFIG | CTL_NEEDS_STORE)))
 		return cmd->run(NULL, argc - i - used, argv + i + used);
 	buf_init(&err, 8192);
 	if (app_init(&a, config, 0, &err) < 0) {
