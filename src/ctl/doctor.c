@@ -3,12 +3,12 @@
  * through the web server and tells from kanca's answer what the way in between changed, each finding with
  * its fix. The checks live in doctor_local.c and doctor_url.c. */
 #include "first.h"
-#include "ctl/util.h"
 #include "ctl/doctor_int.h"
-#include "ctl/ctl.h"
 #include "app.h"
 #include "clock.h"
 #include "config.h"
+#include "ctl/ctl.h"
+#include "ctl/util.h"
 #include "http_client.h"
 #include "log.h"
 #include "providers/registry.h"

@@ -7,14 +7,14 @@
 
 #include "first.h"
 
-#include <stddef.h>
-
 #include "buf.h"
 #include "caps.h"
 #include "config.h"
 #include "http_client.h"
 #include "source.h"
 #include "verify.h"
+
+#include <stddef.h>
 
 #define DOCTOR_TIMEOUT_MS     20000L  /* one self-test delivery, connect included */
 #define DOCTOR_BIG_TIMEOUT_MS 120000L /* the max_body_bytes deliveries */

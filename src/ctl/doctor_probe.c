@@ -2,8 +2,8 @@
  * would, sent through http_client.c. */
 #include "first.h"
 #include "ctl/doctor_int.h"
-#include "clock.h"
 #include "buf.h"
+#include "clock.h"
 #include "http_client.h"
 #include "providers/provider.h"
 #include "store/store.h"

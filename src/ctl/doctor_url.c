@@ -2,12 +2,12 @@
  * web server's body limit, each judged with its fix. */
 #include "first.h"
 #include "ctl/doctor_int.h"
-#include "clock.h"
-#include "providers/registry.h"
 #include "buf.h"
+#include "clock.h"
 #include "http_client.h"
 #include "json.h"
 #include "providers/provider.h"
+#include "providers/registry.h"
 #include "store/store.h"
 
 #include <stdio.h>

@@ -1,10 +1,10 @@
 /* events.c: kancactl migrate, events, event show, stats, audit. */
 #include "first.h"
-#include "ctl/util.h"
+#include "ctl/ctl.h"
 #include "app.h"
 #include "buf.h"
 #include "clock.h"
-#include "ctl/ctl.h"
+#include "ctl/util.h"
 #include "providers/registry.h"
 #include "store/store.h"
 

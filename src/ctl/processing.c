@@ -1,20 +1,20 @@
 /* processing.c: kancactl worker, replay, purge and source action add|list|remove. */
 #include "first.h"
-#include "ctl/util.h"
-#include "http_client.h"
-#include "wipe.h"
+#include "ctl/ctl.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
-#include "ctl/ctl.h"
+#include "ctl/util.h"
+#include "http_client.h"
 #include "options.h"
-#include "process/process.h"
 #include "process/builtin.h"
+#include "process/forward.h"
+#include "process/process.h"
 #include "providers/registry.h"
 #include "store/store.h"
 #include "verify.h"
-#include "process/forward.h"
+#include "wipe.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,15 +1,15 @@
 /* secret.c: kancactl source secret add|list|remove|expire -- secret rotation. */
 #include "first.h"
-#include "ctl/util.h"
-#include "wipe.h"
+#include "ctl/ctl.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
-#include "ctl/ctl.h"
+#include "ctl/util.h"
 #include "providers/registry.h"
 #include "store/store.h"
 #include "verify.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>

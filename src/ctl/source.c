@@ -1,12 +1,11 @@
 /* source.c: kancactl source add|list|enable|disable. */
 #include "first.h"
-#include "ctl/util.h"
-#include "wipe.h"
+#include "ctl/ctl.h"
 #include "app.h"
 #include "buf.h"
 #include "caps.h"
 #include "clock.h"
-#include "ctl/ctl.h"
+#include "ctl/util.h"
 #include "options.h"
 #include "process/process.h"
 #include "providers/apple.h"
@@ -14,6 +13,7 @@
 #include "router.h"
 #include "store/store.h"
 #include "verify.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
