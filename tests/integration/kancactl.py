@@ -189,6 +189,15 @@ def help_everywhere():
     p = subprocess.run([prog, "providers", "extra"], capture_output=True, text=True, env=env, timeout=30)
     tap.ok(p.returncode == 2 and p.stdout == "" and "providers" in p.stderr,
            "[help] a usage error: stderr, exit 2 (%r)" % p.stderr.strip()[:80])
+    p = subprocess.run([prog, "doctor", "--frobnicate"], capture_output=True, text=True, env=env, timeout=30)
+    tap.ok(p.returncode == 2 and p.stdout == "" and "doctor [URL]" in p.stderr,
+           "[help] doctor's usage error: its usage on stderr, exit 2 (got %d: %r)" % (p.returncode,
+                                                                                       p.stderr.strip()[:80]))
+    # only the first argument after the command's words asks for help: here -h is the value of --secret
+    p = subprocess.run([prog, "source", "add", "stripe", "acc", "--secret", "-h"], capture_output=True, text=True,
+                       env=env, timeout=30)
+    tap.eq((p.returncode, p.stdout), (1, ""), "[help] source add P A --secret -h is no help request: the "
+                                              "configuration is loaded (exit 1 without one), nothing on stdout")
     p = subprocess.run([kt.binary("kanca"), "--help"], capture_output=True, text=True, env=env, timeout=30)
     tap.ok(p.returncode == 0 and p.stdout.startswith("usage:") and p.stderr == "",
            "[help] kanca --help: usage on stdout, exit 0")
