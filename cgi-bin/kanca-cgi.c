@@ -14,14 +14,11 @@ int main(void)
 
 	app_standard_fds();
 	buf_init(&err, 8192);
-	if (app_init(&a, NULL, 1, &err) < 0) {
+	if (app_init(&a, NULL, APP_RESPONDER, &err) < 0) {
 		fprintf(stderr, "kanca.cgi: configuration error:\n%s", buf_str(&err));
 		buf_free(&err);
 		/* the web server would answer 500 for a CGI without output; say so explicitly */
-		fputs("Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n"
-		      "{\"success\":false,\"error\":\"Internal server error\"}",
-		      stdout);
-		fflush(stdout);
+		app_answer_broken();
 		serve_cgi_drain(0);
 		return 1;
 	}

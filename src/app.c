@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "log.h"
 #include "store/store.h"
+#include "testhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@ void app_standard_fds(void)
 	}
 }
 
-int app_init(struct app *a, const char *path, int check_schema, struct buf *err)
+int app_init(struct app *a, const char *path, int flags, struct buf *err)
 {
 	struct buf serr;
 	int current, latest;
@@ -43,13 +44,19 @@ int app_init(struct app *a, const char *path, int check_schema, struct buf *err)
 #endif
 	buf_init(&serr, 1024);
 	if (store_open(a->cfg.store, &a->store, &serr) < 0) {
-		/* a SQLite file that cannot be opened is a configuration error */
+		if (flags & APP_RESPONDER) {
+			log_error("the store cannot be opened now (%s): deliveries go to the spool until it can",
+				  buf_str(&serr));
+			a->store = NULL;
+			buf_free(&serr);
+			return 0;
+		}
 		(void)!buf_printf(err, "%s: store: %s\n", a->config_path, buf_str(&serr));
 		buf_free(&serr);
 		return -1;
 	}
 	buf_free(&serr);
-	if (check_schema && store_schema_version(a->store, &current, &latest) == 0 && current != latest) {
+	if ((flags & APP_RESPONDER) && store_schema_version(a->store, &current, &latest) == 0 && current != latest) {
 		(void)!buf_printf(err, "%s: store: schema version %d, this kanca needs %d: run kancactl migrate\n",
 				  a->config_path, current, latest);
 		return -1;
@@ -72,6 +79,24 @@ struct store *app_store(struct app *a)
 	return a->store;
 }
 
+void app_answer_broken(void)
+{
+	static const char answer[] = "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+				     "Content-Length: 49\r\n\r\n{\"success\":false,\"error\":\"Internal server error\"}";
+	size_t n = sizeof answer - 1;
+	const char *p = answer;
+
+	while (n) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 void app_free(struct app *a)
 {
 	store_close(a->store);
@@ -80,12 +105,5 @@ void app_free(struct app *a)
 
 void app_test_hold(void)
 {
-#if defined(KANCA_TEST_HOOKS)
-	const char *path = getenv("KANCA_TEST_HOLD_FILE");
-
-	if (path && *path && unlink(path) == 0) {
-		log_warn("holding the answer (KANCA_TEST_HOLD_FILE)");
-		sleep(60);
-	}
-#endif
+	testhook_hold("KANCA_TEST_HOLD_FILE");
 }

@@ -19,10 +19,16 @@ struct app {
  * with stdout and stderr closed (cgi-fcgi -start does); otherwise the first files or sockets opened
  * would take those numbers and log lines would go into them. Call first thing in main. */
 void app_standard_fds(void);
+/* app_init's flags. APP_RESPONDER: kanca itself. A store whose schema is behind is an error ("run kancactl
+ * migrate"); a store that cannot be opened now is not (logged; each request tries again, and deliveries
+ * go to the spool meanwhile). Without it (kancactl) a store that cannot be opened is an error. */
+#define APP_RESPONDER 1
 /* Loads the configuration (path NULL = config_path()), sets up logging and the clock, opens the
- * store. With check_schema, a store whose schema is behind is an error ("run kancactl migrate").
- * 0, or -1 with every problem in err. Fatal problems only: a store that is down is not one. */
-int app_init(struct app *a, const char *path, int check_schema, struct buf *err) KANCA_MUST_CHECK;
+ * store. 0, or -1 with every problem in err. Fatal problems only: a store that is down is not one. */
+int app_init(struct app *a, const char *path, int flags, struct buf *err) KANCA_MUST_CHECK;
+/* The answer of a responder that cannot start (a configuration error): a complete CGI answer, 500 with a
+ * JSON body, on stdout. */
+void app_answer_broken(void);
 /* The store, opening it if needed; NULL when it cannot be opened now. */
 struct store *app_store(struct app *a);
 void app_free(struct app *a);

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef KANCA_DEFAULT_SPOOL
+#define KANCA_DEFAULT_SPOOL "/var/lib/kanca/spool"
+#endif
 #ifndef KANCA_DEFAULT_CONFIG
 #define KANCA_DEFAULT_CONFIG "/etc/kanca/kanca.conf"
 #endif
@@ -22,7 +25,9 @@ enum key_type {
 	KEY_LOGLEVEL,
 	KEY_STORE,
 	KEY_PATHPREFIX,
-	KEY_PROCESSING
+	KEY_PROCESSING,
+	KEY_DEADLINE,
+	KEY_BIGSIZE
 };
 
 struct key {
@@ -54,6 +59,16 @@ static const struct key keys[] = {
     {"processing_lease", KEY_SECONDS, F(processing_lease), "60",
      "seconds a processor holds an event it claimed (1 to 3600): if it dies mid-action, another takes the event "
      "after this; keep it above the longest run of a source's actions (their timeouts added up)"},
+
+    {"answer_deadline", KEY_DEADLINE, F(answer_deadline_ms), "2",
+     "seconds (0.1 to 30, decimals allowed) from reading a delivery to writing its answer; every wait on the store "
+     "is bounded by it, and a delivery the store cannot commit in time is spooled"},
+    {"spool_dir", KEY_STRING, F(spool_dir), "",
+     "directory where authentic deliveries wait (fsync'd) while the store cannot commit them; empty: \"spool\" "
+     "beside a SQLite file, " KANCA_DEFAULT_SPOOL " for PostgreSQL; must be writable by the user kanca runs as"},
+    {"spool_max_bytes", KEY_BIGSIZE, F(spool_max_bytes), "256M",
+     "most bytes the spool may hold (suffix K, M or G); when it is full a delivery the store cannot take gets 503 "
+     "with Retry-After"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -73,6 +88,8 @@ static int parse_size(const char *v, unsigned long long *out)
 		mult = 1024, end++;
 	else if (*end == 'M' || *end == 'm')
 		mult = 1024 * 1024, end++;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1024ULL * 1024 * 1024, end++;
 	if (n > ~0ULL / mult)
 		return -1;
 	n *= mult;
@@ -115,6 +132,20 @@ static int set_key(struct config *c, const struct key *k, const char *v, struct 
 			return buf_fail(err, "%s: expected a size from 1 to 64M, got \"%s\"", k->name, v);
 		*(size_t *)(void *)dst = (size_t)n;
 		return 0;
+	case KEY_BIGSIZE:
+		if (parse_size(v, &n) < 0 || n < 64 * 1024 || n > (1ULL << 40))
+			return buf_fail(err, "%s: expected a size from 64K to 1024G, got \"%s\"", k->name, v);
+		*(unsigned long long *)(void *)dst = n;
+		return 0;
+	case KEY_DEADLINE: {
+		double d;
+		errno = 0;
+		d = strtod(v, &end);
+		if (errno || *end || end == v || !(d >= 0.1 && d <= 30))
+			return buf_fail(err, "%s: expected seconds from 0.1 to 30, got \"%s\"", k->name, v);
+		*(long *)(void *)dst = (long)(d * 1000 + 0.5);
+		return 0;
+	}
 	case KEY_SECONDS:
 		errno = 0;
 		l = strtol(v, &end, 10);
@@ -251,6 +282,24 @@ int config_load(struct config *c, const char *path, struct buf *err)
 	}
 	fclose(f);
 	return bad ? -1 : 0;
+}
+
+int config_spool_dir(const struct config *c, char *out, size_t outsz)
+{
+	int n;
+
+	if (c->spool_dir[0]) {
+		n = snprintf(out, outsz, "%s", c->spool_dir);
+	} else if (strncmp(c->store, "sqlite:", 7) == 0) {
+		const char *path = c->store + 7, *slash = strrchr(path, '/');
+		if (slash)
+			n = snprintf(out, outsz, "%.*s/spool", (int)(slash - path), path);
+		else
+			n = snprintf(out, outsz, "spool");
+	} else {
+		n = snprintf(out, outsz, "%s", KANCA_DEFAULT_SPOOL);
+	}
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
 void config_describe(FILE *out)

@@ -18,6 +18,9 @@ struct config {
 	long source_cache_seconds; /* how long a responder reuses a source and its secrets; 0 = never */
 	int processing_fork;	   /* processing = fork (1) | off (0) */
 	long processing_lease;	   /* seconds a claim lasts before another processor may take the event */
+	long answer_deadline_ms;   /* longest time from reading a request to writing its answer */
+	char spool_dir[1024];	   /* where deliveries wait while the store cannot commit; "" = the default */
+	unsigned long long spool_max_bytes; /* beyond it a delivery the store cannot take gets 503 */
 };
 
 /* Fills every key with its default. */
@@ -28,6 +31,9 @@ const char *config_path(void);
 int config_load(struct config *c, const char *path, struct buf *err) KANCA_MUST_CHECK;
 /* Sets one key from text; 0 or -1 with the reason in err. */
 int config_set(struct config *c, const char *key, const char *value, struct buf *err) KANCA_MUST_CHECK;
+/* The spool directory in effect: spool_dir, else beside a SQLite file ("<dir of file>/spool"), else
+ * (PostgreSQL) KANCA_DEFAULT_SPOOL. Writes into out (outsz bytes); 0, or -1 when it does not fit. */
+int config_spool_dir(const struct config *c, char *out, size_t outsz) KANCA_MUST_CHECK;
 /* Writes every key, its default and its description (kancactl config keys). */
 void config_describe(FILE *out);
 

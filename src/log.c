@@ -1,6 +1,7 @@
 /* log.c: one writer of log lines; a single write(2) per line so lines from many processes do not interleave. */
 #include "first.h"
 #include "log.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,4 +74,15 @@ void log_write(enum log_level level, const char *file, int line, const char *fmt
 	if (write(STDERR_FILENO, msg, n) < 0) {
 		/* nowhere left to report it */
 	}
+}
+
+int log_every(struct log_every *e, int cause)
+{
+	double now = clock_monotonic();
+
+	if (cause == e->cause && now - e->last < 30.0)
+		return 0;
+	e->cause = cause;
+	e->last = now;
+	return 1;
 }

@@ -14,6 +14,15 @@ void log_set_request(const char *provider, const char *delivery);
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Once per cause: a line about a lasting trouble (the store down, a full disk) is written when its cause
+ * changes, or again after 30 s, not once per request. */
+struct log_every {
+	int cause; /* 0: none yet */
+	double last;
+};
+/* 1 when a line about cause (non-zero) should be written now; records it. */
+int log_every(struct log_every *e, int cause);
+
 #define log_error(...) log_write(LOG_LEVEL_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...)  log_write(LOG_LEVEL_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info(...)  log_write(LOG_LEVEL_INFO, __FILE__, __LINE__, __VA_ARGS__)

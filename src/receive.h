@@ -14,5 +14,10 @@ struct buf;
  * the caller then has the processor look, so a duplicate of an event whose first answer was lost
  * to a crash also gets it processed. */
 int receive_serve(struct app *a, char *const *envp, request_read_fn read, void *ctx, struct buf *out);
+/* What receive_serve returns for a delivery kept in the spool (the store could not commit it in time). */
+#define RECEIVE_SPOOLED (-1)
+/* After the answer is written: the audit rows of the request (rejections), bounded by the answer
+ * deadline and best effort. */
+void receive_after(struct app *a);
 
 #endif

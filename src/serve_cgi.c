@@ -88,13 +88,16 @@ int serve_cgi(struct app *a)
 	rc = write_all(STDOUT_FILENO, buf_str(&out), out.len) < 0 ? 1 : 0;
 	buf_free(&out);
 	serve_cgi_drain(consumed);
-	if (stored && a->cfg.processing_fork) {
-		/* the answer is complete: let the web server see the end of it now, not at our exit */
+	/* the answer is complete: let the web server see the end of it now, not at our exit */
+	{
 		int null = open("/dev/null", O_WRONLY);
 		if (null >= 0) {
 			dup2(null, STDOUT_FILENO);
 			close(null);
 		}
+	}
+	receive_after(a); /* the audit rows of a rejection: after the answer, never before */
+	if (stored && a->cfg.processing_fork) {
 		/* after the answer: a detached child processes, with its own store connection */
 		store_close(a->store);
 		a->store = NULL;

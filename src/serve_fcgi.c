@@ -113,6 +113,7 @@ int serve_fcgi(struct app *a)
 		if (FCGX_PutStr(buf_str(&out), (int)out.len, req.out) < 0)
 			log_warn("the web server closed the connection before the answer was sent");
 		FCGX_Finish_r(&req);
+		receive_after(a);
 		in_request = 0;
 		served++;
 		/* after the answer: hand over to the processor */

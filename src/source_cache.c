@@ -47,27 +47,40 @@ static int copy_source(struct store_source *dst, const struct store_source *src,
 	return 0;
 }
 
+static struct slot *find(const char *provider, const char *account)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (slots[i].used && strcmp(slots[i].src.provider, provider) == 0 &&
+		    strcmp(slots[i].src.account, account) == 0)
+			return &slots[i];
+	return NULL;
+}
+
+int source_cache_stale(const char *provider, const char *account, long long now, struct store_source *out)
+{
+	struct slot *sl = find(provider, account);
+
+	if (!sl || clock_monotonic() - sl->fetched_at > SOURCE_CACHE_STALE_MAX)
+		return 0;
+	return copy_source(out, &sl->src, now) < 0 ? -1 : 1;
+}
+
 int source_cache_get(struct store *s, const char *provider, const char *account, long long now, long ttl,
 		     struct store_source *out)
 {
-	struct slot *sl;
+	struct slot *sl = find(provider, account);
 	int rc;
 
-	if (ttl > 0) {
-		for (size_t i = 0; i < CACHE_SLOTS; i++) {
-			sl = &slots[i];
-			if (!sl->used || strcmp(sl->src.provider, provider) != 0 ||
-			    strcmp(sl->src.account, account) != 0)
-				continue;
-			if (clock_monotonic() - sl->fetched_at < (double)ttl)
-				return copy_source(out, &sl->src, now) < 0 ? -1 : 1;
-			store_source_free(&sl->src);
-			sl->used = 0;
-			break;
-		}
+	if (sl && ttl > 0 && clock_monotonic() - sl->fetched_at < (double)ttl)
+		return copy_source(out, &sl->src, now) < 0 ? -1 : 1;
+	rc = s ? store_source_get(s, provider, account, now, out) : -1;
+	if (rc < 0)
+		return -1;
+	if (sl) { /* the store answered: its word replaces the entry (kept even with ttl 0, for trouble) */
+		store_source_free(&sl->src);
+		sl->used = 0;
 	}
-	rc = store_source_get(s, provider, account, now, out);
-	if (rc != 1 || ttl <= 0)
+	if (rc != 1)
 		return rc;
 	sl = NULL;
 	for (size_t i = 0; i < CACHE_SLOTS && !sl; i++)

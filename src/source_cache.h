@@ -14,4 +14,13 @@
 int source_cache_get(struct store *s, const char *provider, const char *account, long long now, long ttl,
 		     struct store_source *out) KANCA_MUST_CHECK;
 
+/* While the store is in trouble (s NULL, or the lookup failed), an entry up to this old is used:
+ * deliveries for a known source are verified and spooled instead of refused. */
+#define SOURCE_CACHE_STALE_MAX 3600.0
+
+/* The entry for provider/account if one at most SOURCE_CACHE_STALE_MAX old exists, whatever ttl says
+ * (1, out filled; 0 none; -1 out of memory). */
+int source_cache_stale(const char *provider, const char *account, long long now,
+		       struct store_source *out) KANCA_MUST_CHECK;
+
 #endif

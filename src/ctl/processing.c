@@ -30,7 +30,8 @@ static void on_stop(int sig)
 
 int ctl_worker(struct app *a, int argc, char **argv)
 {
-	struct process_opts o = {.lease = a->cfg.processing_lease, .drain = 0, .max_events = 0, .poll = 1.0};
+	struct process_opts o = {
+	    .cfg = &a->cfg, .lease = a->cfg.processing_lease, .drain = 0, .max_events = 0, .poll = 1.0};
 	struct sigaction sa;
 	long long v;
 	long n;

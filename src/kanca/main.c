@@ -30,10 +30,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	buf_init(&err, 8192);
-	if (app_init(&a, NULL, 1, &err) < 0) {
+	if (app_init(&a, NULL, APP_RESPONDER, &err) < 0) {
 		/* fatal at start: the message names the key (the web server logs stderr) */
 		fprintf(stderr, "kanca: configuration error:\n%s", buf_str(&err));
 		buf_free(&err);
+		if (serve_is_cgi()) { /* plain CGI: the request still gets a complete answer */
+			app_answer_broken();
+			serve_cgi_drain(0);
+		}
 		return 1;
 	}
 	buf_free(&err);

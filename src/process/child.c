@@ -51,12 +51,15 @@ static void on_term(int sig)
 }
 
 /* Processes everything due; returns after a store error too (the caller waits and tries again). */
-static void drain(struct store *s, long lease)
-{
-	struct process_opts o = {.lease = lease, .drain = 1, .max_events = 0, .poll = 0};
+static struct log_every trouble;
 
-	if (process_run(s, &o) < 0)
-		log_error("processor: the store failed (%s); trying again shortly", store_error(s));
+static void drain(struct store *s, const struct config *cfg)
+{
+	struct process_opts o = {.cfg = cfg, .lease = cfg->processing_lease, .drain = 1, .max_events = 0, .poll = 0};
+
+	if (process_run(s, &o) < 0 && log_every(&trouble, (int)store_failure(s) + 1))
+		log_error("processor: the store is %s (%s); trying again every second",
+			  store_failure_name(store_failure(s)), store_error(s));
 }
 
 static void child_main(const struct config *cfg, int bell)
@@ -71,9 +74,19 @@ static void child_main(const struct config *cfg, int bell)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	buf_init(&err, 1024);
-	if (http_client_init() < 0 || store_open(cfg->store, &s, &err) < 0) {
-		log_error("processor: cannot start (%s)", buf_str(&err));
+	if (http_client_init() < 0) {
+		log_error("processor: cannot start (libcurl)");
 		_exit(1);
+	}
+	/* a store that cannot be opened now (a read-only directory, say) is waited for, not a crash loop */
+	while (store_open(cfg->store, &s, &err) < 0) {
+		struct pollfd p = {bell, POLLIN, 0};
+		char tmp[256];
+		if (log_every(&trouble, 99))
+			log_error("processor: the store cannot be opened (%s); trying again every second", buf_str(&err));
+		buf_reset(&err);
+		if (poll(&p, 1, IDLE_SWEEP_MS) > 0 && (p.revents & (POLLIN | POLLHUP)) && read(bell, tmp, sizeof tmp) <= 0)
+			_exit(0); /* the responder is gone */
 	}
 	buf_free(&err);
 	log_info("processor ready");
@@ -82,7 +95,7 @@ static void child_main(const struct config *cfg, int bell)
 		char tmp[256];
 		int n;
 
-		drain(s, cfg->processing_lease);
+		drain(s, cfg);
 		n = poll(&p, 1, IDLE_SWEEP_MS);
 		if (n > 0 && (p.revents & POLLIN)) {
 			ssize_t r = read(bell, tmp, sizeof tmp);
@@ -92,7 +105,7 @@ static void child_main(const struct config *cfg, int bell)
 			break;
 		}
 	}
-	drain(s, cfg->processing_lease);
+	drain(s, cfg);
 	store_close(s);
 	_exit(0);
 }
@@ -180,7 +193,7 @@ void process_child_detached(const struct config *cfg)
 		struct buf err;
 		buf_init(&err, 1024);
 		if (http_client_init() == 0 && store_open(cfg->store, &s, &err) == 0) {
-			drain(s, cfg->processing_lease);
+			drain(s, cfg);
 			store_close(s);
 		}
 		buf_free(&err);

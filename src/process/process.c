@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "process/forward.h"
 #include "log.h"
+#include "intake.h"
 #include "options.h"
 #include "store/store.h"
 
@@ -140,6 +141,48 @@ static void run_forward(const struct store_job *job, const char *target, const c
 	memset(stat, 0, sizeof stat);
 }
 
+static void nap(double seconds)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stop_requested)
+		;
+}
+
+static struct log_every hold_log, run_log;
+
+/* A write of a claim failed (the store is locked, down or full for a moment): whether to try it again,
+ * 0.5 s from now. Yes while the claim lasts (2 s to spare) and no stop was asked: the event then ends
+ * right after the store is back, not a whole lease later, and what an action did is not done twice. */
+static int hold_on(struct store *s, const struct store_job *job, const char *what)
+{
+	if (stop_requested || clock_now() + 2 >= job->lease_until)
+		return 0;
+	if (log_every(&hold_log, (int)store_failure(s) + 1))
+		log_warn("event %lld: the store failed %s (%s: %s); trying again while the claim lasts", job->event_id,
+			 what, store_failure_name(store_failure(s)), store_error(s));
+	nap(0.5);
+	return 1;
+}
+
+/* Ends the claim with status (and its audit row when audit_action is set), each write held on. 0 or -1. */
+static int end_claim(struct store *s, const struct store_job *job, const char *status, long long next_at,
+		     const char *audit_action, int audit_status, const char *reason)
+{
+	long long now = clock_now();
+
+	while (store_finish(s, job->event_id, status, next_at, now) < 0)
+		if (!hold_on(s, job, "to end the claim"))
+			return -1;
+	while (audit_action && store_audit(s, now, audit_action, NULL, NULL, job->source_id, job->event_id,
+					   audit_status, reason, NULL) < 0)
+		if (!hold_on(s, job, "to write the audit row"))
+			return -1;
+	return 0;
+}
+
 int process_job(struct store *s, struct store_job *job)
 {
 	struct store_rows *actions = NULL;
@@ -155,10 +198,12 @@ int process_job(struct store *s, struct store_job *job)
 		log_warn("event %lld: bad retry option (%s): using the defaults", job->event_id, buf_str(&err));
 	buf_free(&err);
 	/* a claim before this one whose attempt never ended: its processor died mid-action */
-	if (job->attempts > 1 && store_attempts_interrupted(s, job->event_id, clock_now()) < 0)
-		return -1;
-	if (store_actions(s, job->source_id, &actions) < 0)
-		return -1;
+	while (job->attempts > 1 && store_attempts_interrupted(s, job->event_id, clock_now()) < 0)
+		if (!hold_on(s, job, "to close the interrupted attempts"))
+			return -1;
+	while (store_actions(s, job->source_id, &actions) < 0)
+		if (!hold_on(s, job, "to read the actions"))
+			return -1;
 	for (size_t i = 0; i < store_rows_count(actions); i++) {
 		long long aid = strtoll(store_rows_get(actions, i, 0, NULL), NULL, 10);
 		const char *kind = store_rows_get(actions, i, 1, NULL), *target = store_rows_get(actions, i, 2, NULL);
@@ -167,14 +212,16 @@ int process_job(struct store *s, struct store_job *job)
 		struct forward_outcome fo;
 		long long attempt;
 		const char *outcome;
-		int done = store_action_done(s, job->event_id, aid), exit_code = -1;
+		int done, exit_code = -1;
 
-		if (done < 0)
-			goto store_error;
+		while ((done = store_action_done(s, job->event_id, aid)) < 0)
+			if (!hold_on(s, job, "to read what succeeded"))
+				goto store_error;
 		if (done || !enabled)
 			continue; /* a retry does not repeat what succeeded; a gone destination is skipped */
-		if (store_attempt_begin(s, job->event_id, aid, kind, clock_now(), &attempt) < 0)
-			goto store_error;
+		while (store_attempt_begin(s, job->event_id, aid, kind, clock_now(), &attempt) < 0)
+			if (!hold_on(s, job, "to record an attempt"))
+				goto store_error;
 		memset(&fo, 0, sizeof fo);
 		if (strcmp(kind, "forward") == 0) {
 			run_forward(job, target, opts, &fo);
@@ -210,9 +257,10 @@ int process_job(struct store *s, struct store_job *job)
 			  : fo.result == FORWARD_GONE  ? "gone"
 			  : fo.result == FORWARD_RETRY ? "retry"
 						       : "failed";
-		if (store_attempt_end(s, attempt, clock_now(), outcome, fo.http_status ? fo.http_status : -1, exit_code,
-				      fo.error) < 0)
-			goto store_error;
+		while (store_attempt_end(s, attempt, clock_now(), outcome, fo.http_status ? fo.http_status : -1,
+					 exit_code, fo.error) < 0)
+			if (!hold_on(s, job, "to record an attempt's end"))
+				goto store_error;
 		switch (fo.result) {
 		case FORWARD_OK:
 			break;
@@ -234,51 +282,61 @@ int process_job(struct store *s, struct store_job *job)
 		}
 	}
 	store_rows_free(actions);
-	now = clock_now();
-	if (!failed) {
-		if (store_finish(s, job->event_id, "processed", 0, now) < 0 ||
-		    store_audit(s, now, "processed", NULL, NULL, job->source_id, job->event_id, 0, NULL, NULL) < 0)
-			return -1;
-		return 0;
-	}
+	if (!failed)
+		return end_claim(s, job, "processed", 0, "processed", 0, NULL);
 	if (job->attempts >= pol.attempts) {
 		log_warn("event %lld is dead after %d attempts (kancactl replay %lld)", job->event_id, job->attempts,
 			 job->event_id);
-		if (store_finish(s, job->event_id, "dead", 0, now) < 0 ||
-		    store_audit(s, now, "processing_failed", NULL, NULL, job->source_id, job->event_id, 0,
-				"dead after the last attempt", NULL) < 0)
-			return -1;
-		return 0;
+		return end_claim(s, job, "dead", 0, "processing_failed", 0, "dead after the last attempt");
 	}
-	return store_finish(s, job->event_id, "retry", now + process_backoff(&pol, job->attempts, retry_after), now);
+	now = clock_now();
+	return end_claim(s, job, "retry", now + process_backoff(&pol, job->attempts, retry_after), NULL, 0, NULL);
 store_error:
 	store_rows_free(actions);
 	return -1;
 }
 
-static void nap(double seconds)
+/* The spool's deliveries into the store, oldest first, a batch at a time; a spool the store cannot take
+ * yet (or that another process drains) is looked at again half a second later. */
+static long drain_spool(struct store *s, const struct process_opts *o, double *next_look)
 {
-	struct timespec ts;
+	struct intake_drained d;
 
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stop_requested)
-		;
+	if (!o->cfg || clock_monotonic() < *next_look)
+		return 0;
+	if (intake_drain(s, o->cfg, 256, &d) < 0 || d.stopped || d.busy) {
+		*next_look = clock_monotonic() + 0.5;
+		return 0;
+	}
+	return d.stored;
 }
 
 long process_run(struct store *s, const struct process_opts *o)
 {
 	long done = 0;
+	double next_look = 0;
 
 	stop_requested = 0;
 	srand((unsigned)clock_monotonic() ^ (unsigned)getpid());
 	while (!stop_requested && (!o->max_events || done < o->max_events)) {
 		struct store_job job;
-		int rc = store_claim(s, clock_now(), o->lease, 0, &job);
+		int rc;
 
-		if (rc < 0)
-			return -1;
+		if (done % 64 == 0)
+			(void)drain_spool(s, o, &next_look);
+		rc = store_claim(s, clock_now(), o->lease, 0, &job);
+		if (rc < 0) {
+			if (o->drain)
+				return -1;
+			if (log_every(&run_log, (int)store_failure(s) + 1))
+				log_error("processor: the store is %s (%s); waiting for it", store_failure_name(store_failure(s)),
+					  store_error(s));
+			nap(0.5);
+			continue;
+		}
 		if (rc == 0) {
+			if (drain_spool(s, o, &next_look) > 0)
+				continue; /* the spool's deliveries are due now */
 			if (o->drain)
 				break;
 			nap(o->poll);

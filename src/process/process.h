@@ -32,14 +32,18 @@ long process_backoff(const struct process_policy *p, int attempts, long retry_af
  * then expires and the event is claimed again). */
 int process_job(struct store *s, struct store_job *job);
 
+struct config;
+
 struct process_opts {
+	const struct config *cfg; /* its spool is drained into the store first (NULL: none) */
 	long lease;	 /* seconds a claim lasts */
 	int drain;	 /* stop when nothing is due (kancactl worker --drain) */
 	long max_events; /* stop after this many (0: no limit) */
 	double poll;	 /* seconds between looks when idle */
 };
 
-/* Claims and processes due events. Returns how many were processed, or -1 on a store error. */
+/* Drains the spool (o->cfg's) and claims and processes due events. Returns how many were processed, or
+ * -1 on a store error in drain mode; otherwise a store that fails is waited for (logged once per cause). */
 long process_run(struct store *s, const struct process_opts *o);
 /* Asks process_run to return after the event in hand (signal-safe). */
 void process_stop(void);

@@ -15,6 +15,10 @@ struct response;
 struct config;
 struct store;
 
+/* The message of an OUTCOME_OK answer for a delivery kept in the spool (the store could not commit it
+ * in time): a provider whose success answer carries a result computed in the store says "queued". */
+#define PROVIDER_QUEUED "queued"
+
 /* Everything a provider may look at for one request. */
 struct provider_call {
 	const struct request *req;

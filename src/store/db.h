@@ -21,6 +21,8 @@ struct db_rows {
 
 enum db_status { DB_OK = 0, DB_ERROR = -1, DB_GONE = -2 /* connection lost; reconnect and retry */ };
 
+/* Why the last statement failed, for the spool's decision and for logs (store.h's enum store_failure). */
+
 struct db_ops {
 	const char *name;
 	int dml_cte;	       /* supports INSERT inside WITH (one round trip for event + audit) */
@@ -36,6 +38,11 @@ struct db_ops {
 	int (*reconnect)(void *conn);
 	/* Last error text for logs (never contains parameter values). */
 	const char *(*error)(void *conn);
+	/* Every wait from now on (locks, connecting, answers) ends at this clock_monotonic() time; 0 = the
+	 * backend's own default limit (10 s). */
+	void (*set_deadline)(void *conn, double deadline);
+	/* The cause of the last failure (an enum store_failure). */
+	int (*failure)(void *conn);
 };
 
 extern const struct db_ops db_sqlite_ops;

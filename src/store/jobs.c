@@ -63,6 +63,7 @@ int store_claim(struct store *s, long long now, long lease, long long only_id, s
 		job->options = store_dup_cell(&rows, 0, 7, NULL);
 		job->provider = store_dup_cell(&rows, 0, 8, NULL);
 		job->account = store_dup_cell(&rows, 0, 9, NULL);
+		job->lease_until = now + lease;
 		rc = job->key && job->body && job->headers && job->provider && job->account ? 1 : -1;
 		if (rc < 0)
 			store_job_free(job);

@@ -45,6 +45,46 @@ const char *store_error(struct store *s)
 	return s->ops->error(s->conn);
 }
 
+enum store_failure store_failure(struct store *s)
+{
+	return (enum store_failure)s->ops->failure(s->conn);
+}
+
+const char *store_failure_name(enum store_failure f)
+{
+	static const char *const names[] = {"none", "locked", "timed out", "down", "disk full", "read-only", "failed"};
+
+	return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "failed";
+}
+
+void store_set_deadline(struct store *s, double deadline)
+{
+	s->ops->set_deadline(s->conn, deadline);
+}
+
+int store_health_write(struct store *s, long long now)
+{
+	static const char sql[] = "UPDATE kanca_health SET checked_at = $1 WHERE id = 1";
+	struct num n;
+	struct db_param p[1] = {PN(&n, now)};
+
+	return store_exec(s, sql, 1, p, NULL) == DB_OK ? 0 : -1;
+}
+
+int store_backlog(struct store *s, long long *events, long long *oldest)
+{
+	static const char sql[] =
+	    "SELECT count(*), min(received_at) FROM events WHERE status IN ('received', 'retry', 'processing')";
+	struct db_rows rows;
+
+	if (store_exec(s, sql, 0, NULL, &rows) != DB_OK)
+		return -1;
+	*events = store_cell_ll(&rows, 0, 0);
+	*oldest = store_cell_ll(&rows, 0, 1);
+	db_rows_free(&rows);
+	return 0;
+}
+
 int store_ping(struct store *s)
 {
 	static const char sql[] = "SELECT 1";

@@ -3,8 +3,12 @@
 #include "first.h"
 #include "store/db.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
+#include "store/store.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 
 #define STMT_CACHE 64
 #define BYTEAOID   17
+#define CONNECT_WAIT 10.0 /* seconds a connection attempt lasts without a deadline */
 
 struct pg {
 	PGconn *conn;
@@ -20,6 +25,8 @@ struct pg {
 	const char *prepared[STMT_CACHE]; /* sql pointers; statement name is "k<index>" */
 	size_t nprepared;
 	int in_tx;
+	double deadline; /* clock_monotonic() limit of every wait; 0: CONNECT_WAIT to connect, answers unbounded */
+	int failure;	 /* enum store_failure of the last error */
 	char err[256];
 };
 
@@ -34,18 +41,135 @@ static void set_err(struct pg *p, const char *what)
 		p->err[--n] = '\0';
 }
 
+/* The cause of a failed statement, from its SQLSTATE (no result: the connection). */
+static int classify(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!state)
+		return STORE_FAIL_DOWN;
+	if (strcmp(state, "25006") == 0)
+		return STORE_FAIL_READONLY; /* read_only_sql_transaction */
+	if (strcmp(state, "53100") == 0)
+		return STORE_FAIL_FULL; /* disk_full */
+	if (strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0)
+		return STORE_FAIL_DOWN; /* shutting down, cannot connect now, connection exceptions */
+	if (strcmp(state, "57014") == 0)
+		return STORE_FAIL_TIMEOUT; /* statement_timeout */
+	if (strcmp(state, "55P03") == 0 || strcmp(state, "40P01") == 0)
+		return STORE_FAIL_LOCKED;
+	return STORE_FAIL_OTHER;
+}
+
+/* Waits until the connection's socket can be read (or written) or limit passes. 0 ready, -1 not in time. */
+static int wait_socket(struct pg *p, int for_write, double limit)
+{
+	int fd = PQsocket(p->conn);
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		double left = limit - clock_monotonic();
+		struct pollfd pf = {fd, (short)(for_write ? POLLOUT : POLLIN), 0};
+		int r;
+
+		if (left <= 0)
+			return -1;
+		r = poll(&pf, 1, left > 3600 ? -1 : (int)(left * 1000) + 1);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* The answer did not come in time: the connection is in an unknown state and is dropped (the server
+ * rolls back whatever it was doing); the next statement connects again. */
+static void timed_out(struct pg *p, const char *what)
+{
+	snprintf(p->err, sizeof p->err, "%s: no answer from PostgreSQL within the deadline", what);
+	p->failure = STORE_FAIL_TIMEOUT;
+	PQfinish(p->conn);
+	p->conn = NULL;
+}
+
+/* Connects without blocking past the deadline (CONNECT_WAIT without one). */
 static int connect_now(struct pg *p)
 {
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	double limit = p->deadline > 0 ? p->deadline : clock_monotonic() + CONNECT_WAIT;
+
 	if (p->conn)
 		PQfinish(p->conn);
-	p->conn = PQconnectdb(p->uri);
 	p->nprepared = 0;
 	p->in_tx = 0;
-	if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+	p->conn = PQconnectStart(p->uri);
+	if (!p->conn || PQstatus(p->conn) == CONNECTION_BAD) {
 		set_err(p, "connect");
+		p->failure = STORE_FAIL_DOWN;
+		return -1;
+	}
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED) {
+			set_err(p, "connect");
+			p->failure = STORE_FAIL_DOWN;
+			PQfinish(p->conn);
+			p->conn = NULL;
+			return -1;
+		}
+		if (wait_socket(p, st == PGRES_POLLING_WRITING, limit) < 0) {
+			timed_out(p, "connect");
+			return -1;
+		}
+		st = PQconnectPoll(p->conn);
+	}
+	if (PQsetnonblocking(p->conn, 1) != 0) {
+		set_err(p, "connect");
+		p->failure = STORE_FAIL_DOWN;
 		return -1;
 	}
 	return 0;
+}
+
+/* After a PQsend*: sends what is buffered and collects the answer, within the deadline. The last
+ * result (the caller clears it), or NULL with p->failure set. */
+static PGresult *await(struct pg *p, const char *what)
+{
+	double limit = p->deadline > 0 ? p->deadline : clock_monotonic() + 1e9;
+	PGresult *last = NULL, *r;
+	int f;
+
+	while ((f = PQflush(p->conn)) == 1) {
+		if (wait_socket(p, 1, limit) < 0) {
+			timed_out(p, what);
+			return NULL;
+		}
+		if (!PQconsumeInput(p->conn))
+			break;
+	}
+	for (;;) {
+		while (PQisBusy(p->conn)) {
+			if (wait_socket(p, 0, limit) < 0) {
+				PQclear(last);
+				timed_out(p, what);
+				return NULL;
+			}
+			if (!PQconsumeInput(p->conn))
+				break;
+		}
+		r = PQgetResult(p->conn);
+		if (!r)
+			break;
+		PQclear(last);
+		last = r;
+		if (PQstatus(p->conn) == CONNECTION_BAD)
+			break;
+	}
+	if (!last) {
+		set_err(p, what);
+		p->failure = STORE_FAIL_DOWN;
+	}
+	return last;
 }
 
 static int pg_open(const char *uri, void **conn, struct buf *err)
@@ -59,11 +183,9 @@ static int pg_open(const char *uri, void **conn, struct buf *err)
 		free(p);
 		return -1;
 	}
-	/* a connection that fails now is retried on the first statement (the server may come back) */
-	if (connect_now(p) < 0) {
-		(void)!buf_printf(err, "%s", p->err);
-		log_warn("PostgreSQL store not reachable yet: %s", p->err);
-	}
+	/* the first statement connects, within the deadline in force then (a responder sets one per
+	 * request); a server that is down is not an error here */
+	(void)err;
 	*conn = p;
 	return 0;
 }
@@ -160,10 +282,18 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 	if (idx == p->nprepared) {
 		if (idx >= STMT_CACHE)
 			return DB_ERROR;
-		res = PQprepare(p->conn, name, sql, (int)nparams, NULL);
+		if (!PQsendPrepare(p->conn, name, sql, (int)nparams, NULL)) {
+			set_err(p, "prepare");
+			p->failure = STORE_FAIL_DOWN;
+			return gone(p) ? DB_GONE : DB_ERROR;
+		}
+		res = await(p, "prepare");
+		if (!res)
+			return p->failure == STORE_FAIL_TIMEOUT ? DB_ERROR : DB_GONE;
 		st = PQresultStatus(res);
 		if (st != PGRES_COMMAND_OK) {
 			set_err(p, "prepare");
+			p->failure = classify(res);
 			PQclear(res);
 			return gone(p) ? DB_GONE : DB_ERROR;
 		}
@@ -175,7 +305,14 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 		lengths[i] = (int)params[i].len;
 		formats[i] = params[i].binary ? 1 : 0;
 	}
-	res = PQexecPrepared(p->conn, name, (int)nparams, values, lengths, formats, 0);
+	if (!PQsendQueryPrepared(p->conn, name, (int)nparams, values, lengths, formats, 0)) {
+		set_err(p, "execute");
+		p->failure = STORE_FAIL_DOWN;
+		return gone(p) ? DB_GONE : DB_ERROR;
+	}
+	res = await(p, "execute");
+	if (!res)
+		return p->failure == STORE_FAIL_TIMEOUT ? DB_ERROR : DB_GONE;
 	st = PQresultStatus(res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		if (rows && copy_rows(res, rows) < 0) {
@@ -185,6 +322,7 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 		track_tx(p, sql);
 	} else {
 		set_err(p, "execute");
+		p->failure = gone(p) ? STORE_FAIL_DOWN : classify(res);
 		rc = gone(p) ? DB_GONE : DB_ERROR;
 	}
 	PQclear(res);
@@ -199,13 +337,24 @@ static enum db_status pg_exec(void *conn, const char *sql, size_t nparams, const
 
 	if (rows)
 		memset(rows, 0, sizeof *rows);
+	if (strncmp(sql, "ROLLBACK", 8) != 0)
+		p->failure = STORE_FAIL_NONE;
 	if (gone(p)) {
+		if (p->in_tx && strncmp(sql, "ROLLBACK", 8) == 0) {
+			p->in_tx = 0; /* the server rolled back when the connection ended */
+			return DB_OK;
+		}
 		/* inside a transaction the work so far is lost: the caller must start over */
 		if (p->in_tx || connect_now(p) < 0)
-			return DB_GONE;
+			return p->failure == STORE_FAIL_TIMEOUT ? DB_ERROR : DB_GONE;
+	}
+	if (p->deadline > 0 && clock_monotonic() >= p->deadline) {
+		snprintf(p->err, sizeof p->err, "no time left within the deadline");
+		p->failure = STORE_FAIL_TIMEOUT;
+		return DB_ERROR;
 	}
 	rc = run_once(p, sql, nparams, params, rows);
-	if (rc == DB_GONE && !p->in_tx && strncmp(sql, "COMMIT", 6) != 0) {
+	if (rc == DB_GONE && !p->in_tx && strncmp(sql, "COMMIT", 6) != 0 && strncmp(sql, "ROLLBACK", 8) != 0) {
 		/* the server restarted since the last statement: reconnect and try once more */
 		if (rows)
 			db_rows_free(rows);
@@ -225,11 +374,20 @@ static enum db_status pg_script(void *conn, const char *sql)
 	PGresult *res;
 	enum db_status rc = DB_OK;
 
+	p->failure = STORE_FAIL_NONE;
 	if (gone(p) && connect_now(p) < 0)
 		return DB_GONE;
-	res = PQexec(p->conn, sql);
+	if (!PQsendQuery(p->conn, sql)) {
+		set_err(p, "script");
+		p->failure = STORE_FAIL_DOWN;
+		return gone(p) ? DB_GONE : DB_ERROR;
+	}
+	res = await(p, "script");
+	if (!res)
+		return p->failure == STORE_FAIL_TIMEOUT ? DB_ERROR : DB_GONE;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
 		set_err(p, "script");
+		p->failure = classify(res);
 		rc = gone(p) ? DB_GONE : DB_ERROR;
 	}
 	PQclear(res);
@@ -248,6 +406,18 @@ static const char *pg_error(void *conn)
 	return p && p->err[0] ? p->err : "postgresql error";
 }
 
+static void pg_set_deadline(void *conn, double deadline)
+{
+	((struct pg *)conn)->deadline = deadline;
+}
+
+static int pg_failure(void *conn)
+{
+	struct pg *p = conn;
+
+	return p ? p->failure : STORE_FAIL_OTHER;
+}
+
 const struct db_ops db_pg_ops = {
     .name = "postgresql",
     .dml_cte = 1,
@@ -258,4 +428,6 @@ const struct db_ops db_pg_ops = {
     .script = pg_script,
     .reconnect = pg_reconnect,
     .error = pg_error,
+    .set_deadline = pg_set_deadline,
+    .failure = pg_failure,
 };

@@ -2,7 +2,9 @@
 #include "first.h"
 #include "store/db.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +12,15 @@
 #include <time.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #define STMT_CACHE	64
-#define BUSY_TIMEOUT_US (10 * 1000 * 1000)
+#define DEFAULT_WAIT 10.0 /* seconds a wait for a lock lasts without a deadline */
 
 struct sq {
 	sqlite3 *db;
@@ -25,30 +29,42 @@ struct sq {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
-	long long busy_waited;
+	double deadline;   /* clock_monotonic() limit of every wait; 0: DEFAULT_WAIT per wait */
+	double busy_limit; /* the limit of the wait in progress */
+	int failure;	   /* enum store_failure of the last error */
 	int lockfd; /* <file>.lock: writers queue on it in the kernel instead of polling SQLite */
 	int locked;
 	char err[256];
 };
 
+/* When a wait that starts now must end. */
+static double wait_limit(const struct sq *s)
+{
+	return s->deadline > 0 ? s->deadline : clock_monotonic() + DEFAULT_WAIT;
+}
+
 /* SQLite's own busy timeout sleeps 1, 2, 5, ... up to 100 ms between tries, so a writer that just
  * missed the lock waits far longer than the lock is held (one commit, well under a millisecond).
- * Retry every 100-400 us instead, for up to 10 s in all. */
+ * Retry every 100-400 us instead, until the deadline: measured on the monotonic clock, so the time
+ * spent outside the sleeps (and a sleep longer than asked) counts. */
 static int busy_wait(void *arg, int tries)
 {
+	struct sq *s = arg;
 	struct timespec ts;
-	long long *waited = arg;
+	double now = clock_monotonic(), left;
 	long us;
 
 	if (tries == 0)
-		*waited = 0;
-	if (*waited >= BUSY_TIMEOUT_US)
+		s->busy_limit = wait_limit(s);
+	left = s->busy_limit - now;
+	if (left <= 0)
 		return 0;
 	us = 100 + (long)((unsigned)rand() % 300);
+	if ((double)us > left * 1e6)
+		us = (long)(left * 1e6) + 1;
 	ts.tv_sec = 0;
 	ts.tv_nsec = us * 1000;
 	nanosleep(&ts, NULL);
-	*waited += us;
 	return 1;
 }
 
@@ -77,7 +93,7 @@ static int sq_open(const char *uri, void **conn, struct buf *err)
 			log_warn("no writer queue (%s.lock: %s); writers will poll for SQLite's lock", path,
 				 strerror(errno));
 	}
-	sqlite3_busy_handler(s->db, busy_wait, &s->busy_waited);
+	sqlite3_busy_handler(s->db, busy_wait, s);
 	/* WAL: readers never block the writer; synchronous=FULL: an answered event survives power loss */
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
 			 &msg) != SQLITE_OK) {
@@ -107,22 +123,110 @@ static void sq_close(void *conn)
 	free(s);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig; /* only to interrupt flock() */
+}
+
+/* flock(LOCK_EX) that gives up at limit (clock_monotonic()): the blocking call is cut by ITIMER_REAL's
+ * SIGALRM (a handler without SA_RESTART, so flock returns EINTR). 0 locked, -1 not within the limit. */
+static int flock_until(int fd, double limit)
+{
+	struct sigaction sa, old;
+	int rc;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	for (;;) {
+		double left = limit - clock_monotonic();
+		struct itimerval it = {{0, 0}, {0, 0}};
+
+		if (left <= 0) {
+			rc = -1;
+			break;
+		}
+		it.it_value.tv_sec = (time_t)left;
+		it.it_value.tv_usec = (suseconds_t)((left - (double)(time_t)left) * 1e6) + 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+		rc = flock(fd, LOCK_EX);
+		memset(&it, 0, sizeof it);
+		setitimer(ITIMER_REAL, &it, NULL);
+		if (rc == 0 || errno != EINTR)
+			break;
+	}
+	sigaction(SIGALRM, &old, NULL);
+	return rc == 0 ? 0 : -1;
+}
+
 /* Write transactions of all processes on this host take an exclusive flock first, so a writer that
  * finds the database busy sleeps in the kernel until its turn instead of retrying (which costs CPU
  * and, with SQLite's own back-off, up to 100 ms per miss). Writers on other hosts (network file
- * systems) or without the lock file still meet SQLite's lock and the busy handler. */
-static void writer_queue(struct sq *s, const char *sql)
+ * systems) or without the lock file still meet SQLite's lock and the busy handler. The wait is
+ * bounded like every other (the deadline). 0, or -1 when the queue did not move in time. */
+static int writer_queue(struct sq *s, int take)
 {
 	if (s->lockfd < 0)
-		return;
-	if (!s->locked && strncmp(sql, "BEGIN IMMEDIATE", 15) == 0) {
-		while (flock(s->lockfd, LOCK_EX) < 0 && errno == EINTR)
-			;
+		return 0;
+	if (take && !s->locked) {
+		if (flock_until(s->lockfd, wait_limit(s)) < 0) {
+			snprintf(s->err, sizeof s->err, "the writer queue (%s) was not free in time", "<file>.lock");
+			s->failure = STORE_FAIL_LOCKED;
+			return -1;
+		}
 		s->locked = 1;
-	} else if (s->locked && (strncmp(sql, "COMMIT", 6) == 0 || strncmp(sql, "ROLLBACK", 8) == 0)) {
+	} else if (!take && s->locked) {
 		flock(s->lockfd, LOCK_UN);
 		s->locked = 0;
 	}
+	return 0;
+}
+
+/* The cause of SQLite's last error. */
+static int classify(struct sq *s, int rc)
+{
+	int sys = sqlite3_system_errno(s->db);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_FAIL_LOCKED;
+	case SQLITE_FULL:
+		return STORE_FAIL_FULL;
+	case SQLITE_READONLY:
+		return STORE_FAIL_READONLY;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		if (sys == ENOSPC || sys == EDQUOT)
+			return STORE_FAIL_FULL;
+		if (sys == EROFS || sys == EACCES || sys == EPERM || (rc & 0xff) != SQLITE_IOERR)
+			return STORE_FAIL_READONLY;
+		return STORE_FAIL_OTHER;
+	default:
+		return STORE_FAIL_OTHER;
+	}
+}
+
+/* Records the last error (a ROLLBACK's own failure never hides the error that caused it). */
+static void set_error(struct sq *s, const char *sql, int rc)
+{
+	if (strncmp(sql, "ROLLBACK", 8) == 0 && s->failure)
+		return;
+	s->failure = classify(s, rc);
+	if (s->failure == STORE_FAIL_FULL)
+		snprintf(s->err, sizeof s->err, "disk full: %s", sqlite3_errmsg(s->db));
+	else if (s->failure == STORE_FAIL_READONLY)
+		snprintf(s->err, sizeof s->err, "read-only: %s (%s)", sqlite3_errmsg(s->db),
+			 strerror(sqlite3_system_errno(s->db) ? sqlite3_system_errno(s->db) : EROFS));
+	else if (s->failure == STORE_FAIL_LOCKED)
+		snprintf(s->err, sizeof s->err, "locked: %s (another process holds the write lock)", sqlite3_errmsg(s->db));
+	else
+		snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
 }
 
 /* "$3" -> "?3", outside string literals. */
@@ -147,6 +251,7 @@ static sqlite3_stmt *prepare(struct sq *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	char *tr;
+	int rc;
 
 	for (size_t i = 0; i < s->ncache; i++)
 		if (s->cache[i].sql == sql)
@@ -154,8 +259,9 @@ static sqlite3_stmt *prepare(struct sq *s, const char *sql)
 	tr = translate(sql);
 	if (!tr)
 		return NULL;
-	if (sqlite3_prepare_v2(s->db, tr, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
+	rc = sqlite3_prepare_v2(s->db, tr, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(s, sql, sqlite3_extended_errcode(s->db));
 		free(tr);
 		return NULL;
 	}
@@ -180,16 +286,19 @@ static enum db_status sq_exec(void *conn, const char *sql, size_t nparams, const
 			      struct db_rows *rows)
 {
 	struct sq *s = conn;
-	sqlite3_stmt *st = prepare(s, sql);
+	sqlite3_stmt *st;
 	enum db_status rc = DB_ERROR;
 	int step, ncols;
 
 	if (rows)
 		memset(rows, 0, sizeof *rows);
+	if (strncmp(sql, "ROLLBACK", 8) != 0)
+		s->failure = STORE_FAIL_NONE;
+	st = prepare(s, sql);
 	if (!st)
 		return DB_ERROR;
-	if (strncmp(sql, "BEGIN IMMEDIATE", 15) == 0)
-		writer_queue(s, sql);
+	if (strncmp(sql, "BEGIN IMMEDIATE", 15) == 0 && writer_queue(s, 1) < 0)
+		goto out;
 	for (size_t i = 0; i < nparams; i++) {
 		int b;
 		if (!params[i].p)
@@ -199,7 +308,7 @@ static enum db_status sq_exec(void *conn, const char *sql, size_t nparams, const
 		else
 			b = sqlite3_bind_text64(st, (int)i + 1, params[i].p, params[i].len, SQLITE_STATIC, SQLITE_UTF8);
 		if (b != SQLITE_OK) {
-			snprintf(s->err, sizeof s->err, "bind: %s", sqlite3_errmsg(s->db));
+			set_error(s, sql, b);
 			goto out;
 		}
 	}
@@ -240,7 +349,7 @@ static enum db_status sq_exec(void *conn, const char *sql, size_t nparams, const
 		}
 	}
 	if (step != SQLITE_DONE) {
-		snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
+		set_error(s, sql, sqlite3_extended_errcode(s->db));
 		goto out;
 	}
 	rc = DB_OK;
@@ -250,7 +359,7 @@ out:
 	/* release after COMMIT/ROLLBACK, and after a BEGIN that failed */
 	if (strncmp(sql, "COMMIT", 6) == 0 || strncmp(sql, "ROLLBACK", 8) == 0 ||
 	    (rc != DB_OK && strncmp(sql, "BEGIN", 5) == 0))
-		writer_queue(s, "COMMIT");
+		(void)writer_queue(s, 0);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (!is_cached(s, st))
@@ -264,6 +373,7 @@ static enum db_status sq_script(void *conn, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		set_error(s, sql, sqlite3_extended_errcode(s->db));
 		snprintf(s->err, sizeof s->err, "%s", msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		return DB_ERROR;
@@ -284,6 +394,18 @@ static const char *sq_error(void *conn)
 	return s && s->err[0] ? s->err : "sqlite error";
 }
 
+static void sq_set_deadline(void *conn, double deadline)
+{
+	((struct sq *)conn)->deadline = deadline;
+}
+
+static int sq_failure(void *conn)
+{
+	struct sq *s = conn;
+
+	return s ? s->failure : STORE_FAIL_OTHER;
+}
+
 const struct db_ops db_sqlite_ops = {
     .name = "sqlite",
     .dml_cte = 0,
@@ -294,4 +416,6 @@ const struct db_ops db_sqlite_ops = {
     .script = sq_script,
     .reconnect = sq_reconnect,
     .error = sq_error,
+    .set_deadline = sq_set_deadline,
+    .failure = sq_failure,
 };

@@ -45,8 +45,29 @@ void store_close(struct store *s);
 const char *store_backend(const struct store *s);
 /* The last error, for logs. */
 const char *store_error(struct store *s);
+
+/* Why the store last failed. */
+enum store_failure {
+	STORE_FAIL_NONE = 0,
+	STORE_FAIL_LOCKED,   /* a lock (SQLite's, the writer queue) was not free within the deadline */
+	STORE_FAIL_TIMEOUT,  /* the server did not answer within the deadline */
+	STORE_FAIL_DOWN,     /* no connection (refused, unreachable, the server went away) */
+	STORE_FAIL_FULL,     /* the disk (or the server's disk) is full */
+	STORE_FAIL_READONLY, /* the file, its directory or the transaction is read-only */
+	STORE_FAIL_OTHER
+};
+enum store_failure store_failure(struct store *s);
+/* "locked", "timed out", "down", "disk full", "read-only", "failed", "none". */
+const char *store_failure_name(enum store_failure f);
+/* Bounds every wait of the following statements (locks, connecting, answers) by this clock_monotonic()
+ * time; 0 restores the default limit (10 s per wait). */
+void store_set_deadline(struct store *s, double deadline);
 /* 0 when the store answers a query. */
 int store_ping(struct store *s) KANCA_MUST_CHECK;
+/* Proves the store takes a write now (updates kanca_health): 0, or -1 (store_failure says why). */
+int store_health_write(struct store *s, long long now) KANCA_MUST_CHECK;
+/* Events not yet processed (received, retry, processing) and the received_at of the oldest (0: none). */
+int store_backlog(struct store *s, long long *events, long long *oldest) KANCA_MUST_CHECK;
 /* The store server's clock (PostgreSQL now()) in unix seconds, for kancactl doctor. 0; -1 on error; -2 when
  * the backend has no clock of its own (SQLite runs inside kanca's process). */
 int store_clock(struct store *s, double *unix_seconds) KANCA_MUST_CHECK;
@@ -131,6 +152,7 @@ struct store_job {
 	char *headers; /* JSON object of the stored request headers */
 	char *options; /* the source's options */
 	char *provider, *account;
+	long long lease_until; /* the claim lasts until then (unix seconds) */
 };
 
 /* Claims the oldest due event (received, or retry whose time has come, or processing whose lease

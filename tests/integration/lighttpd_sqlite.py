@@ -19,7 +19,7 @@ def before(t, store, env):
     tap.eq((r.status, r.body), (200, b"static file served by lighttpd\n"),
            "[lighttpd/sqlite] lighttpd serves its static file")
     r = t.send("GET", "/healthz")
-    tap.eq((r.status, r.json()), (200, {"status": "ok", "store": "sqlite"}), "[lighttpd/sqlite] GET /healthz")
+    tap.eq((r.status, kt.health(r.json())), (200, {"status": "ok", "store": "sqlite"}), "[lighttpd/sqlite] GET /healthz")
     tap.eq(len(kt.pids_in_group(t.proc.pid)) - 1, 2, "[lighttpd/sqlite] lighttpd started max-procs = 2 responders")
 
 

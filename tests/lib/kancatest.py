@@ -636,6 +636,11 @@ class PgStore:
             self.cluster._cleanup()
 
 
+def health(answer):
+    """The status and store of a /healthz answer (the rest, spool depth and backlog, varies)."""
+    return {k: answer.get(k) for k in ("status", "store")} if isinstance(answer, dict) else answer
+
+
 def make_store(kind, tmpdir, cluster=None):
     if kind == "sqlite":
         return SqliteStore(tmpdir)
@@ -1593,9 +1598,20 @@ class Suite:
                              "(SELECT coalesce(max(id), 0) FROM audit_log)")[0]
         return {"events": int(r[0]), "offers": int(r[1]), "audit": int(r[2])}
 
-    def audit_since(self, snap):
-        return self.store.query("SELECT action, status_code, provider, account FROM audit_log WHERE id > ? "
-                                "ORDER BY id", (snap["audit"],))
+    def audit_since(self, snap, settle=2.0):
+        """The audit rows since snap. A rejection's row is written after its answer (never before it), so
+        this waits up to settle seconds for the rows to stop changing (at least one 50 ms apart)."""
+        q = ("SELECT action, status_code, provider, account FROM audit_log WHERE id > ? ORDER BY id",
+             (snap["audit"],))
+        end = time.monotonic() + settle
+        rows = self.store.query(*q)
+        while time.monotonic() < end:
+            time.sleep(0.05)
+            again = self.store.query(*q)
+            if again == rows and rows:
+                break
+            rows = again
+        return rows
 
     def post(self, account, body, secret=None, headers=None, sign=True):
         h = {"Content-Type": "application/json"}
@@ -1888,20 +1904,43 @@ class Suite:
         self.store.stop_server()
         try:
             r = self.post(acc, body, sec)
-            self.expect_json(r, 500, {"success": False, "error": "Internal server error"},
-                             "500 while PostgreSQL is stopped")
+            queued = r.status == 200
+            if isinstance(self.t, CgiTransport):
+                # a CGI process has no source cache from earlier requests: it cannot verify, so 503
+                self.eq(r.status, 503, "503 while PostgreSQL is stopped (CGI: the source cannot be looked up)")
+            elif queued:
+                self.expect_json(r, 200, {"success": True, "message": "Event queued", "queued": True,
+                                          "event": "offer.created"},
+                                 "spooled while PostgreSQL is stopped: the queued answer")
+            else:  # a responder that has not seen this source yet
+                self.eq(r.status, 503, "503 while PostgreSQL is stopped (this responder never saw the source)")
+            if r.status == 503:
+                self.eq((r.headers.get("retry-after"), r.json().get("success")), ("30", False),
+                        "... with Retry-After: 30 and a JSON error")
             h = self.t.send("GET", "/healthz")
-            self.expect_json(h, 503, {"status": "unavailable", "store": self.store.name},
-                             "GET /healthz while PostgreSQL is stopped")
+            self.eq((h.status, health(h.json()), h.headers.get("retry-after")),
+                    (503, {"status": "unavailable", "store": self.store.name}, "30"),
+                    "GET /healthz while PostgreSQL is stopped -> 503 with Retry-After")
+            self.ok("down" in h.json().get("reason", ""), "... its reason says the store is down: %s"
+                    % h.json().get("reason"))
         finally:
             self.store.start_server()
-        r = self.post(acc, body, sec)
-        self.expect_json(r, 200, {"success": True, "message": "Offer created", "event": "offer.created",
-                                  "result": {"inserted": 1}},
-                         "the same request after PostgreSQL is back (nothing was stored by the 500)")
+        if queued:
+            # the processor drains the spool as soon as the store commits again
+            wait_for(lambda: len(self.event_rows("down-1", acc)) == 1, 15)
+            self.eq(len(self.event_rows("down-1", acc)), 1, "the spooled delivery is stored once the store is back")
+            self.ok(self.offer(acc, "DOWN-1") != [], "... and its offer with it (the domain update ran at drain)")
+            r = self.post(acc, body, sec)
+            self.eq(r.status, 200, "the provider's retry of the spooled delivery -> 200 (a duplicate)")
+        else:
+            r = self.post(acc, body, sec)
+            self.expect_json(r, 200, {"success": True, "message": "Offer created", "event": "offer.created",
+                                      "result": {"inserted": 1}},
+                             "the same request after PostgreSQL is back (nothing was stored by the 503)")
         self.eq(len(self.event_rows("down-1", acc)), 1, "after the restart the event is stored once")
-        self.expect_json(self.t.send("GET", "/healthz"), 200, {"status": "ok", "store": self.store.name},
-                         "GET /healthz after PostgreSQL is back")
+        h = self.t.send("GET", "/healthz")
+        self.eq((h.status, health(h.json())), (200, {"status": "ok", "store": self.store.name}),
+                "GET /healthz after PostgreSQL is back")
 
     # -- 3. dedup
     def dedup(self):
@@ -2041,8 +2080,11 @@ class Suite:
 
         # /healthz
         r = self.t.send("GET", "/healthz")
-        self.expect_json(r, 200, {"status": "ok", "store": self.store.name}, "GET /healthz")
+        self.eq((r.status, health(r.json())), (200, {"status": "ok", "store": self.store.name}), "GET /healthz")
         self.eq(r.headers.get("content-type"), "application/json", "GET /healthz Content-Type")
+        self.eq(sorted(r.json().get("backlog", {})), ["events", "oldest_age"], "GET /healthz reports the backlog")
+        self.eq(sorted((r.json().get("spool") or {})), ["bad", "bytes", "oldest_age", "records"],
+                "GET /healthz reports the spool")
 
 
 def run_http_suite(tap, transport, store, env):

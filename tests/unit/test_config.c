@@ -289,6 +289,49 @@ static void test_bounds(void)
 	buf_free(&err);
 }
 
+/* answer_deadline, spool_dir, spool_max_bytes: defaults, bounds, the spool directory in effect */
+static void test_spool_keys(void)
+{
+	struct config c;
+	struct buf err;
+	char dir[1024];
+
+	buf_init(&err, 4096);
+	config_defaults(&c);
+	is_int(c.answer_deadline_ms, 2000, "answer_deadline default 2 s");
+	ok(c.spool_max_bytes == 256ULL * 1024 * 1024, "spool_max_bytes default 256M");
+	is_int(config_set(&c, "answer_deadline", "0.1", &err), 0, "answer_deadline 0.1 is accepted");
+	is_int(c.answer_deadline_ms, 100, "answer_deadline 0.1 = 100 ms");
+	is_int(config_set(&c, "answer_deadline", "30", &err), 0, "answer_deadline 30 is accepted");
+	is_int(c.answer_deadline_ms, 30000, "answer_deadline 30 = 30000 ms");
+	is_int(config_set(&c, "answer_deadline", "2.5", &err), 0, "answer_deadline 2.5 is accepted");
+	is_int(c.answer_deadline_ms, 2500, "answer_deadline 2.5 = 2500 ms");
+	is_int(config_set(&c, "answer_deadline", "0.09", &err), -1, "answer_deadline 0.09 is refused");
+	is_int(config_set(&c, "answer_deadline", "30.5", &err), -1, "answer_deadline 30.5 is refused");
+	is_int(config_set(&c, "answer_deadline", "nan", &err), -1, "answer_deadline nan is refused");
+	is_int(config_set(&c, "answer_deadline", "2s", &err), -1, "answer_deadline 2s is refused");
+	ok(contains(buf_str(&err), "answer_deadline"), "the refusal names answer_deadline: %s", buf_str(&err));
+	buf_reset(&err);
+	is_int(config_set(&c, "spool_max_bytes", "64K", &err), 0, "spool_max_bytes 64K is accepted");
+	ok(c.spool_max_bytes == 65536, "spool_max_bytes 64K value");
+	is_int(config_set(&c, "spool_max_bytes", "1024G", &err), 0, "spool_max_bytes 1024G is accepted");
+	ok(c.spool_max_bytes == 1ULL << 40, "spool_max_bytes 1024G value");
+	is_int(config_set(&c, "spool_max_bytes", "63K", &err), -1, "spool_max_bytes 63K is refused");
+	is_int(config_set(&c, "spool_max_bytes", "1025G", &err), -1, "spool_max_bytes 1025G is refused");
+	ok(contains(buf_str(&err), "spool_max_bytes"), "the refusal names spool_max_bytes: %s", buf_str(&err));
+	buf_reset(&err);
+	is_int(config_set(&c, "store", "sqlite:/var/lib/site/kanca.db", &err), 0, "a SQLite store");
+	is_int(config_spool_dir(&c, dir, sizeof dir), 0, "the default spool directory fits");
+	is_str(dir, "/var/lib/site/spool", "the default spool of a SQLite store is spool/ beside the file");
+	is_int(config_set(&c, "store", "postgresql://h/db", &err), 0, "a PostgreSQL store");
+	is_int(config_spool_dir(&c, dir, sizeof dir), 0, "the default spool directory fits (PostgreSQL)");
+	is_str(dir, "/var/lib/kanca/spool", "the default spool of a PostgreSQL store is /var/lib/kanca/spool");
+	is_int(config_set(&c, "spool_dir", "/srv/spool", &err), 0, "spool_dir /srv/spool");
+	is_int(config_spool_dir(&c, dir, sizeof dir), 0, "spool_dir in effect");
+	is_str(dir, "/srv/spool", "spool_dir, when set, is the spool");
+	buf_free(&err);
+}
+
 static void test_long_lines(void)
 {
 	struct config c;
@@ -409,7 +452,8 @@ static void test_describe(void)
 {
 	static const char *keys[] = {"store",	   "max_body_bytes",	  "log_level",
 				     "base_path",  "timestamp_tolerance", "source_cache_seconds",
-				     "processing", "processing_lease"};
+				     "processing", "processing_lease",	  "answer_deadline",
+				     "spool_dir",  "spool_max_bytes"};
 	char *text = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&text, &n);
@@ -450,6 +494,7 @@ int main(void)
 	test_every_key();
 	test_bad_values();
 	test_bounds();
+	test_spool_keys();
 	test_long_lines();
 	test_missing_file();
 	test_all_problems();
