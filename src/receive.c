@@ -50,6 +50,10 @@ static size_t npending;
 
 /* Until this clock_monotonic() time deliveries are spooled without asking the store (see keep). */
 static double trouble_until;
+/* After a trouble, until this time the store is asked with a short deadline (TROUBLE_WAIT): a store that
+ * is still in trouble then costs a delivery a quarter of a second, not the whole deadline. */
+#define TROUBLE_MEMORY 30.0
+static double careful_until;
 static struct log_every store_trouble, spool_trouble;
 
 static void audit(struct turn *t, const char *action, enum outcome o, const char *reason, long long event_id)
@@ -178,8 +182,10 @@ static int keep(struct turn *t, struct store *s, const struct provider_call *c, 
 			log_error("could not store the event: %s", store_error(s));
 			return -1;
 		}
-		if (clock_monotonic() - t0 > TROUBLE_WAIT)
+		if (clock_monotonic() - t0 > TROUBLE_WAIT * 0.9) {
 			trouble_until = clock_monotonic() + TROUBLE_WINDOW;
+			careful_until = clock_monotonic() + TROUBLE_MEMORY;
+		}
 		if (log_every(&store_trouble, (int)f))
 			log_error("the store is %s (%s): deliveries go to the spool until it commits again",
 				  store_failure_name(f), store_error(s));
@@ -348,7 +354,10 @@ int receive_serve(struct app *a, char *const *envp, request_read_fn read, void *
 	t.now = clock_now();
 	{
 		double d = (double)a->cfg.answer_deadline_ms / 1000.0, reserve = d / 4 < 0.5 ? d / 4 : 0.5;
-		t.store_deadline = clock_monotonic() + d - reserve;
+		double now = clock_monotonic();
+		t.store_deadline = now + d - reserve;
+		if (now < careful_until && t.store_deadline > now + TROUBLE_WAIT)
+			t.store_deadline = now + TROUBLE_WAIT;
 	}
 	log_set_request(NULL, NULL);
 	if (o != OUTCOME_OK) {

@@ -44,14 +44,44 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
+/* dir and its parents (mode 0755: only the spool itself is private). 0 or -1. */
+static int make_parent(const char *dir)
+{
+	char p[4096];
+	char *slash;
+
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT || snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
+		return -1;
+	slash = strrchr(p, '/');
+	if (!slash || slash == p)
+		return -1;
+	*slash = '\0';
+	if (make_parent(p) < 0)
+		return -1;
+	return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
 /* dir and its tmp/, new/ and bad/ (mode 0700). 0 or -1 (errno). */
 static int make_dirs(const char *dir)
 {
 	static const char *const subs[] = {"tmp", "new", "bad"};
 	char p[4096];
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -1;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		/* its parents too (mkdir -p), e.g. /var/lib/kanca/spool on a fresh host */
+		char parent[4096];
+		char *slash;
+		if (errno != ENOENT || snprintf(parent, sizeof parent, "%s", dir) >= (int)sizeof parent)
+			return -1;
+		slash = strrchr(parent, '/');
+		if (!slash || slash == parent)
+			return -1;
+		*slash = '\0';
+		if (make_parent(parent) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+			return -1;
+	}
 	for (size_t i = 0; i < 3; i++) {
 		if (sub(p, sizeof p, dir, subs[i]) < 0) {
 			errno = ENAMETOOLONG;

@@ -68,7 +68,14 @@ int store_health_write(struct store *s, long long now)
 	struct num n;
 	struct db_param p[1] = {PN(&n, now)};
 
-	return store_exec(s, sql, 1, p, NULL) == DB_OK ? 0 : -1;
+	/* in a transaction begun as deliveries begin theirs, so it meets the same locks (SQLite's writer queue) */
+	if (store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK)
+		return -1;
+	if (store_exec(s, sql, 1, p, NULL) != DB_OK || store_exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
+		(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 int store_backlog(struct store *s, long long *events, long long *oldest)
