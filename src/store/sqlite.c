@@ -32,6 +32,8 @@ struct sq {
 	double deadline;   /* clock_monotonic() limit of every wait; 0: DEFAULT_WAIT per wait */
 	double busy_limit; /* the limit of the wait in progress */
 	int failure;	   /* enum store_failure of the last error */
+	int reopen;	   /* a read-only failure: open the file again before the next statement */
+	char path[4096];
 	int lockfd; /* <file>.lock: writers queue on it in the kernel instead of polling SQLite */
 	int locked;
 	char err[256];
@@ -68,45 +70,95 @@ static int busy_wait(void *arg, int tries)
 	return 1;
 }
 
+/* Opens (or opens again) the file of s->path: WAL mode, the busy handler. 0, or -1 with the reason in err. */
+static int open_db(struct sq *s, struct buf *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		(void)!buf_printf(err, "cannot open SQLite file %s: %s", s->path,
+				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_handler(s->db, busy_wait, s);
+	/* WAL: readers never block the writer; synchronous=FULL: an answered event survives power loss */
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
+			 &msg) != SQLITE_OK) {
+		(void)!buf_printf(err, "cannot set up SQLite file %s: %s", s->path, msg ? msg : "?");
+		sqlite3_free(msg);
+		goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_close(s->db);
+	s->db = NULL;
+	return -1;
+}
+
+static void close_db(struct sq *s)
+{
+	for (size_t i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i].st);
+	s->ncache = 0;
+	sqlite3_close(s->db);
+	s->db = NULL;
+}
+
 static int sq_open(const char *uri, void **conn, struct buf *err)
 {
 	struct sq *s;
 	const char *path = uri + (strncmp(uri, "sqlite:", 7) == 0 ? 7 : 0);
-	char *msg = NULL;
 
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return -1;
 	s->lockfd = -1;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		(void)!buf_printf(err, "cannot open SQLite file %s: %s", path,
-				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		goto fail;
+	if (snprintf(s->path, sizeof s->path, "%s", path) >= (int)sizeof s->path) {
+		(void)!buf_printf(err, "SQLite file name too long");
+		free(s);
+		return -1;
+	}
+	if (open_db(s, err) < 0) {
+		free(s);
+		return -1;
 	}
 	srand((unsigned)getpid() ^ (unsigned)time(NULL)); /* responders must not retry in step */
 	{
-		char lockpath[4096];
+		char lockpath[4096 + 8];
 		snprintf(lockpath, sizeof lockpath, "%s.lock", path);
 		s->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (s->lockfd < 0)
 			log_warn("no writer queue (%s.lock: %s); writers will poll for SQLite's lock", path,
 				 strerror(errno));
 	}
-	sqlite3_busy_handler(s->db, busy_wait, s);
-	/* WAL: readers never block the writer; synchronous=FULL: an answered event survives power loss */
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
-			 &msg) != SQLITE_OK) {
-		(void)!buf_printf(err, "cannot set up SQLite file %s: %s", path, msg ? msg : "?");
-		sqlite3_free(msg);
-		goto fail;
-	}
 	*conn = s;
 	return 0;
-fail:
-	sqlite3_close(s->db);
-	free(s);
-	return -1;
+}
+
+/* After a read-only failure (a read-only file, directory or -shm that an operator may fix while kanca
+ * runs), the file is opened again before the next statement outside a transaction: SQLite would keep
+ * using what it opened read-only. 0, or -1 (still not writable: the statement fails as before). */
+static int reopen_if_needed(struct sq *s, const char *sql)
+{
+	struct buf err;
+	int rc;
+
+	if (!s->reopen || (s->db && !sqlite3_get_autocommit(s->db)) || strncmp(sql, "COMMIT", 6) == 0 ||
+	    strncmp(sql, "ROLLBACK", 8) == 0)
+		return s->db ? 0 : -1;
+	if (s->db)
+		close_db(s);
+	buf_init(&err, 512);
+	rc = open_db(s, &err);
+	if (rc < 0) {
+		snprintf(s->err, sizeof s->err, "read-only: %s", buf_str(&err));
+		s->failure = STORE_FAIL_READONLY;
+	} else {
+		s->reopen = 0;
+	}
+	buf_free(&err);
+	return rc;
 }
 
 static void sq_close(void *conn)
@@ -115,9 +167,7 @@ static void sq_close(void *conn)
 
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->ncache; i++)
-		sqlite3_finalize(s->cache[i].st);
-	sqlite3_close(s->db);
+	close_db(s);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	free(s);
@@ -218,11 +268,15 @@ static void set_error(struct sq *s, const char *sql, int rc)
 	if (strncmp(sql, "ROLLBACK", 8) == 0 && s->failure)
 		return;
 	s->failure = classify(s, rc);
+	if (s->failure == STORE_FAIL_READONLY)
+		s->reopen = 1;
 	if (s->failure == STORE_FAIL_FULL)
 		snprintf(s->err, sizeof s->err, "disk full: %s", sqlite3_errmsg(s->db));
 	else if (s->failure == STORE_FAIL_READONLY)
-		snprintf(s->err, sizeof s->err, "read-only: %s (%s)", sqlite3_errmsg(s->db),
-			 strerror(sqlite3_system_errno(s->db) ? sqlite3_system_errno(s->db) : EROFS));
+		snprintf(s->err, sizeof s->err, "read-only: %s%s%s%s", sqlite3_errmsg(s->db),
+			 sqlite3_system_errno(s->db) ? " (" : "",
+			 sqlite3_system_errno(s->db) ? strerror(sqlite3_system_errno(s->db)) : "",
+			 sqlite3_system_errno(s->db) ? ")" : "");
 	else if (s->failure == STORE_FAIL_LOCKED)
 		snprintf(s->err, sizeof s->err, "locked: %s (another process holds the write lock)", sqlite3_errmsg(s->db));
 	else
@@ -294,6 +348,8 @@ static enum db_status sq_exec(void *conn, const char *sql, size_t nparams, const
 		memset(rows, 0, sizeof *rows);
 	if (strncmp(sql, "ROLLBACK", 8) != 0)
 		s->failure = STORE_FAIL_NONE;
+	if (reopen_if_needed(s, sql) < 0)
+		return DB_ERROR;
 	st = prepare(s, sql);
 	if (!st)
 		return DB_ERROR;
@@ -372,6 +428,8 @@ static enum db_status sq_script(void *conn, const char *sql)
 	struct sq *s = conn;
 	char *msg = NULL;
 
+	if (reopen_if_needed(s, sql) < 0)
+		return DB_ERROR;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		set_error(s, sql, sqlite3_extended_errcode(s->db));
 		snprintf(s->err, sizeof s->err, "%s", msg ? msg : sqlite3_errmsg(s->db));

@@ -210,20 +210,16 @@ class Tmpfs:
     def fill(self):
         """Fills the file system to the last byte; the filler's path (remove it to free the space)."""
         filler = os.path.join(self.path, "filler")
-        with open(filler, "wb") as f:
-            chunk = b"\0" * 65536
-            try:
-                for _ in range(100000):  # bounded: 6 GiB at most
-                    f.write(chunk)
-                    f.flush()
-            except OSError:
-                pass
-            try:
-                for _ in range(65536):
-                    f.write(b"\0")
-                    f.flush()
-            except OSError:
-                pass
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for size in (1 << 20, 65536, 4096, 512, 1):
+                for _ in range(100000):  # bounded: the file system is small
+                    try:
+                        os.write(fd, b"\0" * size)
+                    except OSError:
+                        break
+        finally:
+            os.close(fd)
         return filler
 
     def umount(self):
