@@ -1,5 +1,5 @@
 /* ctl.h: the commands of kancactl's table, each defined in its command file (events.c, source.c, secret.c,
- * processing.c, doctor.c); they share only util.h, never each other. */
+ * processing.c, spool.c, doctor.c); they share only util.h, never each other. */
 #ifndef KANCA_CTL_H
 #define KANCA_CTL_H
 
@@ -24,6 +24,10 @@ int ctl_events(struct app *a, int argc, char **argv);
 int ctl_event_show(struct app *a, int argc, char **argv);
 int ctl_stats(struct app *a, int argc, char **argv);
 int ctl_audit(struct app *a, int argc, char **argv);
+/* kancactl spool status: loads the configuration itself (a->config_path only), never the store, so that it
+ * answers while the store is broken. */
+int ctl_spool_status(struct app *a, int argc, char **argv);
+int ctl_spool_drain(struct app *a, int argc, char **argv);
 /* kancactl doctor: loads the configuration itself (a->config_path, NULL = the default path; nothing else
  * of a is set) to report its problems as findings. CTL_OK when nothing failed, CTL_FAIL otherwise,
  * CTL_USAGE. */

@@ -72,6 +72,12 @@ static const struct ctl_command commands[] = {
     {"stats", "[--json]", "per source, event type and status: count and last received, last 24 hours", CTL_NEEDS_STORE,
      ctl_stats},
     {"audit", "[--limit N]", "the newest audit log rows", CTL_NEEDS_STORE, ctl_audit},
+    {"spool status", "[--json]",
+     "what waits in the spool: deliveries (bytes, age of the oldest), records set aside in bad/, partial files "
+     "in tmp/, spool_max_bytes (reads no store: works while it is broken)",
+     CTL_OWN_CONFIG, ctl_spool_status},
+    {"spool drain", "", "store every delivery waiting in the spool now, in arrival order (exit 1 when some are left)",
+     CTL_NEEDS_STORE, ctl_spool_drain},
     {"providers", "", "list the providers kanca knows", CTL_NEEDS_NOTHING, cmd_providers},
     {"config keys", "", "list configuration keys, defaults and descriptions", CTL_NEEDS_NOTHING, cmd_config_keys},
     {"config check", "", "load the configuration and report every problem", CTL_NEEDS_CONFIG, cmd_config_check},
