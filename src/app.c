@@ -81,8 +81,9 @@ struct store *app_store(struct app *a)
 
 void app_answer_broken(void)
 {
-	static const char answer[] = "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n"
-				     "Content-Length: 49\r\n\r\n{\"success\":false,\"error\":\"Internal server error\"}";
+	static const char answer[] =
+	    "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 49\r\n\r\n{\"success\":false,\"error\":\"Internal server error\"}";
 	size_t n = sizeof answer - 1;
 	const char *p = answer;
 

@@ -27,7 +27,8 @@ enum key_type {
 	KEY_PATHPREFIX,
 	KEY_PROCESSING,
 	KEY_DEADLINE,
-	KEY_BIGSIZE
+	KEY_BIGSIZE,
+	KEY_ABSPATH
 };
 
 struct key {
@@ -63,7 +64,7 @@ static const struct key keys[] = {
     {"answer_deadline", KEY_DEADLINE, F(answer_deadline_ms), "2",
      "seconds (0.1 to 30, decimals allowed) from reading a delivery to writing its answer; every wait on the store "
      "is bounded by it, and a delivery the store cannot commit in time is spooled"},
-    {"spool_dir", KEY_STRING, F(spool_dir), "",
+    {"spool_dir", KEY_ABSPATH, F(spool_dir), "",
      "directory where authentic deliveries wait (fsync'd) while the store cannot commit them; empty: \"spool\" "
      "beside a SQLite file, " KANCA_DEFAULT_SPOOL " for PostgreSQL; must be writable by the user kanca runs as"},
     {"spool_max_bytes", KEY_BIGSIZE, F(spool_max_bytes), "256M",
@@ -121,6 +122,9 @@ static int set_key(struct config *c, const struct key *k, const char *v, struct 
 		/* fall through */
 	case KEY_STRING:
 	case KEY_PATHPREFIX:
+	case KEY_ABSPATH:
+		if (k->type == KEY_ABSPATH && v[0] && v[0] != '/')
+			return buf_fail(err, "%s: must be empty or an absolute path, got \"%s\"", k->name, v);
 		if (strlen(v) >= k->size)
 			return buf_fail(err, "%s: longer than %zu characters", k->name, k->size - 1);
 		if (k->type == KEY_PATHPREFIX && v[0] && (v[0] != '/' || v[strlen(v) - 1] == '/' || strchr(v, '?')))

@@ -10,16 +10,16 @@
 struct buf;
 
 struct config {
-	char store[1024];	   /* "sqlite:/path/file.db" or a libpq URI "postgresql://..." */
-	size_t max_body_bytes;	   /* bodies above it get 413 */
-	int log_level;		   /* enum log_level */
-	char base_path[256];	   /* prefix before /webhook/... ("" or e.g. "/hooks") */
-	long timestamp_tolerance;  /* seconds a signed timestamp may be off (Stripe, Standard Webhooks) */
-	long source_cache_seconds; /* how long a responder reuses a source and its secrets; 0 = never */
-	int processing_fork;	   /* processing = fork (1) | off (0) */
-	long processing_lease;	   /* seconds a claim lasts before another processor may take the event */
-	long answer_deadline_ms;   /* longest time from reading a request to writing its answer */
-	char spool_dir[1024];	   /* where deliveries wait while the store cannot commit; "" = the default */
+	char store[1024];		    /* "sqlite:/path/file.db" or a libpq URI "postgresql://..." */
+	size_t max_body_bytes;		    /* bodies above it get 413 */
+	int log_level;			    /* enum log_level */
+	char base_path[256];		    /* prefix before /webhook/... ("" or e.g. "/hooks") */
+	long timestamp_tolerance;	    /* seconds a signed timestamp may be off (Stripe, Standard Webhooks) */
+	long source_cache_seconds;	    /* how long a responder reuses a source and its secrets; 0 = never */
+	int processing_fork;		    /* processing = fork (1) | off (0) */
+	long processing_lease;		    /* seconds a claim lasts before another processor may take the event */
+	long answer_deadline_ms;	    /* longest time from reading a request to writing its answer */
+	char spool_dir[1024];		    /* where deliveries wait while the store cannot commit; "" = the default */
 	unsigned long long spool_max_bytes; /* beyond it a delivery the store cannot take gets 503 */
 };
 

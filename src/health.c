@@ -46,7 +46,8 @@ void health_serve(struct app *a, long long now, double deadline, struct response
 		(void)!buf_append_json_string(&res->body, reason, strlen(reason));
 	}
 	if (spool_ok)
-		(void)!buf_printf(&res->body, ",\"spool\":{\"records\":%ld,\"bytes\":%llu,\"oldest_age\":%lld,\"bad\":%ld}",
+		(void)!buf_printf(&res->body,
+				  ",\"spool\":{\"records\":%ld,\"bytes\":%llu,\"oldest_age\":%lld,\"bad\":%ld}",
 				  sp.records, sp.bytes, sp.records && sp.oldest ? now - sp.oldest : 0, sp.bad);
 	else
 		(void)!buf_append_str(&res->body, ",\"spool\":null");

@@ -52,7 +52,8 @@ int intake_store(struct store *s, const struct provider *prov, const struct prov
 			goto out; /* nothing of this event was written */
 		out->dup_all = out->dup_all && dup;
 		out->kept++;
-		log_info("%s event %lld type=%s", dup ? "duplicate of" : "stored", id, evs[i].type[0] ? evs[i].type : "-");
+		log_info("%s event %lld type=%s", dup ? "duplicate of" : "stored", id,
+			 evs[i].type[0] ? evs[i].type : "-");
 	}
 	rc = 0;
 out:
@@ -137,6 +138,7 @@ int intake_drain(struct store *s, const struct config *cfg, long max, struct int
 	out->busy = sd.busy;
 	out->stopped = sd.stopped;
 	if (sd.stored || sd.bad)
-		log_info("spool %s: %ld deliveries stored, %ld set aside, %ld waiting", dir, sd.stored, sd.bad, sd.left);
+		log_info("spool %s: %ld deliveries stored, %ld set aside, %ld waiting", dir, sd.stored, sd.bad,
+			 sd.left);
 	return 0;
 }

@@ -25,10 +25,9 @@ struct intake_result {
  * received_at is when it arrived. stored receives the answer kept for the first event (duplicates).
  * 0, or -1 when the store failed (the events before the failing one may be stored: a second intake
  * of the same request stores only the rest). */
-int intake_store(struct store *s, const struct provider *prov, const struct provider_call *c,
-		 const char *account, const char *verification, long long secret_id, long long received_at,
-		 struct provider_event *evs, size_t nevs, void *state, struct buf *stored,
-		 struct intake_result *out) KANCA_MUST_CHECK;
+int intake_store(struct store *s, const struct provider *prov, const struct provider_call *c, const char *account,
+		 const char *verification, long long secret_id, long long received_at, struct provider_event *evs,
+		 size_t nevs, void *state, struct buf *stored, struct intake_result *out) KANCA_MUST_CHECK;
 
 /* What a drain of the spool did. */
 struct intake_drained {

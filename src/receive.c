@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TROUBLE_WAIT	0.25 /* a store that made a delivery wait longer than this and failed ... */
-#define TROUBLE_WINDOW	1.0  /* ... is not asked again for this long: deliveries go to the spool at once */
-#define RETRY_AFTER	"30"
-#define PENDING_AUDITS	4
+#define TROUBLE_WAIT   0.25 /* a store that made a delivery wait longer than this and failed ... */
+#define TROUBLE_WINDOW 1.0  /* ... is not asked again for this long: deliveries go to the spool at once */
+#define RETRY_AFTER    "30"
+#define PENDING_AUDITS 4
 
 struct turn {
 	struct app *app;

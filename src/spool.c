@@ -185,7 +185,8 @@ int spool_write(const char *dir, unsigned long long max_bytes, const struct spoo
 	verify_hex_encode(sum, sizeof sum, hex);
 	snprintf(head, sizeof head, MAGIC "%zu %s\n", payload.len, hex);
 	record_name(name, sizeof name);
-	if (sub(newdir, sizeof newdir, dir, "new") < 0 || snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name) >= (int)sizeof tmp ||
+	if (sub(newdir, sizeof newdir, dir, "new") < 0 ||
+	    snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name) >= (int)sizeof tmp ||
 	    snprintf(dst, sizeof dst, "%s/%s", newdir, name) >= (int)sizeof dst) {
 		(void)!buf_printf(err, "spool path too long");
 		goto out;
@@ -502,8 +503,8 @@ static void clean_tmp(const char *dir)
 	for (size_t i = 0; i < n; i++)
 		if (sub(f, sizeof f, p, names[i]) == 0 && stat(f, &sb) == 0 && now - sb.st_mtime > STALE_TMP &&
 		    unlink(f) == 0)
-			log_warn("removed %s: a spool record that a crash left half-written (it was never answered 2xx)",
-				 f);
+			log_warn(
+			    "removed %s: a spool record that a crash left half-written (it was never answered 2xx)", f);
 	free_names(names, n);
 }
 

@@ -29,11 +29,11 @@ struct spool_record {
 
 /* What a spool holds now. */
 struct spool_status {
-	long records;		/* complete records waiting in new/ */
+	long records;		  /* complete records waiting in new/ */
 	unsigned long long bytes; /* their size */
-	long long oldest;	/* received_at of the oldest (unix seconds), 0 when none */
-	long bad;		/* records set aside in bad/ */
-	long partial;		/* files in tmp/ (being written, or left by a crash) */
+	long long oldest;	  /* received_at of the oldest (unix seconds), 0 when none */
+	long bad;		  /* records set aside in bad/ */
+	long partial;		  /* files in tmp/ (being written, or left by a crash) */
 };
 
 /* Writes r durably into dir (created with mode 0700 if missing) unless that would take the spool
@@ -62,7 +62,6 @@ struct spool_drained {
 /* Drains up to max records (0: all) in arrival order through fn, one at a time: a record is removed
  * only after fn stored it. Unreadable records move to bad/. Files in tmp/ older than a minute (left
  * by a crash while writing) are removed. 0 with *out filled, -1 when dir cannot be read. */
-int spool_drain(const char *dir, long max, spool_store_fn fn, void *arg,
-		struct spool_drained *out) KANCA_MUST_CHECK;
+int spool_drain(const char *dir, long max, spool_store_fn fn, void *arg, struct spool_drained *out) KANCA_MUST_CHECK;
 
 #endif

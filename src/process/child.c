@@ -83,9 +83,11 @@ static void child_main(const struct config *cfg, int bell)
 		struct pollfd p = {bell, POLLIN, 0};
 		char tmp[256];
 		if (log_every(&trouble, 99))
-			log_error("processor: the store cannot be opened (%s); trying again every second", buf_str(&err));
+			log_error("processor: the store cannot be opened (%s); trying again every second",
+				  buf_str(&err));
 		buf_reset(&err);
-		if (poll(&p, 1, IDLE_SWEEP_MS) > 0 && (p.revents & (POLLIN | POLLHUP)) && read(bell, tmp, sizeof tmp) <= 0)
+		if (poll(&p, 1, IDLE_SWEEP_MS) > 0 && (p.revents & (POLLIN | POLLHUP)) &&
+		    read(bell, tmp, sizeof tmp) <= 0)
 			_exit(0); /* the responder is gone */
 	}
 	buf_free(&err);

@@ -329,8 +329,8 @@ long process_run(struct store *s, const struct process_opts *o)
 			if (o->drain)
 				return -1;
 			if (log_every(&run_log, (int)store_failure(s) + 1))
-				log_error("processor: the store is %s (%s); waiting for it", store_failure_name(store_failure(s)),
-					  store_error(s));
+				log_error("processor: the store is %s (%s); waiting for it",
+					  store_failure_name(store_failure(s)), store_error(s));
 			nap(0.5);
 			continue;
 		}

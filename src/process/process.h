@@ -36,10 +36,10 @@ struct config;
 
 struct process_opts {
 	const struct config *cfg; /* its spool is drained into the store first (NULL: none) */
-	long lease;	 /* seconds a claim lasts */
-	int drain;	 /* stop when nothing is due (kancactl worker --drain) */
-	long max_events; /* stop after this many (0: no limit) */
-	double poll;	 /* seconds between looks when idle */
+	long lease;		  /* seconds a claim lasts */
+	int drain;		  /* stop when nothing is due (kancactl worker --drain) */
+	long max_events;	  /* stop after this many (0: no limit) */
+	double poll;		  /* seconds between looks when idle */
 };
 
 /* Drains the spool (o->cfg's) and claims and processes due events. Returns how many were processed, or

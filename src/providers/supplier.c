@@ -287,9 +287,10 @@ static void answer(const struct provider_call *c, enum outcome o, const struct p
 	case OUTCOME_DUPLICATE:
 		/* offer events answer with what apply stored; the others are acknowledged like this */
 		response_set(res, OUTCOME_OK);
-		if (buf_append_str(&res->body, message && strcmp(message, PROVIDER_QUEUED) == 0
-						   ? "{\"success\":true,\"message\":\"Event queued\",\"queued\":true,\"event\":"
-						   : "{\"success\":true,\"message\":\"Event received\",\"event\":") < 0 ||
+		if (buf_append_str(&res->body,
+				   message && strcmp(message, PROVIDER_QUEUED) == 0
+				       ? "{\"success\":true,\"message\":\"Event queued\",\"queued\":true,\"event\":"
+				       : "{\"success\":true,\"message\":\"Event received\",\"event\":") < 0 ||
 		    buf_append_json_string(&res->body, ev ? ev->type : "", ev ? strlen(ev->type) : 0) < 0 ||
 		    buf_append_str(&res->body, "}") < 0)
 			buf_reset(&res->body);

@@ -15,8 +15,8 @@
 
 #include <libpq-fe.h>
 
-#define STMT_CACHE 64
-#define BYTEAOID   17
+#define STMT_CACHE   64
+#define BYTEAOID     17
 #define CONNECT_WAIT 10.0 /* seconds a connection attempt lasts without a deadline */
 
 struct pg {

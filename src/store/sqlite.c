@@ -19,7 +19,7 @@
 
 #include <sqlite3.h>
 
-#define STMT_CACHE	64
+#define STMT_CACHE   64
 #define DEFAULT_WAIT 10.0 /* seconds a wait for a lock lasts without a deadline */
 
 struct sq {
@@ -75,8 +75,8 @@ static int open_db(struct sq *s, struct buf *err)
 {
 	char *msg = NULL;
 
-	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		(void)!buf_printf(err, "cannot open SQLite file %s: %s", s->path,
 				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
@@ -278,7 +278,8 @@ static void set_error(struct sq *s, const char *sql, int rc)
 			 sqlite3_system_errno(s->db) ? strerror(sqlite3_system_errno(s->db)) : "",
 			 sqlite3_system_errno(s->db) ? ")" : "");
 	else if (s->failure == STORE_FAIL_LOCKED)
-		snprintf(s->err, sizeof s->err, "locked: %s (another process holds the write lock)", sqlite3_errmsg(s->db));
+		snprintf(s->err, sizeof s->err, "locked: %s (another process holds the write lock)",
+			 sqlite3_errmsg(s->db));
 	else
 		snprintf(s->err, sizeof s->err, "%s", sqlite3_errmsg(s->db));
 }

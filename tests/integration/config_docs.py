@@ -57,6 +57,9 @@ bad_values = {
     "source_cache_seconds": "301",
     "processing": "later",
     "processing_lease": "0",
+    "answer_deadline": "0.05",
+    "spool_dir": "relative/spool",
+    "spool_max_bytes": "1K",
 }
 tap.eq(sorted(bad_values), sorted(k[0] for k in keys), "every key has a bad-value case below")
 

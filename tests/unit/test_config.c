@@ -329,6 +329,8 @@ static void test_spool_keys(void)
 	is_int(config_set(&c, "spool_dir", "/srv/spool", &err), 0, "spool_dir /srv/spool");
 	is_int(config_spool_dir(&c, dir, sizeof dir), 0, "spool_dir in effect");
 	is_str(dir, "/srv/spool", "spool_dir, when set, is the spool");
+	is_int(config_set(&c, "spool_dir", "spool", &err), -1, "spool_dir spool (relative) is refused");
+	ok(contains(buf_str(&err), "absolute"), "the refusal says it must be absolute: %s", buf_str(&err));
 	buf_free(&err);
 }
 
