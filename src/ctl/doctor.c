@@ -1,7 +1,7 @@
-/* doctor.c: kancactl doctor: checks the configuration, the store, its schema, the clock and the sources;
- * given the public URL, sends each source a self-test delivery signed as its provider signs (X-Kanca-Doctor)
- * through the web server and tells from kanca's answer what the way in between changed, each finding with
- * its fix. The checks live in doctor_local.c and doctor_url.c. */
+/* doctor.c: kancactl doctor: checks the configuration, the store (its files, a write), its schema, the clock,
+ * the spool and the sources; given the public URL, sends each source a self-test delivery signed as its
+ * provider signs (X-Kanca-Doctor) through the web server and tells from kanca's answer what the way in
+ * between changed, each finding with its fix. The checks live in doctor_local.c and doctor_url.c. */
 #include "first.h"
 #include "ctl/doctor_int.h"
 #include "app.h"
@@ -54,14 +54,21 @@ int ctl_doctor(struct app *a, int argc, char **argv)
 	if (doctor_check_config(&d) < 0)
 		goto done;
 	log_set_level((enum log_level)d.cfg.log_level);
+	/* the store's files and the spool are checked whatever the store says: they are why it fails, or where
+	 * the deliveries go meanwhile */
 	if (doctor_check_store(&d) < 0) {
+		doctor_check_store_files(&d);
 		doctor_say(&d, WARN, "migrations", "not checked: the store does not answer");
+		doctor_check_spool(&d);
 		goto done;
 	}
+	doctor_check_store_files(&d);
 	if (doctor_check_migrations(&d) < 0) {
 		doctor_check_clock(&d, pinned);
+		doctor_check_spool(&d);
 		goto done;
 	}
+	doctor_check_store_write(&d);
 	doctor_check_clock(&d, pinned);
 	doctor_check_spool(&d);
 	if (doctor_check_sources(&d, &rows) < 0)

@@ -1,5 +1,6 @@
-/* doctor_fixes.c: what to change in each web server, as data: one row per server kind, the texts kancactl
- * doctor's findings end with. */
+/* doctor_fixes.c: what to change, as data, the texts kancactl doctor's findings end with: in each web server
+ * (one row per server kind), for the store's and the spool's files (the chown/chmod commands), and for a store
+ * that cannot take a write (one row per cause). */
 #include "first.h"
 #include "ctl/doctor_int.h"
 
@@ -116,4 +117,93 @@ const char *doctor_fix_route(enum server_kind k)
 const char *doctor_fix_authorization(enum server_kind k)
 {
 	return row(k)->authorization;
+}
+
+/* ---- the store and the spool on this host ---- */
+
+/* Who kanca runs as in each shipped setup (doc/operations.md, "Running behind a web server"). */
+static const char *const runs_as[] = {
+    "www-data (Debian) under Apache mod_fcgid and lighttpd bin-path or CGI: the web server's User or "
+    "server.username",
+    "User= of systemd/kanca-fcgi.service (kanca) under spawn-fcgi/systemd, for mod_proxy_fcgi or lighttpd",
+    "your own account under shared-hosting CGI (suEXEC)",
+};
+
+const char *doctor_fix_user(char *out, size_t cap)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof runs_as / sizeof runs_as[0] && o < cap; i++) {
+		int w = snprintf(out + o, cap - o, "%s%s", i ? "; " : "the user kanca runs as: ", runs_as[i]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	return out;
+}
+
+const char *doctor_fix_writable(enum fix_write how, const char *path, int is_dir, const char *user, const char *mount,
+				char *out, size_t cap)
+{
+	const char *bits = is_dir ? "u+rwx" : "u+rw";
+
+	switch (how) {
+	case FIX_WRITE_CHMOD:
+		snprintf(out, cap, "chmod %s %s", bits, path);
+		break;
+	case FIX_WRITE_CHOWN:
+		snprintf(out, cap, "chown %s: %s && chmod %s %s", user, path, bits, path);
+		break;
+	case FIX_WRITE_CREATE:
+		snprintf(out, cap, "install -d -m 0700 -o %s %s", user, path);
+		break;
+	case FIX_WRITE_REMOUNT:
+	default:
+		snprintf(out, cap,
+			 "%s is on a file system mounted read-only: mount -o remount,rw %s, or move it to a "
+			 "writable one",
+			 path, mount && *mount ? mount : "MOUNTPOINT");
+		break;
+	}
+	return out;
+}
+
+/* What to do when the store cannot take a write, per cause and backend. */
+struct write_fix {
+	enum store_failure failure;
+	const char *sqlite, *pg;
+};
+
+/* clang-format off: a table */
+static const struct write_fix write_fixes[] = {
+    {STORE_FAIL_READONLY,
+     "make the SQLite file, its directory and its -wal and -shm files writable by the user kanca runs as (the store "
+     "files lines name them); a read-only mount: remount it read-write",
+     "the connection is read-only (a standby, or default_transaction_read_only): point store = at the primary, or "
+     "ALTER DATABASE ... SET default_transaction_read_only = off"},
+    {STORE_FAIL_FULL, "free space on the file system of the SQLite file (df), or move the store",
+     "free space on PostgreSQL's disk (its log says which file system)"},
+    {STORE_FAIL_LOCKED,
+     "another process holds SQLite's write lock beyond answer_deadline (a long kancactl purge, a sqlite3 shell inside "
+     "BEGIN): fuser -v on the SQLite file names it",
+     "another session holds the lock: pg_stat_activity (wait_event_type Lock) shows who"},
+    {STORE_FAIL_TIMEOUT,
+     "the SQLite file's disk did not answer within answer_deadline (an overloaded or network file system)",
+     "PostgreSQL did not answer within answer_deadline: check its load and the network to it"},
+    {STORE_FAIL_DOWN, "check the path of the SQLite file and its directory",
+     "start PostgreSQL or correct store = in the configuration (host, port, user, database, password)"},
+    {STORE_FAIL_OTHER, "the error above says why; kanca's log has it too",
+     "the error above says why; PostgreSQL's log has it too"},
+};
+/* clang-format on */
+
+const char *doctor_fix_store_write(enum store_failure f, int sqlite)
+{
+	size_t n = sizeof write_fixes / sizeof write_fixes[0], i;
+
+	for (i = 0; i < n - 1; i++)
+		if (write_fixes[i].failure == f)
+			break;
+	return sqlite ? write_fixes[i].sqlite : write_fixes[i].pg;
 }

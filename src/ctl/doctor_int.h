@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http_client.h"
 #include "source.h"
+#include "store/store.h"
 #include "verify.h"
 
 #include <stddef.h>
@@ -49,6 +50,11 @@ int doctor_check_config(struct doctor *d);
 int doctor_check_store(struct doctor *d);
 int doctor_check_migrations(struct doctor *d);
 void doctor_check_clock(struct doctor *d, int pinned);
+/* SQLite: the file, its directory, its -wal, -shm and .lock files: owner, mode, writable by kanca's user. */
+void doctor_check_store_files(struct doctor *d);
+/* The store takes a write now (store_health_write, within answer_deadline); after the migrations. */
+void doctor_check_store_write(struct doctor *d);
+/* The spool directory: exists or can be created, writable by kanca's user, free space, what waits in it. */
 void doctor_check_spool(struct doctor *d);
 /* The sources (*out: store_list_sources' rows, freed by the caller). */
 int doctor_check_sources(struct doctor *d, struct store_rows **out);
@@ -70,6 +76,16 @@ const char *doctor_fix_body_limit(enum server_kind k, size_t max, char *out, siz
 /* How to route kanca's paths to it; how to let the Authorization header through. */
 const char *doctor_fix_route(enum server_kind k);
 const char *doctor_fix_authorization(enum server_kind k);
+
+/* How a file or directory becomes writable by user: chmod (the owner is user), chown (another owner), the
+ * remount of mount (a read-only file system), or creating the missing directory path. Into out. */
+enum fix_write { FIX_WRITE_CHMOD, FIX_WRITE_CHOWN, FIX_WRITE_REMOUNT, FIX_WRITE_CREATE };
+const char *doctor_fix_writable(enum fix_write how, const char *path, int is_dir, const char *user, const char *mount,
+				char *out, size_t cap);
+/* Who kanca runs as in each shipped setup, one sentence, into out. */
+const char *doctor_fix_user(char *out, size_t cap);
+/* What to do when the store cannot take a write for failure f. */
+const char *doctor_fix_store_write(enum store_failure f, int sqlite);
 
 /* ---- doctor_judge.c ---- */
 

@@ -1,5 +1,6 @@
-/* doctor_local.c: kancactl doctor's checks on this host: the configuration, the store, its schema, the
- * clock, the spool and the sources. */
+/* doctor_local.c: kancactl doctor's checks on this host: the configuration, the store (whether it opens,
+ * its files' owners and modes, whether it takes a write), its schema, the clock, the spool directory and the
+ * sources. */
 #include "first.h"
 #include "ctl/doctor_int.h"
 #include "buf.h"
@@ -7,11 +8,20 @@
 #include "config.h"
 #include "log.h"
 #include "providers/registry.h"
+#include "spool.h"
 #include "store/store.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 #ifdef __linux__
 #include <sys/timex.h>
 #endif
@@ -222,12 +232,381 @@ void doctor_check_clock(struct doctor *d, int pinned)
 	}
 }
 
+/* ---- files on this host: may kanca's user write them? ---- */
+
+#define DOCTOR_MIB	   (1024ULL * 1024ULL)
+#define DOCTOR_SPOOL_FLOOR (64ULL * DOCTOR_MIB) /* less free space than this beside the spool fails */
+
+/* The user kanca runs as, as far as doctor can tell: the user running doctor, or, when that is root, the
+ * owner of the SQLite file or of the spool directory. */
+struct who {
+	uid_t uid;
+	gid_t groups[64];
+	int ngroups;
+	int known; /* 0: doctor runs as root and nothing tells (a PostgreSQL store, no spool yet) */
+	const char *why;
+	char name[64];
+};
+
+static void who_is(struct who *w, uid_t uid, const char *why)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	w->uid = uid;
+	w->known = 1;
+	w->why = why;
+	w->ngroups = 0;
+	if (!pw) {
+		snprintf(w->name, sizeof w->name, "%u", (unsigned)uid);
+		return;
+	}
+	snprintf(w->name, sizeof w->name, "%s", pw->pw_name);
+	w->ngroups = (int)(sizeof w->groups / sizeof w->groups[0]);
+	if (getgrouplist(w->name, pw->pw_gid, w->groups, &w->ngroups) < 0)
+		w->ngroups = (int)(sizeof w->groups / sizeof w->groups[0]); /* more: the first ones */
+}
+
+static void kanca_user(const struct doctor *d, const char *spool, struct who *w)
+{
+	struct stat sb;
+
+	memset(w, 0, sizeof *w);
+	if (geteuid() != 0)
+		who_is(w, geteuid(), "the user running doctor: run it as the user kanca runs as");
+	else if (strncmp(d->cfg.store, "sqlite:", 7) == 0 && stat(d->cfg.store + 7, &sb) == 0)
+		who_is(w, sb.st_uid, "the SQLite file's owner, taken for the user kanca runs as");
+	else if (spool && stat(spool, &sb) == 0)
+		who_is(w, sb.st_uid, "the spool directory's owner, taken for the user kanca runs as");
+	else
+		snprintf(w->name, sizeof w->name, "KANCA_USER");
+}
+
+/* 0 when w may write path (a directory: make files in it), else why not: EROFS (a read-only file system),
+ * EACCES (owner and mode), or access()'s errno for the user running doctor. */
+static int writable(const struct who *w, const char *path, const struct stat *sb)
+{
+	int dir = S_ISDIR(sb->st_mode), need = dir ? 3 : 2, bits;
+
+	if (access(path, dir ? W_OK | X_OK : W_OK) < 0) {
+		int e = errno;
+		if (e == EROFS || geteuid() != 0)
+			return e;
+	}
+	if (geteuid() != 0 || !w->known || (w->uid == 0 && sb->st_uid != 0))
+		return 0; /* access() answered for kanca's user, or it is root and not the owner */
+	if (sb->st_uid == w->uid) {
+		bits = (int)(sb->st_mode >> 6) & 7;
+	} else {
+		int member = 0;
+		for (int i = 0; i < w->ngroups && !member; i++)
+			member = w->groups[i] == sb->st_gid;
+		bits = (int)(member ? sb->st_mode >> 3 : sb->st_mode) & 7;
+	}
+	return (bits & need) == need ? 0 : EACCES;
+}
+
+static const char *describe(const struct stat *sb, char *out, size_t cap)
+{
+	struct passwd *pw = getpwuid(sb->st_uid);
+	struct group *gr;
+	char user[64], group[64];
+
+	if (pw)
+		snprintf(user, sizeof user, "%s", pw->pw_name);
+	else
+		snprintf(user, sizeof user, "%u", (unsigned)sb->st_uid);
+	gr = getgrgid(sb->st_gid);
+	if (gr)
+		snprintf(group, sizeof group, "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof group, "%u", (unsigned)sb->st_gid);
+	snprintf(out, cap, "owner %s:%s, mode %04o", user, group, (unsigned)(sb->st_mode & 07777));
+	return out;
+}
+
+/* The mount point of the file system that holds path, for the remount fix. */
+static void mount_of(const char *path, char *out, size_t cap)
+{
+	char p[PATH_MAX], parent[PATH_MAX], *slash;
+	struct stat a, b;
+
+	if (!realpath(path, p) || stat(p, &a) < 0) {
+		snprintf(out, cap, "%s", path);
+		return;
+	}
+	for (int i = 0; i < 256 && strcmp(p, "/") != 0; i++) {
+		snprintf(parent, sizeof parent, "%s", p);
+		slash = strrchr(parent, '/');
+		if (!slash)
+			break;
+		if (slash == parent)
+			slash[1] = '\0'; /* "/x": its parent is "/" */
+		else
+			*slash = '\0';
+		if (stat(parent, &b) < 0 || b.st_dev != a.st_dev)
+			break;
+		memcpy(p, parent, sizeof p);
+	}
+	snprintf(out, cap, "%s", p);
+}
+
+/* One file or directory kanca's user must write, if it exists: a finding at lv when it cannot (alt: another
+ * way out for the fix). 0 fine (or missing), else why not (EROFS: the whole file system, said once). */
+static int check_path(struct doctor *d, const struct who *w, const char *check, enum level lv, const char *what,
+		      const char *path, const char *why, const char *alt)
+{
+	struct stat sb;
+	char desc[160], fix[2 * 1100 + 64], mount[PATH_MAX];
+	int e;
+
+	if (stat(path, &sb) < 0 || (e = writable(w, path, &sb)) == 0)
+		return 0;
+	describe(&sb, desc, sizeof desc);
+	if (e == EROFS) {
+		mount_of(path, mount, sizeof mount);
+		doctor_fix_writable(FIX_WRITE_REMOUNT, path, S_ISDIR(sb.st_mode), w->name, mount, fix, sizeof fix);
+	} else {
+		doctor_fix_writable(sb.st_uid == w->uid ? FIX_WRITE_CHMOD : FIX_WRITE_CHOWN, path, S_ISDIR(sb.st_mode),
+				    w->name, NULL, fix, sizeof fix);
+	}
+	doctor_say(d, lv, check, "%s %s (%s) is not writable by %s (%s): %s: %s. Fix: %s%s", what, path, desc, w->name,
+		   w->why, e == EROFS ? "a read-only file system" : strerror(e), why, fix, alt);
+	return e;
+}
+
+static void dir_of(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(out, cap, ".");
+	else
+		snprintf(out, cap, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
+void doctor_check_store_files(struct doctor *d)
+{
+	static const char *const sides[][2] = {{"-wal", "its -wal file"}, {"-shm", "its -shm file"}};
+	const char *path = d->cfg.store + 7;
+	char dir[1024], side[1100], desc[160];
+	struct stat sb;
+	struct who w;
+	int bad = 0, e;
+
+	if (strncmp(d->cfg.store, "sqlite:", 7) != 0)
+		return;
+	dir_of(path, dir, sizeof dir);
+	if (stat(dir, &sb) < 0 || stat(path, &sb) < 0)
+		return; /* the store line says it cannot be opened */
+	kanca_user(d, NULL, &w);
+	/* a read-only file system is said once, for the file: its directory and side files are on it too */
+	e = check_path(d, &w, "store files", FAIL, "the SQLite file", path,
+		       "every delivery goes to the spool and /healthz answers 503", "");
+	bad += e != 0;
+	if (e != EROFS)
+		bad +=
+		    check_path(d, &w, "store files", FAIL, "its directory", dir,
+			       "SQLite makes its -wal and -shm files there, and takes no write without them", "") != 0;
+	for (size_t i = 0; e != EROFS && i < sizeof sides / sizeof sides[0]; i++) {
+		snprintf(side, sizeof side, "%s%s", path, sides[i][0]);
+		bad +=
+		    check_path(d, &w, "store files", FAIL, sides[i][1], side,
+			       "SQLite must write it to take any write (a leftover of a process run as another user?)",
+			       "") != 0;
+	}
+	snprintf(side, sizeof side, "%s.lock", path);
+	if (e != EROFS)
+		bad += check_path(d, &w, "store files", WARN, "the writer queue's lock file", side,
+				  "kanca's writers poll for SQLite's lock instead of queueing for it", "") != 0;
+	if (!bad)
+		doctor_say(d, OK, "store files",
+			   "%s (%s), its directory and its -wal and -shm files (where they exist) are writable by %s",
+			   path, describe(&sb, desc, sizeof desc), w.name);
+}
+
+void doctor_check_store_write(struct doctor *d)
+{
+	int sqlite = strncmp(d->cfg.store, "sqlite:", 7) == 0, said;
+	const char *err, *name;
+	enum store_failure f;
+
+	store_set_deadline(d->store, clock_monotonic() + (double)d->cfg.answer_deadline_ms / 1000.0);
+	if (store_health_write(d->store, clock_now()) == 0) {
+		store_set_deadline(d->store, 0);
+		doctor_say(d, OK, "store write", "%s takes a write within answer_deadline (%ld ms)", store_shown(d),
+			   d->cfg.answer_deadline_ms);
+		return;
+	}
+	f = store_failure(d->store);
+	err = store_error(d->store);
+	name = store_failure_name(f);
+	said = strncmp(err, name, strlen(name)) == 0; /* the error begins with its cause already */
+	doctor_say(d, FAIL, "store write",
+		   "%s cannot take a write: %s%s%s: every delivery goes to the spool and /healthz answers 503. Fix: %s",
+		   store_shown(d), said ? "" : name, said ? "" : ": ", err, doctor_fix_store_write(f, sqlite));
+	store_set_deadline(d->store, 0);
+}
+
+/* The spool's file system: room for a full spool, and then some for the store beside it. */
+static void check_spool_space(struct doctor *d, const char *dir, const char *at)
+{
+	unsigned long long cap = d->cfg.spool_max_bytes, twice = 2 * cap, room;
+	struct statvfs vf;
+
+	if (statvfs(at, &vf) < 0) {
+		doctor_say(d, WARN, "spool space", "the free space beside %s cannot be read: %s. Fix: df %s", dir,
+			   strerror(errno), at);
+		return;
+	}
+	room = (unsigned long long)vf.f_bavail * (unsigned long long)vf.f_frsize;
+	if (room < twice || room < DOCTOR_SPOOL_FLOOR)
+		doctor_say(
+		    d, FAIL, "spool space",
+		    "%llu MiB free on the file system of %s, below %llu MiB (%s): while the store fails the spool "
+		    "fills it, and a full spool must fit into the store again when it drains. Fix: free space "
+		    "there, lower spool_max_bytes (%llu MiB now), or set spool_dir = to a file system with room",
+		    room / DOCTOR_MIB, dir, (twice > DOCTOR_SPOOL_FLOOR ? twice : DOCTOR_SPOOL_FLOOR) / DOCTOR_MIB,
+		    twice > DOCTOR_SPOOL_FLOOR ? "twice spool_max_bytes" : "the least doctor accepts",
+		    cap / DOCTOR_MIB);
+	else if (room < 2 * twice)
+		doctor_say(d, WARN, "spool space",
+			   "%llu MiB free on the file system of %s: less than four times spool_max_bytes (%llu MiB), "
+			   "little room beside a full spool. Fix: free space there, or lower spool_max_bytes",
+			   room / DOCTOR_MIB, dir, cap / DOCTOR_MIB);
+	else
+		doctor_say(d, OK, "spool space", "%llu MiB free on the file system of %s (spool_max_bytes %llu MiB)",
+			   room / DOCTOR_MIB, dir, cap / DOCTOR_MIB);
+}
+
+/* A spool that does not exist yet: whether kanca's user can make it (mkdir -p) in its nearest existing
+ * parent, which goes into at. 0 fine, 1 not. */
+static int check_spool_missing(struct doctor *d, const struct who *w, const char *dir, char *at, size_t cap)
+{
+	char desc[160], fix[2 * 1100 + 64], mount[PATH_MAX], hint[600];
+	struct stat sb;
+	int e;
+
+	dir_of(dir, at, cap);
+	for (int i = 0; i < 64 && stat(at, &sb) < 0 && strcmp(at, "/") != 0 && strcmp(at, ".") != 0; i++) {
+		char up[1024];
+		dir_of(at, up, sizeof up);
+		snprintf(at, cap, "%s", up);
+	}
+	if (stat(at, &sb) < 0) {
+		doctor_say(d, FAIL, "spool", "%s does not exist, nor does any parent of it. Fix: set spool_dir = in %s",
+			   dir, d->config_path);
+		return 1;
+	}
+	describe(&sb, desc, sizeof desc);
+	e = writable(w, at, &sb);
+	if (e == 0 && w->known) {
+		doctor_say(d, OK, "spool",
+			   "%s does not exist yet: kanca makes it when it first spools a delivery (%s may "
+			   "write %s: %s)",
+			   dir, w->name, at, desc);
+		return 0;
+	}
+	if (e == 0) {
+		doctor_say(
+		    d, WARN, "spool",
+		    "%s does not exist yet, and doctor (run as root, with a PostgreSQL store) cannot tell which user "
+		    "kanca runs as: kanca makes it when it first spools a delivery only if that user may write %s "
+		    "(%s); else that delivery gets 503. Fix: make it now: %s (KANCA_USER: %s)",
+		    dir, at, desc, doctor_fix_writable(FIX_WRITE_CREATE, dir, 1, w->name, NULL, fix, sizeof fix),
+		    doctor_fix_user(hint, sizeof hint));
+		return 0;
+	}
+	if (e == EROFS) {
+		mount_of(at, mount, sizeof mount);
+		doctor_fix_writable(FIX_WRITE_REMOUNT, at, 1, w->name, mount, fix, sizeof fix);
+	} else {
+		doctor_fix_writable(FIX_WRITE_CREATE, dir, 1, w->name, NULL, fix, sizeof fix);
+	}
+	doctor_say(d, FAIL, "spool",
+		   "%s does not exist and %s (%s) cannot make it: %s (%s) is not writable: %s: a delivery the store "
+		   "cannot take gets 503. Fix: %s; or set spool_dir = to a directory %s may write",
+		   dir, w->name, w->why, at, desc, e == EROFS ? "a read-only file system" : strerror(e), fix, w->name);
+	return 1;
+}
+
 void doctor_check_spool(struct doctor *d)
 {
-	doctor_say(
-	    d, WARN, "spool",
-	    "no spool: while the store is down kanca answers 500 and the provider retries (kanca has no local spool "
-	    "yet). Fix: keep the store available; watch GET /healthz");
+	static const char *const subs[][2] = {{"tmp", "its tmp/"}, {"new", "its new/"}, {"bad", "its bad/"}};
+	static const char alt[] = "; or set spool_dir = to a directory kanca's user may write";
+	char dir[1024], at[1024], p[1100], desc[160];
+	struct spool_status st;
+	struct stat sb;
+	struct who w;
+	int bad = 0, e;
+
+	if (config_spool_dir(&d->cfg, dir, sizeof dir) < 0) {
+		doctor_say(d, FAIL, "spool", "the spool directory's name is too long. Fix: a shorter spool_dir = in %s",
+			   d->config_path);
+		return;
+	}
+	kanca_user(d, dir, &w);
+	if (stat(dir, &sb) < 0) {
+		e = errno;
+		if (e != ENOENT) {
+			doctor_say(d, FAIL, "spool",
+				   "%s cannot be examined: %s. Fix: set spool_dir = in %s to a directory "
+				   "kanca's user may write",
+				   dir, strerror(e), d->config_path);
+			return;
+		}
+		bad = check_spool_missing(d, &w, dir, at, sizeof at);
+		check_spool_space(d, dir, at);
+		if (!bad)
+			doctor_say(d, OK, "spool records", "nothing waits (there is no spool yet)");
+		return;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		doctor_say(d, FAIL, "spool",
+			   "%s is not a directory. Fix: remove it, or set spool_dir = in %s to a "
+			   "directory",
+			   dir, d->config_path);
+		return;
+	}
+	e = check_path(d, &w, "spool", FAIL, "the spool directory", dir,
+		       "a delivery the store cannot take gets 503 instead of being spooled", alt);
+	bad += e != 0;
+	for (size_t i = 0; e != EROFS && i < sizeof subs / sizeof subs[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, subs[i][0]);
+		bad +=
+		    check_path(d, &w, "spool", FAIL, subs[i][1], p, "kanca cannot spool or drain through it", alt) != 0;
+	}
+	snprintf(p, sizeof p, "%s/drain.lock", dir);
+	if (e != EROFS)
+		bad += check_path(d, &w, "spool", FAIL, "its drain.lock", p,
+				  "kanca's processors cannot drain the spool (left by a drain run as another user?)",
+				  "") != 0;
+	if (!bad)
+		doctor_say(d, OK, "spool", "%s (%s) is writable by %s", dir, describe(&sb, desc, sizeof desc), w.name);
+	check_spool_space(d, dir, dir);
+	if (spool_stat(dir, &st) < 0) {
+		doctor_say(d, FAIL, "spool records", "%s cannot be read: %s. Fix: see the spool line (owner and mode)",
+			   dir, strerror(errno));
+		return;
+	}
+	if (st.records)
+		doctor_say(
+		    d, WARN, "spool waiting",
+		    "%ld deliver%s (%llu bytes), answered but not yet in the store, wait in %s/new; the oldest was "
+		    "written %lld s ago. Fix: kancactl spool drain (as the user kanca runs as); the processors drain "
+		    "by themselves once the store commits: if they do not, see the store lines",
+		    st.records, st.records == 1 ? "y" : "ies", st.bytes, dir,
+		    st.oldest && (long long)time(NULL) > st.oldest ? (long long)time(NULL) - st.oldest : 0);
+	if (st.bad)
+		doctor_say(
+		    d, WARN, "spool set aside",
+		    "%ld record%s in %s/bad, never to be stored: a failed checksum, or a delivery the store refused "
+		    "for good (its source is gone, it no longer identifies); kanca's log names each with why. Fix: "
+		    "read kanca's log for each, then keep or remove the files in %s/bad",
+		    st.bad, st.bad == 1 ? "" : "s", dir, dir);
+	if (!st.records && !st.bad)
+		doctor_say(d, OK, "spool records", "nothing waits in %s%s", dir,
+			   st.partial ? " (files in tmp/: being written, or a crash's leftover that a drain removes)"
+				      : "");
 }
 
 int doctor_check_sources(struct doctor *d, struct store_rows **out)

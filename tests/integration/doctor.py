@@ -170,8 +170,13 @@ def local_sqlite():
            "[%s] migrations current at %d" % (tag, LATEST))
     tap.ok(r.get("clock")[0] == "warn" and "KANCA_TEST_NOW" in r.get("clock")[2],
            "[%s] a pinned clock is a warning naming KANCA_TEST_NOW: %s" % (tag, r.get("clock")))
-    tap.ok(r.get("spool")[0] == "warn" and "no spool" in r.get("spool")[2] and "500" in r.get("spool")[2],
-           "[%s] no spool: said honestly (500, the provider retries)" % tag)
+    spool = os.path.join(env.tmpdir, "spool")
+    tap.ok(r.get("spool")[0] == "ok" and spool in r.get("spool")[2],
+           "[%s] the spool directory in effect is named, and kanca's user can make it: %s" % (tag, r.get("spool")))
+    tap.eq([r.get(c)[0] for c in ("store files", "store write", "spool space", "spool records")],
+           ["ok", "ok", "ok", "ok"], "[%s] store files, store write, spool space and spool records: ok" % tag)
+    tap.ok(r.get("store files")[2].startswith(env.store.path + " (owner "),
+           "[%s] the store files line names the file with its owner and mode: %s" % (tag, r.get("store files")[2]))
     ns = r.get("source supplier/nosecret")
     tap.ok(ns[0] == "warn" and "no unexpired secret" in ns[2] and "kancactl source secret add supplier nosecret" in ns[2],
            "[%s] a source without a secret: warned, with the command that fixes it: %s" % (tag, ns))
