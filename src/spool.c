@@ -332,19 +332,62 @@ static int decode(struct spool_record *r, const char *p, size_t n)
 	return k < 0 || !seen_body || !r->provider[0] || !r->account[0] || !r->received_at ? -1 : 0;
 }
 
-int spool_read(const char *path, struct spool_record *r, struct buf *err)
+int spool_parse(const char *data, size_t len, struct spool_record *r, struct buf *err)
 {
-	struct buf file;
-	char tmp[65536], hex[2 * VERIFY_SHA256_LEN + 1];
+	char hex[2 * VERIFY_SHA256_LEN + 1];
 	unsigned char sum[VERIFY_SHA256_LEN];
 	const char *nl, *sp;
 	unsigned long long n;
-	char *e;
+	char num[24], *e;
+	size_t ndig;
+
+	memset(r, 0, sizeof *r);
+	buf_init(&r->req.body, KANCA_BODY_LIMIT);
+	nl = len ? memchr(data, '\n', len) : NULL;
+	if (!nl || len < sizeof MAGIC || memcmp(data, MAGIC, sizeof MAGIC - 1) != 0) {
+		(void)!buf_printf(err, "not a spool record");
+		goto bad;
+	}
+	/* "<payload bytes> <sha256 hex>": digits, one space, 64 hex digits, then the newline */
+	sp = memchr(data + sizeof MAGIC - 1, ' ', (size_t)(nl - data) - (sizeof MAGIC - 1));
+	ndig = sp ? (size_t)(sp - (data + sizeof MAGIC - 1)) : 0;
+	if (!sp || ndig == 0 || ndig >= sizeof num || nl - sp - 1 != 2 * VERIFY_SHA256_LEN) {
+		(void)!buf_printf(err, "incomplete record (no length and checksum)");
+		goto bad;
+	}
+	memcpy(num, data + sizeof MAGIC - 1, ndig);
+	num[ndig] = '\0';
+	errno = 0;
+	n = strtoull(num, &e, 10);
+	if (errno || *e || num[0] < '0' || num[0] > '9' || n != (unsigned long long)(len - (size_t)(nl + 1 - data))) {
+		(void)!buf_printf(err, "incomplete record (length does not match)");
+		goto bad;
+	}
+	if (verify_sha256(nl + 1, (size_t)n, sum) < 0)
+		goto bad;
+	verify_hex_encode(sum, sizeof sum, hex);
+	if (memcmp(hex, sp + 1, 2 * VERIFY_SHA256_LEN) != 0) {
+		(void)!buf_printf(err, "checksum mismatch");
+		goto bad;
+	}
+	if (decode(r, nl + 1, (size_t)n) < 0) {
+		(void)!buf_printf(err, "malformed record");
+		goto bad;
+	}
+	return 0;
+bad:
+	spool_record_free(r);
+	return -1;
+}
+
+int spool_read(const char *path, struct spool_record *r, struct buf *err)
+{
+	struct buf file;
+	char tmp[65536];
 	int fd, rc = -1;
 	ssize_t got;
 
 	memset(r, 0, sizeof *r);
-	buf_init(&r->req.body, KANCA_BODY_LIMIT);
 	buf_init(&file, KANCA_BODY_LIMIT + RECORD_OVERHEAD + 256);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -361,35 +404,9 @@ int spool_read(const char *path, struct spool_record *r, struct buf *err)
 		}
 	}
 	close(fd);
-	nl = file.len ? memchr(file.data, '\n', file.len) : NULL;
-	if (!nl || file.len < sizeof MAGIC || memcmp(file.data, MAGIC, sizeof MAGIC - 1) != 0) {
-		(void)!buf_printf(err, "not a spool record");
-		goto out;
-	}
-	errno = 0;
-	n = strtoull(file.data + sizeof MAGIC - 1, &e, 10);
-	sp = e;
-	if (errno || *sp != ' ' || nl - sp - 1 != 2 * VERIFY_SHA256_LEN ||
-	    n != (unsigned long long)(file.len - (size_t)(nl + 1 - file.data))) {
-		(void)!buf_printf(err, "incomplete record (length does not match)");
-		goto out;
-	}
-	if (verify_sha256(nl + 1, (size_t)n, sum) < 0)
-		goto out;
-	verify_hex_encode(sum, sizeof sum, hex);
-	if (memcmp(hex, sp + 1, 2 * VERIFY_SHA256_LEN) != 0) {
-		(void)!buf_printf(err, "checksum mismatch");
-		goto out;
-	}
-	if (decode(r, nl + 1, (size_t)n) < 0) {
-		(void)!buf_printf(err, "malformed record");
-		goto out;
-	}
-	rc = 0;
+	rc = spool_parse(file.data ? file.data : "", file.len, r, err);
 out:
 	buf_free(&file);
-	if (rc < 0)
-		spool_record_free(r);
 	return rc;
 }
 

@@ -45,6 +45,8 @@ int spool_write(const char *dir, unsigned long long max_bytes, const struct spoo
  * Free with spool_record_free. */
 int spool_read(const char *path, struct spool_record *r, struct buf *err) KANCA_MUST_CHECK;
 void spool_record_free(struct spool_record *r);
+/* The same from the bytes of a record file (the fuzz target's way in). */
+int spool_parse(const char *data, size_t len, struct spool_record *r, struct buf *err) KANCA_MUST_CHECK;
 
 /* 0 with st filled (a directory that does not exist is empty), -1 when it cannot be read. */
 int spool_stat(const char *dir, struct spool_status *st) KANCA_MUST_CHECK;
