@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -128,6 +129,15 @@ static int sq_open(const char *uri, void **conn, struct buf *err)
 		char lockpath[4096 + 8];
 		snprintf(lockpath, sizeof lockpath, "%s.lock", path);
 		s->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		/* as SQLite does for -wal and -shm: a lock file root creates (kancactl) belongs to the file's
+		 * owner, or kanca's own user could never open it */
+		if (s->lockfd >= 0 && geteuid() == 0) {
+			struct stat db, lk;
+			if (stat(path, &db) == 0 && fstat(s->lockfd, &lk) == 0 &&
+			    (lk.st_uid != db.st_uid || lk.st_gid != db.st_gid) &&
+			    fchown(s->lockfd, db.st_uid, db.st_gid) < 0)
+				log_warn("%s: cannot give it to the database's owner: %s", lockpath, strerror(errno));
+		}
 		if (s->lockfd < 0)
 			log_warn("no writer queue (%s.lock: %s); writers will poll for SQLite's lock", path,
 				 strerror(errno));
