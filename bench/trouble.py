@@ -1020,6 +1020,7 @@ def main():
                     help="build directory of the code under test")
     ap.add_argument("--old", default="", help="build directory of the code before issue 10 (optional)")
     ap.add_argument("--old-desc", default="", help="what --old is (for the printout)")
+    ap.add_argument("--new-desc", default="", help="what --new is (default: the work tree's HEAD and changes)")
     ap.add_argument("--duration", type=int, default=4, help="seconds per measured ingest run")
     ap.add_argument("--pairs", type=int, default=3, help="measured ingest runs per build, store, connections, block")
     ap.add_argument("--conns", default="8,64", help="ingest connection counts")
@@ -1059,8 +1060,8 @@ def main():
             % (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), platform.platform(),
                env.psql("SHOW server_version"), env.run([shutil.which("lighttpd") or "/usr/sbin/lighttpd", "-v"])
                .stdout.split()[0]))
-        say("new build: %s (tree %s); %s" % (args.new, tree_state(), "old build: %s" % args.old_desc if args.old
-                                            else "no old build"))
+        say("new build: %s (%s); %s" % (args.new, args.new_desc or "tree " + tree_state(),
+                                        "old build: %s" % args.old_desc if args.old else "no old build"))
         dbs = {}
         for b in builds:
             dbs[("sqlite", b)] = SqliteDB(env, "ingest-%s" % b)
