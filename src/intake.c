@@ -48,6 +48,7 @@ int intake_store(struct store *s, const struct provider *prov, const struct prov
 		long long id = 0;
 		int dup = 0;
 
+		log_set_request(prov->name, evs[i].key); /* each event's lines carry its own key */
 		if (store_receive(s, &ev, apply, state, &id, &dup, stored) < 0)
 			goto out; /* nothing of this event was written */
 		out->dup_all = out->dup_all && dup;
@@ -57,6 +58,8 @@ int intake_store(struct store *s, const struct provider *prov, const struct prov
 	}
 	rc = 0;
 out:
+	if (nevs > 0)
+		log_set_request(prov->name, evs[0].key); /* the request's context again, as the caller set it */
 	buf_free(&headers);
 	return rc;
 }
