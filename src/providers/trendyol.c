@@ -6,7 +6,10 @@
  *   seed_hmac  the scheme of the integration guide kanca was specified from (doc/providers.md,
  *              trendyol): X-Trendyol-Signature = base64 HMAC-SHA256(secret, raw body), and X-Event-Id
  *              is the idempotency key.
- * The body is a shipment-package page; each element of content is one event, typed by its status.
+ * The body is a shipment-package page; each element of content is one event, typed by its status. In
+ * seed_hmac mode the body may instead be the guide's own event {"eventType", "eventId", "timestamp",
+ * "sellerId", "data"}: one event, typed by eventType, keyed by X-Event-Id, else eventId. Where that
+ * mode's id is absent, the key is the SHA-256 of the raw body, and a warning says so.
  * Route alias "ty": Trendyol refuses endpoint URLs containing "trendyol". */
 #include "first.h"
 #include "caps.h"
@@ -14,6 +17,7 @@
 #include "providers/trendyol.h"
 #include "providers/common.h"
 #include "json.h"
+#include "log.h"
 #include "options.h"
 #include "request.h"
 
@@ -319,25 +323,102 @@ enum outcome trendyol_page_events(const struct json *page, enum trendyol_key_mod
 	return OUTCOME_OK;
 }
 
+/* A usable id of n bytes: non-empty, without control characters, and room for suffix more bytes. */
+static int usable_id(const char *s, size_t n, size_t suffix)
+{
+	return s && n > 0 && n + suffix <= KANCA_KEY_MAX && printable(s, n);
+}
+
+/* Bytes of ":<index>" for the last of count packages (0 for one package). */
+static size_t index_suffix(size_t count)
+{
+	char tmp[32];
+
+	return count > 1 ? (size_t)snprintf(tmp, sizeof tmp, ":%zu", count - 1) : 0;
+}
+
+/* The key of a seed_hmac delivery whose id is absent: the SHA-256 of the raw body, with a warning. */
+static enum outcome body_hash_key(const struct provider_call *c, const char *why, char key[KANCA_KEY_MAX + 1])
+{
+	enum outcome o = common_key_or_body_hash(c, NULL, NULL, key);
+
+	if (o == OUTCOME_OK)
+		log_warn("authentic Trendyol delivery %s: idempotency key is the body's SHA-256 %s", why, key);
+	return o;
+}
+
+/* The seed's own event (doc/providers.md, trendyol): one event, type eventType, key X-Event-Id, else
+ * the body's eventId (a string or an integer), else the body's SHA-256. */
+static enum outcome seed_event(const struct provider_call *c, const struct json *root, const char *hid, size_t hid_len,
+			       struct provider_event *ev, struct buf *reason)
+{
+	const struct json *eid = json_get(root, "eventId");
+	const char *type, *id = NULL, *why;
+	size_t type_len = 0, id_len = 0;
+
+	type = json_get_string(root, "eventType", &type_len);
+	if (!type || common_copy_text(ev->type, sizeof ev->type, type, type_len) < 0)
+		return bad(reason, "eventType is not a short string");
+	if (usable_id(hid, hid_len, 0)) {
+		id = hid;
+		id_len = hid_len;
+	} else if (json_kind_of(eid) == JSON_STRING) {
+		id = json_string(eid, &id_len);
+	} else if ((id = integer_text(eid)) != NULL) {
+		id_len = strlen(id);
+	}
+	if (usable_id(id, id_len, 0))
+		return common_copy_text(ev->key, sizeof ev->key, id, id_len) == 0 ? OUTCOME_OK : OUTCOME_INTERNAL;
+	why = hid ? "with an unusable X-Event-Id and no usable eventId" : "without X-Event-Id or a usable eventId";
+	return body_hash_key(c, why, ev->key);
+}
+
+/* seed_hmac mode: a package page (keyed by X-Event-Id, else the body's SHA-256, ":<index>" added when it
+ * holds several packages), or the seed's own event. */
+static enum outcome seed_events(const struct provider_call *c, const struct json *root, struct provider_event *evs,
+				size_t *nevs, struct buf *reason)
+{
+	char hash[KANCA_KEY_MAX + 1];
+	size_t hid_len = 0;
+	const char *hid = request_header(c->req, "x-event-id", &hid_len);
+	const struct json *content = json_get(root, "content");
+	enum outcome o;
+
+	if (json_kind_of(root) != JSON_OBJECT)
+		return bad(reason, "body is not a JSON object");
+	if (content) {
+		if (!usable_id(hid, hid_len, index_suffix(json_array_len(content)))) {
+			o = body_hash_key(c, hid ? "with an unusable X-Event-Id" : "without X-Event-Id", hash);
+			if (o != OUTCOME_OK)
+				return o;
+			hid = hash;
+			hid_len = strlen(hash);
+		}
+		return trendyol_page_events(root, TRENDYOL_KEY_EVENT_ID, hid, hid_len, evs, nevs, reason);
+	}
+	if (!json_get(root, "eventType"))
+		return bad(reason, "body has neither content (a package page) nor eventType (a seed event)");
+	o = seed_event(c, root, hid, hid_len, &evs[0], reason);
+	if (o == OUTCOME_OK)
+		*nevs = 1;
+	return o;
+}
+
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 			     struct buf *reason, void **state)
 {
 	struct json *root = NULL;
-	enum trendyol_key_mode mode = TRENDYOL_KEY_PACKAGE;
-	const char *event_id = NULL;
-	size_t event_id_len = 0;
 	enum outcome o;
 
 	(void)state;
 	*nevs = 0;
-	if (auth_mode_of(c->source->options) == MODE_SEED_HMAC) {
-		mode = TRENDYOL_KEY_EVENT_ID;
-		event_id = request_header(c->req, "x-event-id", &event_id_len);
-	}
 	o = common_parse_body(c, &root, reason);
 	if (o != OUTCOME_OK)
 		return o;
-	o = trendyol_page_events(root, mode, event_id, event_id_len, evs, nevs, reason);
+	if (auth_mode_of(c->source->options) == MODE_SEED_HMAC)
+		o = seed_events(c, root, evs, nevs, reason);
+	else
+		o = trendyol_page_events(root, TRENDYOL_KEY_PACKAGE, NULL, 0, evs, nevs, reason);
 	json_free(root);
 	return o;
 }

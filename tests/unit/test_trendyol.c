@@ -385,8 +385,19 @@ static void test_modes(void)
 		h[4] = NULL;
 		b64_hmac("seed-new", page.data, page.len, sig);
 		(void)run(page.data, page.len, h, "auth_mode=seed_hmac\n", "seed-new", NULL, &r);
-		ok(r.verified == OUTCOME_OK && r.identified == OUTCOME_BAD_REQUEST,
-		   "seed_hmac without X-Event-Id: 400 (%s)", r.reason);
+		{
+			unsigned char d[VERIFY_SHA256_LEN];
+			char hex[2 * VERIFY_SHA256_LEN + 1], k0[sizeof hex + 2], k1[sizeof hex + 2];
+
+			memset(d, 0, sizeof d);
+			(void)!verify_sha256(page.data, page.len, d);
+			verify_hex_encode(d, sizeof d, hex);
+			snprintf(k0, sizeof k0, "%s:0", hex);
+			snprintf(k1, sizeof k1, "%s:1", hex);
+			ok(r.verified == OUTCOME_OK && r.identified == OUTCOME_OK && r.nevs == 2 &&
+			       strcmp(r.evs[0].key, k0) == 0 && strcmp(r.evs[1].key, k1) == 0,
+			   "seed_hmac without X-Event-Id: keys the body's SHA-256:0 and :1 (%s)", r.evs[0].key);
+		}
 		h[2] = NULL;
 		(void)run(page.data, page.len, h, "auth_mode=seed_hmac\n", "seed-new", NULL, &r);
 		is_int(r.verified, OUTCOME_UNAUTHORIZED, "seed_hmac: no signature header: 401");
