@@ -16,6 +16,8 @@ int ctl_secret_remove(struct app *a, int argc, char **argv);
 int ctl_secret_expire(struct app *a, int argc, char **argv);
 int ctl_worker(struct app *a, int argc, char **argv);
 int ctl_replay(struct app *a, int argc, char **argv);
+int ctl_action_enable(struct app *a, int argc, char **argv);
+int ctl_action_disable(struct app *a, int argc, char **argv);
 int ctl_purge(struct app *a, int argc, char **argv);
 int ctl_action_add(struct app *a, int argc, char **argv);
 int ctl_action_list(struct app *a, int argc, char **argv);

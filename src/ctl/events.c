@@ -52,7 +52,16 @@ int ctl_events(struct app *a, int argc, char **argv)
 				return ctl_usage_error("unknown provider \"%s\"", provider);
 			provider = p->name;
 		} else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
+			static const char *const known[] = {"received",	 "processing", "retry",
+							    "processed", "dead",       "test"};
+			int found = 0;
 			status = argv[++i];
+			for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+				found |= strcmp(known[k], status) == 0;
+			if (!found)
+				return ctl_usage_error("--status: unknown status \"%s\" (known: received, processing, "
+						       "retry, processed, dead, test)",
+						       status);
 		} else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
 			if (ctl_parse_long(argv[++i], &limit) < 0)
 				return ctl_usage_error("--limit expects a positive number, got \"%s\"", argv[i]);
@@ -67,8 +76,8 @@ int ctl_events(struct app *a, int argc, char **argv)
 	if (json)
 		fputs("[", stdout);
 	else
-		printf("%-8s %-24s %-24s %-10s %-20s %-8s %s\n", "ID", "SOURCE", "TYPE", "STATUS", "RECEIVED", "BYTES",
-		       "IDEMPOTENCY KEY");
+		printf("%-8s %-36s %-24s %-24s %-10s %-20s %-8s %s\n", "ID", "EVENT", "SOURCE", "TYPE", "STATUS",
+		       "RECEIVED", "BYTES", "IDEMPOTENCY KEY");
 	for (size_t r = 0; r < store_rows_count(rows); r++) {
 		const char *type = store_rows_get(rows, r, 3, NULL);
 		if (json) {
@@ -82,15 +91,16 @@ int ctl_events(struct app *a, int argc, char **argv)
 			ctl_json_string(stdout, store_rows_get(rows, r, 4, NULL));
 			fputs(",\"status\":", stdout);
 			ctl_json_string(stdout, store_rows_get(rows, r, 5, NULL));
-			printf(",\"received_at\":%s,\"attempts\":%s,\"body_bytes\":%s}",
+			printf(",\"received_at\":%s,\"attempts\":%s,\"body_bytes\":%s,\"public_id\":\"%s\"}",
 			       store_rows_get(rows, r, 6, NULL), store_rows_get(rows, r, 7, NULL),
-			       store_rows_get(rows, r, 8, NULL));
+			       store_rows_get(rows, r, 8, NULL), store_rows_get(rows, r, 9, NULL));
 		} else {
 			char src[300];
 			snprintf(src, sizeof src, "%s/%s", store_rows_get(rows, r, 1, NULL),
 				 store_rows_get(rows, r, 2, NULL));
-			printf("%-8s %-24s %-24s %-10s %-20s %-8s %s\n", store_rows_get(rows, r, 0, NULL), src,
-			       type ? type : "-", store_rows_get(rows, r, 5, NULL),
+			printf("%-8s %-36s %-24s %-24s %-10s %-20s %-8s %s\n", store_rows_get(rows, r, 0, NULL),
+			       store_rows_get(rows, r, 9, NULL), src, type ? type : "-",
+			       store_rows_get(rows, r, 5, NULL),
 			       ctl_time(store_rows_get(rows, r, 6, NULL), t, sizeof t),
 			       store_rows_get(rows, r, 8, NULL), store_rows_get(rows, r, 4, NULL));
 		}
@@ -103,24 +113,28 @@ int ctl_events(struct app *a, int argc, char **argv)
 
 int ctl_event_show(struct app *a, int argc, char **argv)
 {
-	static const char *const labels[] = {"id",     "provider",    "account",      "event_type", "idempotency_key",
-					     "status", "received_at", "verification", "secret_id",  "headers",
-					     NULL,     "attempts",    "processed_at", "response",   "decoded"};
+	static const char *const labels[] = {"id",	 "provider",	"account",	"event_type", "idempotency_key",
+					     "status",	 "received_at", "verification", "secret_id",  "headers",
+					     NULL,	 "attempts",	"processed_at", "response",   "decoded",
+					     "public_id"};
 	struct store_rows *rows;
-	long long id;
+	long long id = 0;
 	int body_only = argc == 2 && strcmp(argv[1], "--body") == 0;
 	size_t blen;
-	const char *body;
+	const char *body, *pub = NULL;
 	char t[32];
 
-	if ((argc != 1 && !body_only) || ctl_parse_long(argv[0], &id) < 0)
-		return ctl_usage_error("event show ID [--body]");
-	if (store_get_event(a->store, id, &rows) < 0)
+	if (argc == 1 || body_only)
+		pub = strncmp(argv[0], "evt_", 4) == 0 ? argv[0] : NULL;
+	if ((argc != 1 && !body_only) || (!pub && ctl_parse_long(argv[0], &id) < 0))
+		return ctl_usage_error("event show ID|evt_... [--body]");
+	if (store_get_event(a->store, id, pub, &rows) < 0)
 		return ctl_fail("cannot read the event: %s", store_error(a->store));
 	if (store_rows_count(rows) == 0) {
 		store_rows_free(rows);
-		return ctl_fail("no event %lld", id);
+		return ctl_fail("no event %s", argv[0]);
 	}
+	id = strtoll(store_rows_get(rows, 0, 0, NULL), NULL, 10);
 	if (!body_only) {
 		for (size_t c = 0; c < sizeof labels / sizeof labels[0]; c++) {
 			const char *v = store_rows_get(rows, 0, c, NULL);
@@ -217,15 +231,17 @@ int ctl_audit(struct app *a, int argc, char **argv)
 	}
 	if (store_list_audit(a->store, (long)limit, &rows) < 0)
 		return ctl_fail("cannot read the audit log: %s", store_error(a->store));
-	printf("%-20s %-18s %-32s %-6s %s\n", "AT", "ACTION", "SOURCE", "STATUS", "REASON");
+	printf("%-20s %-18s %-32s %-6s %6s %-36s %s\n", "AT", "ACTION", "SOURCE", "STATUS", "COUNT", "EVENT", "REASON");
 	for (size_t r = 0; r < store_rows_count(rows); r++) {
 		char src[300];
 		const char *st = store_rows_get(rows, r, 3, NULL), *reason = store_rows_get(rows, r, 4, NULL);
+		const char *ev = store_rows_get(rows, r, 7, NULL);
 		snprintf(src, sizeof src, "%s/%s",
 			 store_rows_get(rows, r, 1, NULL) ? store_rows_get(rows, r, 1, NULL) : "-",
 			 store_rows_get(rows, r, 2, NULL) ? store_rows_get(rows, r, 2, NULL) : "-");
-		printf("%-20s %-18s %-32s %-6s %s\n", ctl_time(store_rows_get(rows, r, 5, NULL), t, sizeof t),
-		       store_rows_get(rows, r, 0, NULL), src, st ? st : "-", reason ? reason : "");
+		printf("%-20s %-18s %-32s %-6s %6s %-36s %s\n", ctl_time(store_rows_get(rows, r, 5, NULL), t, sizeof t),
+		       store_rows_get(rows, r, 0, NULL), src, st ? st : "-", store_rows_get(rows, r, 6, NULL),
+		       ev ? ev : "-", reason ? reason : "");
 	}
 	store_rows_free(rows);
 	return CTL_OK;

@@ -13,6 +13,7 @@
 #include "process/process.h"
 #include "providers/registry.h"
 #include "store/store.h"
+#include "url.h"
 #include "verify.h"
 #include "wipe.h"
 
@@ -30,8 +31,13 @@ static void on_stop(int sig)
 
 int ctl_worker(struct app *a, int argc, char **argv)
 {
-	struct process_opts o = {
-	    .cfg = &a->cfg, .lease = a->cfg.processing_lease, .drain = 0, .max_events = 0, .poll = 1.0};
+	struct process_counts counts = {0, 0, 0, 0};
+	struct process_opts o = {.cfg = &a->cfg,
+				 .lease = a->cfg.processing_lease,
+				 .drain = 0,
+				 .max_events = 0,
+				 .poll = 1.0,
+				 .counts = &counts};
 	struct sigaction sa;
 	long long v;
 	long n;
@@ -56,12 +62,16 @@ int ctl_worker(struct app *a, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* an exec script that exits without reading its input must fail its attempt, not kill the worker */
+	signal(SIGPIPE, SIG_IGN);
 	if (http_client_init() < 0)
 		return ctl_fail("cannot initialise libcurl");
 	n = process_run(a->store, &o);
 	if (n < 0)
 		return ctl_fail("the store failed: %s", store_error(a->store));
-	printf("processed %ld event%s\n", n, n == 1 ? "" : "s");
+	printf("%ld event%s: %ld processed, %ld to retry, %ld dead%s\n", n, n == 1 ? "" : "s", counts.processed,
+	       counts.retry, counts.dead,
+	       counts.failed ? " (the store failed for some: their leases will expire)" : "");
 	return CTL_OK;
 }
 
@@ -72,8 +82,15 @@ int ctl_replay(struct app *a, int argc, char **argv)
 	long long id = 0, since = 0, d;
 	long count = 0;
 
-	if (argc == 1 && ctl_parse_long(argv[0], &id) == 0) {
-		/* one event */
+	if ((argc == 1 || (argc == 2 && strcmp(argv[1], "--force") == 0)) && ctl_parse_long(argv[0], &id) == 0) {
+		if (argc == 2) { /* every action again, those that succeeded too */
+			if (store_replay_forced(a->store, id, clock_now(), &count) < 0)
+				return ctl_fail("cannot replay: %s", store_error(a->store));
+			if (count == 0)
+				return ctl_fail("no event %lld (or it is a test ping)", id);
+			printf("1 event put back for processing; every enabled action runs again (--force)\n");
+			return CTL_OK;
+		}
 	} else {
 		for (int i = 0; i < argc; i++) {
 			if (strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
@@ -90,14 +107,15 @@ int ctl_replay(struct app *a, int argc, char **argv)
 				since = clock_now() - d;
 			} else {
 				return ctl_usage_error(
-				    "replay ID | replay --status STATUS [--source P/A] [--since DURATION]");
+				    "replay ID [--force] | replay --status dead|processed [--source P/A] "
+				    "[--since DURATION]");
 			}
 		}
 		if (!status)
-			return ctl_usage_error("replay ID | replay --status STATUS [--source P/A] [--since DURATION]");
-		if (strcmp(status, "test") == 0 || strcmp(status, "received") == 0)
-			return ctl_usage_error("replay takes events that were processed, retried or dead, not \"%s\"",
-					       status);
+			return ctl_usage_error(
+			    "replay ID [--force] | replay --status dead|processed [--source P/A] [--since DURATION]");
+		if (strcmp(status, "dead") != 0 && strcmp(status, "processed") != 0)
+			return ctl_usage_error("replay --status takes dead or processed, not \"%s\"", status);
 	}
 	if (store_replay(a->store, id, status, provider, account, since, &count) < 0)
 		return ctl_fail("cannot replay: %s", store_error(a->store));
@@ -144,6 +162,37 @@ static long long source_id(struct app *a, char **argv, int *rc)
 		*rc = ctl_fail("cannot read the source: %s", store_error(a->store));
 		return 0;
 	}
+}
+
+static int action_set(struct app *a, int argc, char **argv, int enabled)
+{
+	long long sid, aid;
+	int rc = CTL_FAIL;
+
+	if (argc != 3 || ctl_parse_long(argv[2], &aid) < 0)
+		return ctl_usage_error("source action %s PROVIDER ACCOUNT ID", enabled ? "enable" : "disable");
+	sid = source_id(a, argv, &rc);
+	if (!sid)
+		return rc;
+	switch (store_action_set_enabled(a->store, sid, aid, enabled)) {
+	case 1:
+		printf("action %lld %s\n", aid, enabled ? "enabled" : "disabled");
+		return CTL_OK;
+	case 0:
+		return ctl_fail("no action %lld of %s/%s", aid, argv[0], argv[1]);
+	default:
+		return ctl_fail("cannot change the action: %s", store_error(a->store));
+	}
+}
+
+int ctl_action_enable(struct app *a, int argc, char **argv)
+{
+	return action_set(a, argc, argv, 1);
+}
+
+int ctl_action_disable(struct app *a, int argc, char **argv)
+{
+	return action_set(a, argc, argv, 0);
 }
 
 static int channel_valid(const char *c)
@@ -202,7 +251,7 @@ static int add_builtin(struct app *a, char **argv)
 int ctl_action_add(struct app *a, int argc, char **argv)
 {
 	struct buf opts, err;
-	char secret[80] = "";
+	char secret[80] = "", why[200];
 	long long sid, id, v;
 	int rc = CTL_FAIL, generate = 0, exec_kind;
 
@@ -216,8 +265,11 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 		    "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]\n"
 		    "          source action add PROVIDER ACCOUNT exec /path/to/script [--timeout SECONDS]");
 	exec_kind = strcmp(argv[2], "exec") == 0;
-	if (!exec_kind && strncmp(argv[3], "http://", 7) != 0 && strncmp(argv[3], "https://", 8) != 0)
-		return ctl_usage_error("forward URL must start with http:// or https://");
+	/* the forwarder's own check (forward_post applies it again to every attempt) */
+	if (!exec_kind && http_client_init() < 0)
+		return ctl_fail("cannot initialise libcurl");
+	if (!exec_kind && forward_url_ok(argv[3], a->cfg.forward_allow_link_local, why, sizeof why) < 0)
+		return ctl_usage_error("forward URL refused: %s", why);
 	if (exec_kind && (argv[3][0] != '/' || access(argv[3], X_OK) != 0))
 		return ctl_usage_error("exec needs the absolute path of an executable file (no shell is used): %s",
 				       argv[3]);
@@ -308,10 +360,11 @@ int ctl_action_list(struct app *a, int argc, char **argv)
 	printf("%-6s %-8s %-9s %-48s %s\n", "ID", "KIND", "STATE", "TARGET", "SIGNED");
 	for (size_t r = 0; r < store_rows_count(rows); r++) {
 		const char *o = store_rows_get(rows, r, 3, NULL);
-		char tmp[8];
+		char tmp[8], shown[KANCA_URL_MAX + 8];
+		/* credentials are refused in a URL; one stored by an older kanca is still never printed */
+		url_redact(store_rows_get(rows, r, 2, NULL), shown, sizeof shown);
 		printf("%-6s %-8s %-9s %-48s %s\n", store_rows_get(rows, r, 0, NULL), store_rows_get(rows, r, 1, NULL),
-		       strcmp(store_rows_get(rows, r, 4, NULL), "0") ? "enabled" : "disabled",
-		       store_rows_get(rows, r, 2, NULL),
+		       strcmp(store_rows_get(rows, r, 4, NULL), "0") ? "enabled" : "disabled", shown,
 		       options_get(o, "secret", tmp, 1) != 0	      ? "standard-webhooks"
 		       : options_get(o, "static_secret", tmp, 1) != 0 ? "x-webhook-secret"
 								      : "no");

@@ -58,7 +58,8 @@ void process_exec_run(const char *path, const struct store_job *job, long timeou
 	out->exit_code = -1;
 	snprintf(vars[n++], sizeof vars[0], "PATH=/usr/local/bin:/usr/bin:/bin");
 	snprintf(vars[n++], sizeof vars[0], "LANG=C.UTF-8");
-	snprintf(vars[n++], sizeof vars[0], "KANCA_EVENT_ID=%lld", job->event_id);
+	snprintf(vars[n++], sizeof vars[0], "KANCA_EVENT_ID=%s", job->public_id);
+	snprintf(vars[n++], sizeof vars[0], "KANCA_EVENT_NUMBER=%lld", job->event_id);
 	snprintf(vars[n++], sizeof vars[0], "KANCA_PROVIDER=%s", job->provider ? job->provider : "");
 	snprintf(vars[n++], sizeof vars[0], "KANCA_ACCOUNT=%s", job->account ? job->account : "");
 	snprintf(vars[n++], sizeof vars[0], "KANCA_EVENT_TYPE=%s", job->type ? job->type : "");

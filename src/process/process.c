@@ -6,6 +6,7 @@
 #include "process/exec.h"
 #include "buf.h"
 #include "clock.h"
+#include "config.h"
 #include "process/forward.h"
 #include "log.h"
 #include "intake.h"
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
+static int allow_link_local; /* forward_allow_link_local of the configuration process_run was given */
 
 void process_stop(void)
 {
@@ -114,7 +116,6 @@ static void run_forward(const struct store_job *job, const char *target, const c
 	const char *extra[2] = {NULL, NULL};
 	struct forward_target t;
 	struct forward_message m;
-	char id[32];
 
 	(void)options_get(options, "secret", secret, sizeof secret);
 	(void)options_get(options, "static_secret", stat, sizeof stat);
@@ -124,14 +125,14 @@ static void run_forward(const struct store_job *job, const char *target, const c
 		extra[0] = header;
 	memset(&t, 0, sizeof t);
 	t.url = target;
+	t.allow_link_local = allow_link_local;
 	t.signing_secret = secret[0] ? secret : NULL;
 	t.static_secret = stat[0] ? stat : NULL;
 	t.extra_headers = extra;
 	t.timeout_ms = timeout_ms(timeout, 0);
-	/* the event id is the delivery id: stable across retries */
-	snprintf(id, sizeof id, "evt_%lld", job->event_id);
+	/* the event's public id is the delivery id: the same on every retry and replay, never reused */
 	memset(&m, 0, sizeof m);
-	m.id = id;
+	m.id = job->public_id;
 	m.timestamp = clock_now();
 	m.body = job->body;
 	m.len = job->body_len;
@@ -283,14 +284,18 @@ int process_job(struct store *s, struct store_job *job)
 	}
 	store_rows_free(actions);
 	if (!failed)
-		return end_claim(s, job, "processed", 0, "processed", 0, NULL);
+		return end_claim(s, job, "processed", 0, "processed", 0, NULL) < 0 ? -1 : PROCESS_PROCESSED;
 	if (job->attempts >= pol.attempts) {
-		log_warn("event %lld is dead after %d attempts (kancactl replay %lld)", job->event_id, job->attempts,
-			 job->event_id);
-		return end_claim(s, job, "dead", 0, "processing_failed", 0, "dead after the last attempt");
+		log_warn("event %s (%lld) is dead after %d attempts (kancactl replay %lld)", job->public_id,
+			 job->event_id, job->attempts, job->event_id);
+		return end_claim(s, job, "dead", 0, "processing_failed", 0, "dead after the last attempt") < 0
+			   ? -1
+			   : PROCESS_DEAD;
 	}
 	now = clock_now();
-	return end_claim(s, job, "retry", now + process_backoff(&pol, job->attempts, retry_after), NULL, 0, NULL);
+	return end_claim(s, job, "retry", now + process_backoff(&pol, job->attempts, retry_after), NULL, 0, NULL) < 0
+		   ? -1
+		   : PROCESS_RETRY;
 store_error:
 	store_rows_free(actions);
 	return -1;
@@ -317,6 +322,7 @@ long process_run(struct store *s, const struct process_opts *o)
 	double next_look = 0;
 
 	stop_requested = 0;
+	allow_link_local = o->cfg && o->cfg->forward_allow_link_local;
 	srand((unsigned)clock_monotonic() ^ (unsigned)getpid());
 	while (!stop_requested && (!o->max_events || done < o->max_events)) {
 		struct store_job job;
@@ -342,8 +348,13 @@ long process_run(struct store *s, const struct process_opts *o)
 			nap(o->poll);
 			continue;
 		}
-		if (process_job(s, &job) < 0)
-			log_error("event %lld: the store failed while processing; its lease will expire", job.event_id);
+		rc = process_job(s, &job);
+		if (rc < 0)
+			log_error("event %s: the store failed while processing; its lease will expire", job.public_id);
+		if (o->counts) {
+			long *c[] = {&o->counts->processed, &o->counts->retry, &o->counts->dead};
+			(*(rc >= 0 && rc <= PROCESS_DEAD ? c[rc] : &o->counts->failed))++;
+		}
 		store_job_free(&job);
 		done++;
 	}

@@ -28,18 +28,26 @@ int process_policy_load(const char *options, struct process_policy *p, struct bu
  * destination's retry_after (capped) when it gave one (-1: none). */
 long process_backoff(const struct process_policy *p, int attempts, long retry_after);
 
-/* Runs the actions of one claimed job and ends the claim. 0, or -1 when the store failed (the lease
- * then expires and the event is claimed again). */
+/* How process_job ended a claim. */
+enum process_end { PROCESS_PROCESSED = 0, PROCESS_RETRY = 1, PROCESS_DEAD = 2 };
+/* Runs the actions of one claimed job and ends the claim: an enum process_end, or -1 when the store failed
+ * (the lease then expires and the event is claimed again). */
 int process_job(struct store *s, struct store_job *job);
+
+/* What a process_run did, by how each claim ended. */
+struct process_counts {
+	long processed, retry, dead, failed; /* failed: the store failed; the lease will expire */
+};
 
 struct config;
 
 struct process_opts {
-	const struct config *cfg; /* its spool is drained into the store first (NULL: none) */
-	long lease;		  /* seconds a claim lasts */
-	int drain;		  /* stop when nothing is due (kancactl worker --drain) */
-	long max_events;	  /* stop after this many (0: no limit) */
-	double poll;		  /* seconds between looks when idle */
+	const struct config *cfg;      /* its spool is drained into the store first (NULL: none) */
+	long lease;		       /* seconds a claim lasts */
+	int drain;		       /* stop when nothing is due (kancactl worker --drain) */
+	long max_events;	       /* stop after this many (0: no limit) */
+	double poll;		       /* seconds between looks when idle */
+	struct process_counts *counts; /* filled when not NULL */
 };
 
 /* Drains the spool (o->cfg's) and claims and processes due events. Returns how many were processed, or

@@ -3,6 +3,7 @@
 #include "store/store_int.h"
 #include "buf.h"
 #include "log.h"
+#include "verify.h"
 
 #include <stdlib.h>
 
@@ -47,27 +48,91 @@ static void event_params(const struct store_event *ev, struct db_param *p, struc
 	p[12] = P(ev->decoded);
 }
 
-/* The first delivery of a duplicate: its id and the answer kept for it. */
-static const char sql_first[] = "SELECT id, response FROM events WHERE source_id = $1 AND idempotency_key = $2";
+int store_audit_counted(struct store *s, long long at, const char *action, const char *provider, const char *account,
+			long long source_id, int status, const char *reason, const char *remote_addr)
+{
+	static const char sql[] =
+	    "INSERT INTO audit_log (at, action, provider, account, source_id, status_code, reason, remote_addr, count, "
+	    "bucket) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) "
+	    "ON CONFLICT (bucket, action, provider, account, status_code, reason) WHERE bucket IS NOT NULL "
+	    "DO UPDATE SET count = audit_log.count + 1, at = excluded.at, remote_addr = excluded.remote_addr, "
+	    "source_id = coalesce(excluded.source_id, audit_log.source_id)";
+	struct db_param p[9];
+	struct num n1, n2, n3, n4;
+	char r[KANCA_REASON_MAX + 1];
 
-static enum db_status load_first(struct store *s, const struct db_param *p, long long *event_id, struct buf *answer)
+	snprintf(r, sizeof r, "%s", reason ? reason : "");
+	p[0] = PN(&n1, at);
+	p[1] = P(action);
+	p[2] = P(provider ? provider : "");
+	p[3] = P(account ? account : "");
+	p[4] = PZ(&n2, source_id);
+	p[5] = PN(&n3, status);
+	p[6] = P(r);
+	p[7] = P(remote_addr && *remote_addr ? remote_addr : NULL);
+	p[8] = PN(&n4, at / 60);
+	return store_exec(s, sql, 9, p, NULL) == DB_OK ? 0 : -1;
+}
+
+/* The first delivery of a duplicate: its id, the answer kept for it, and whether its body is this one's. */
+static const char sql_first[] =
+    "SELECT id, response, CASE WHEN body = $3 THEN 1 ELSE 0 END FROM events WHERE source_id = $1 AND "
+    "idempotency_key = $2";
+
+static enum db_status load_first(struct store *s, const struct db_param *p, long long *event_id, int *duplicate,
+				 struct buf *answer)
 {
 	struct db_rows rows;
-	enum db_status rc = store_exec(s, sql_first, 2, p, &rows);
+	struct db_param q[3] = {p[0], p[1], p[3]}; /* source, key, body */
+	enum db_status rc = store_exec(s, sql_first, 3, q, &rows);
 
 	if (rc != DB_OK)
 		return rc;
 	*event_id = store_cell_ll(&rows, 0, 0);
+	*duplicate = store_cell_ll(&rows, 0, 2) ? 1 : 2;
 	if (db_cell(&rows, 0, 1) && buf_append_str(answer, db_cell(&rows, 0, 1)) < 0)
 		buf_reset(answer);
 	db_rows_free(&rows);
 	return DB_OK;
 }
 
+/* A sender reused a key for a different body: the first answer goes out again and the new body is not
+ * stored, so this row (with the new body's SHA-256) is all that shows it. */
+static enum db_status audit_conflict(struct store *s, const struct store_event *ev, long long first_id)
+{
+	unsigned char d[VERIFY_SHA256_LEN];
+	char hex[2 * VERIFY_SHA256_LEN + 1], reason[KANCA_REASON_MAX + 1];
+
+	if (verify_sha256(ev->body ? ev->body : "", ev->body_len, d) < 0)
+		return DB_ERROR;
+	verify_hex_encode(d, sizeof d, hex);
+	snprintf(reason, sizeof reason, "same key, different body: sha256 %s", hex);
+	log_warn("a delivery reused the key of event %lld with a different body (sha256 %s): answered as a duplicate, "
+		 "not stored",
+		 first_id, hex);
+	return store_audit(s, ev->received_at, "conflict", ev->provider, ev->account, ev->source_id, first_id, 200,
+			   reason, ev->remote_addr) == 0
+		   ? DB_OK
+		   : DB_ERROR;
+}
+
 #define EVENT_INSERT                                                                                                   \
 	"INSERT INTO events (source_id, idempotency_key, event_type, body, headers, received_at, verification, "       \
-	"secret_id, status, decoded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $13) "                               \
+	"secret_id, status, decoded, public_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $13, $14) "               \
 	"ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING id"
+
+/* A new event's public id: "evt_" and 128 random bits in hex, unique beyond this store (hosts, store
+ * migrations, purges), so a destination that drops repeats by webhook-id never drops a new event. */
+static int new_public_id(char out[STORE_PUBLIC_ID_LEN + 1])
+{
+	unsigned char r[16];
+
+	if (verify_random(r, sizeof r) < 0)
+		return -1;
+	memcpy(out, "evt_", 4);
+	verify_hex_encode(r, sizeof r, out + 4);
+	return 0;
+}
 
 /* The event and its 'received' audit row (one statement where the backend allows, else two), or for a
  * duplicate nothing but the first delivery's id and kept answer. Runs in the caller's transaction,
@@ -80,22 +145,30 @@ static enum db_status insert_event(struct store *s, const struct store_event *ev
 	    "event_id, status_code, remote_addr) SELECT $6, 'received', $10, $11, $1, id, 200, $9 FROM e) "
 	    "SELECT id FROM e";
 	static const char sql_insert[] = EVENT_INSERT;
-	struct db_param p[13];
+	struct db_param p[14];
 	struct num n[3];
 	struct db_rows rows;
 	enum db_status rc;
+	char pub[STORE_PUBLIC_ID_LEN + 1];
 
+	if (new_public_id(pub) < 0)
+		return DB_ERROR;
 	event_params(ev, p, n);
 	p[9] = P(ev->provider);
 	p[10] = P(ev->account);
-	rc = s->ops->dml_cte ? store_exec(s, sql_cte, 13, p, &rows) : store_exec(s, sql_insert, 13, p, &rows);
+	p[13] = P(pub);
+	rc = s->ops->dml_cte ? store_exec(s, sql_cte, 14, p, &rows) : store_exec(s, sql_insert, 14, p, &rows);
 	if (rc != DB_OK)
 		return rc;
 	*duplicate = rows.nrows == 0;
 	*event_id = *duplicate ? 0 : store_cell_ll(&rows, 0, 0);
 	db_rows_free(&rows);
-	if (*duplicate) /* rare: a second round trip only for duplicates */
-		return load_first(s, p, event_id, answer);
+	if (*duplicate) { /* rare: a second round trip only for duplicates */
+		rc = load_first(s, p, event_id, duplicate, answer);
+		if (rc == DB_OK && *duplicate == 2)
+			rc = audit_conflict(s, ev, *event_id);
+		return rc;
+	}
 	if (!s->ops->dml_cte && store_audit(s, ev->received_at, "received", ev->provider, ev->account, ev->source_id,
 					    *event_id, 200, NULL, ev->remote_addr) < 0)
 		return DB_ERROR;

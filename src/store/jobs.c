@@ -15,6 +15,7 @@ void store_job_free(struct store_job *job)
 	free(job->options);
 	free(job->provider);
 	free(job->account);
+	free(job->public_id);
 	memset(job, 0, sizeof *job);
 }
 
@@ -29,7 +30,7 @@ void store_job_free(struct store_job *job)
 	" RETURNING id, source_id, attempts, idempotency_key, event_type, body, headers, "                             \
 	"(SELECT options FROM sources WHERE sources.id = events.source_id), "                                          \
 	"(SELECT provider FROM sources WHERE sources.id = events.source_id), "                                         \
-	"(SELECT account FROM sources WHERE sources.id = events.source_id)"
+	"(SELECT account FROM sources WHERE sources.id = events.source_id), public_id"
 
 int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job)
 {
@@ -63,8 +64,9 @@ int store_claim(struct store *s, long long now, long lease, long long only_id, s
 		job->options = store_dup_cell(&rows, 0, 7, NULL);
 		job->provider = store_dup_cell(&rows, 0, 8, NULL);
 		job->account = store_dup_cell(&rows, 0, 9, NULL);
+		job->public_id = store_dup_cell(&rows, 0, 10, NULL);
 		job->lease_until = now + lease;
-		rc = job->key && job->body && job->headers && job->provider && job->account ? 1 : -1;
+		rc = job->key && job->body && job->headers && job->provider && job->account && job->public_id ? 1 : -1;
 		if (rc < 0)
 			store_job_free(job);
 	}
@@ -138,8 +140,10 @@ int store_attempts_interrupted(struct store *s, long long event_id, long long no
 
 int store_action_done(struct store *s, long long event_id, long long action_id)
 {
+	/* an ok attempt counts unless a forced replay came after it (replay --force runs everything again) */
 	static const char sql[] =
-	    "SELECT count(*) FROM attempts WHERE event_id = $1 AND action_id = $2 AND outcome = 'ok'";
+	    "SELECT count(*) FROM attempts WHERE event_id = $1 AND action_id = $2 AND outcome = 'ok' AND id > "
+	    "coalesce((SELECT max(id) FROM attempts WHERE event_id = $1 AND outcome = 'forced'), 0)";
 	struct num n1, n2;
 	struct db_param p[2] = {PN(&n1, event_id), PN(&n2, action_id)};
 	struct db_rows rows;
@@ -234,6 +238,34 @@ int store_replay(struct store *s, long long id, const char *status, const char *
 		struct db_param p[4] = {P(status), PN(&n2, since), P(provider), P(account)};
 		return store_count_rows(s, s->ops->dml_cte ? sql_filter_pg : sql_filter, 4, p, count);
 	}
+}
+
+int store_replay_forced(struct store *s, long long id, long long now, long *count)
+{
+	static const char sql_mark[] = "INSERT INTO attempts (event_id, action, started_at, ended_at, outcome, error) "
+				       "SELECT id, 'replay', $2, $2, "
+				       "'forced', 'kancactl replay --force: every action runs again' FROM events WHERE "
+				       "id = $1 AND status <> 'test'";
+	struct num n1, n2;
+	struct db_param p[2] = {PN(&n1, id), PN(&n2, now)};
+
+	if (store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK)
+		return -1;
+	if (store_exec(s, sql_mark, 2, p, NULL) != DB_OK || store_replay(s, id, NULL, NULL, NULL, 0, count) < 0 ||
+	    store_exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
+		(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int store_action_set_enabled(struct store *s, long long source_id, long long action_id, int enabled)
+{
+	static const char sql[] = "UPDATE actions SET enabled = $3 WHERE id = $2 AND source_id = $1 RETURNING id";
+	struct num n1, n2, n3;
+	struct db_param p[3] = {PN(&n1, source_id), PN(&n2, action_id), PN(&n3, enabled ? 1 : 0)};
+
+	return store_change_one(s, sql, 3, p);
 }
 
 int store_purge(struct store *s, long long before, long *count)

@@ -7,12 +7,12 @@ int store_list_events(struct store *s, const char *provider, const char *account
 {
 	static const char sql[] =
 	    "SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
-	    "e.attempts, length(e.body) FROM events e JOIN sources s ON s.id = e.source_id "
+	    "e.attempts, length(e.body), e.public_id FROM events e JOIN sources s ON s.id = e.source_id "
 	    "WHERE ($1::text IS NULL OR s.provider = $1) AND ($2::text IS NULL OR s.account = $2) "
 	    "AND ($3::text IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4";
 	static const char sql_lite[] =
 	    "SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
-	    "e.attempts, length(e.body) FROM events e JOIN sources s ON s.id = e.source_id "
+	    "e.attempts, length(e.body), e.public_id FROM events e JOIN sources s ON s.id = e.source_id "
 	    "WHERE ($1 IS NULL OR s.provider = $1) AND ($2 IS NULL OR s.account = $2) "
 	    "AND ($3 IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4";
 	struct num n;
@@ -21,16 +21,16 @@ int store_list_events(struct store *s, const char *provider, const char *account
 	return store_listing(s, s->ops->dml_cte ? sql : sql_lite, 4, p, out);
 }
 
-int store_get_event(struct store *s, long long id, struct store_rows **out)
+int store_get_event(struct store *s, long long id, const char *public_id, struct store_rows **out)
 {
 	static const char sql[] =
 	    "SELECT e.id, s.provider, s.account, e.event_type, e.idempotency_key, e.status, e.received_at, "
-	    "e.verification, e.secret_id, e.headers, e.body, e.attempts, e.processed_at, e.response, e.decoded "
-	    "FROM events e JOIN sources s ON s.id = e.source_id WHERE e.id = $1";
+	    "e.verification, e.secret_id, e.headers, e.body, e.attempts, e.processed_at, e.response, e.decoded, "
+	    "e.public_id FROM events e JOIN sources s ON s.id = e.source_id WHERE e.id = $1 OR e.public_id = $2";
 	struct num n;
-	struct db_param p[1] = {PN(&n, id)};
+	struct db_param p[2] = {PN(&n, id), P(public_id ? public_id : "")};
 
-	return store_listing(s, sql, 1, p, out);
+	return store_listing(s, sql, 2, p, out);
 }
 
 int store_stats(struct store *s, long long since, struct store_rows **out)
@@ -47,8 +47,12 @@ int store_stats(struct store *s, long long since, struct store_rows **out)
 
 int store_list_audit(struct store *s, long limit, struct store_rows **out)
 {
+	/* rows written by the processor carry only the source's id: its name comes from sources */
 	static const char sql[] =
-	    "SELECT action, provider, account, status_code, reason, at FROM audit_log ORDER BY id DESC LIMIT $1";
+	    "SELECT a.action, coalesce(a.provider, s.provider), coalesce(a.account, s.account), a.status_code, "
+	    "a.reason, "
+	    "a.at, a.count, (SELECT public_id FROM events e WHERE e.id = a.event_id) FROM audit_log a "
+	    "LEFT JOIN sources s ON s.id = a.source_id ORDER BY a.id DESC LIMIT $1";
 	struct num n;
 	struct db_param p[1] = {PN(&n, limit)};
 

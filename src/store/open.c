@@ -3,6 +3,7 @@
 #include "store/store_int.h"
 #include "buf.h"
 #include "clock.h"
+#include "log.h"
 
 #include <stdlib.h>
 
@@ -153,6 +154,23 @@ int store_schema_version(struct store *s, int *current, int *latest)
 	return 0;
 }
 
+/* SQLite: foreign keys on again, after a check that the migrations left no row pointing nowhere. */
+static int restore_foreign_keys(struct store *s)
+{
+	struct db_rows rows;
+	int bad;
+
+	if (s->ops != &db_sqlite_ops)
+		return 0;
+	if (store_exec(s, "PRAGMA foreign_key_check", 0, NULL, &rows) != DB_OK)
+		return -1;
+	bad = rows.nrows > 0;
+	db_rows_free(&rows);
+	if (bad) /* the data had them before (the migrations copy rows as they are): say so, go on */
+		log_warn("the store has rows that refer to rows that do not exist (PRAGMA foreign_key_check)");
+	return s->ops->script(s->conn, "PRAGMA foreign_keys=ON") == DB_OK ? 0 : -1;
+}
+
 int store_migrate(struct store *s, int *applied, struct buf *err)
 {
 	static const char create[] =
@@ -175,6 +193,13 @@ int store_migrate(struct store *s, int *applied, struct buf *err)
 		(void)!buf_printf(err, "the store is at schema %d, newer than this kanca (%d)", current, latest);
 		return -1;
 	}
+	/* SQLite: a migration that rebuilds a table (008) must not cascade its DROP into the tables that
+	 * refer to it; the pragma is a no-op inside a transaction, so it is set around them */
+	if (s->ops == &db_sqlite_ops && current < latest &&
+	    s->ops->script(s->conn, "PRAGMA foreign_keys=OFF") != DB_OK) {
+		(void)!buf_printf(err, "cannot prepare the migrations: %s", store_error(s));
+		return -1;
+	}
 	for (const struct migration *m = s->migrations; m->version; m++) {
 		struct db_param p[3];
 		if (m->version <= current)
@@ -187,9 +212,14 @@ int store_migrate(struct store *s, int *applied, struct buf *err)
 		    store_exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
 			(void)!buf_printf(err, "migration %s failed: %s", m->name, store_error(s));
 			(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+			(void)restore_foreign_keys(s);
 			return -1;
 		}
 		(*applied)++;
+	}
+	if (restore_foreign_keys(s) < 0) {
+		(void)!buf_printf(err, "the migrations left a broken reference: %s", store_error(s));
+		return -1;
 	}
 	return 0;
 }

@@ -13,6 +13,9 @@
 struct store;
 struct buf;
 
+/* "evt_" + 32 lowercase hex digits */
+#define STORE_PUBLIC_ID_LEN 36
+
 /* What is stored for one authentic delivery. */
 struct store_event {
 	long long source_id;
@@ -100,8 +103,9 @@ int store_secret_expire(struct store *s, long long source_id, long long secret_i
 
 /* Stores an authentic delivery exactly once, committed before return.
  * New: *duplicate = 0, *event_id set, apply (may be NULL) ran in the same transaction, answer holds
- * what it produced. Duplicate: *duplicate = 1, *event_id = the first one's, answer = the answer kept
- * for the first delivery (empty if none), nothing else written. 0, or -1 with nothing written. */
+ * what it produced. Duplicate: *duplicate = 1 (2 when its body differs from the first delivery's: a
+ * sender that reuses a key), *event_id = the first one's, answer = the answer kept for the first
+ * delivery (empty if none), nothing else written. 0, or -1 with nothing written. */
 int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg, long long *event_id,
 		  int *duplicate, struct buf *answer) KANCA_MUST_CHECK;
 
@@ -124,20 +128,26 @@ int store_offer_upsert(struct store *s, long long source_id, long long event_id,
 /* Sets status ("deleted", "expired") of an offer; *updated = rows changed (0 or 1). 0 or -1. */
 int store_offer_mark(struct store *s, long long source_id, long long event_id, const char *vendor_offer_id,
 		     const char *status, long long now, int *updated) KANCA_MUST_CHECK;
+/* Updates an existing offer as store_offer_upsert does (NULL members keep their value, status active),
+ * never inserting one: *updated = rows changed (0 when the supplier has no such offer). 0 or -1. */
+int store_offer_update(struct store *s, long long source_id, long long event_id, const struct store_offer *o,
+		       long long now, int *updated) KANCA_MUST_CHECK;
 
 /* Listings for kancactl. Columns are documented at each function. */
 /* id, provider, account, enabled, options, secrets, created_at */
 int store_list_sources(struct store *s, long long now, struct store_rows **out) KANCA_MUST_CHECK;
-/* id, provider, account, event_type, idempotency_key, status, received_at, attempts, body length;
+/* id, provider, account, event_type, idempotency_key, status, received_at, attempts, body length, public_id;
  * filters may be NULL; newest first. */
 int store_list_events(struct store *s, const char *provider, const char *account, const char *status, long limit,
 		      struct store_rows **out) KANCA_MUST_CHECK;
 /* id, provider, account, event_type, idempotency_key, status, received_at, verification, secret_id,
- * headers, body, attempts, processed_at, response, decoded */
-int store_get_event(struct store *s, long long id, struct store_rows **out) KANCA_MUST_CHECK;
+ * headers, body, attempts, processed_at, response, decoded, public_id -- the event with that id, or with
+ * that public id ("evt_...", may be NULL) */
+int store_get_event(struct store *s, long long id, const char *public_id, struct store_rows **out) KANCA_MUST_CHECK;
 /* provider, account, event_type, status, count, last received_at; events received after since */
 int store_stats(struct store *s, long long since, struct store_rows **out) KANCA_MUST_CHECK;
-/* action, provider, account, status_code, reason, at; newest first */
+/* action, provider, account (the source's when the row has none), status_code, reason, at, count (requests
+ * an aggregated row stands for), the event's public id; newest first */
 int store_list_audit(struct store *s, long limit, struct store_rows **out) KANCA_MUST_CHECK;
 
 /* ---- processing after the answer ---- */
@@ -152,6 +162,7 @@ struct store_job {
 	char *headers; /* JSON object of the stored request headers */
 	char *options; /* the source's options */
 	char *provider, *account;
+	char *public_id;       /* "evt_" + 32 hex digits: the event's id outside this store (webhook-id) */
 	long long lease_until; /* the claim lasts until then (unix seconds) */
 };
 
@@ -199,6 +210,15 @@ int store_sosyalkopru_upsert(struct store *s, long long source_id, long long eve
  * optionally of one source and received at or after since. *count = how many. 0 or -1. */
 int store_replay(struct store *s, long long id, const char *status, const char *provider, const char *account,
 		 long long since, long *count) KANCA_MUST_CHECK;
+/* replay --force: the event back to received, with an attempt row "forced" after which no earlier success
+ * counts, so every enabled action runs again. *count = 1, or 0 when there is no such event. 0 or -1. */
+int store_replay_forced(struct store *s, long long id, long long now, long *count) KANCA_MUST_CHECK;
+/* An action on (1) or off (0): 1 changed, 0 no such action of that source, -1 error. */
+int store_action_set_enabled(struct store *s, long long source_id, long long action_id, int enabled) KANCA_MUST_CHECK;
+/* One audit row for a rejection, counted: the same action, source, status and reason within one minute
+ * adds 1 to one row's count instead of a new row, so a flood costs bounded space. 0 or -1. */
+int store_audit_counted(struct store *s, long long at, const char *action, const char *provider, const char *account,
+			long long source_id, int status, const char *reason, const char *remote_addr) KANCA_MUST_CHECK;
 /* Deletes processed (and test) events received before `before`, with their attempts; never others. */
 int store_purge(struct store *s, long long before, long *count) KANCA_MUST_CHECK;
 /* id, action_id, action, started_at, ended_at, outcome, http_status, exit_code, error -- oldest first. */

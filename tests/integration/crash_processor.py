@@ -67,7 +67,7 @@ def worker_case(kind, store, env, sink):
     keys = ["w-1", "w-2", "w-3"]
     tap.eq([deliver(cgi, "w", k) for k in keys], [200, 200, 200], "%s three events stored" % L)
     ids = ids_of(store, keys)
-    wid = {k: "evt_%s" % ids[k] for k in keys}
+    wid = {k: kt.public_id(store, ids[k]) for k in keys}
     w = subprocess.Popen([kt.binary("kancactl"), "-c", env.config, "worker", "--lease", str(LEASE)],
                          env=env.environ(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -111,7 +111,7 @@ def lighttpd_case(kind, store, env, sink, tmp):
         keys = ["f-1", "f-2", "f-3"]
         tap.eq([deliver(t, "f", k) for k in keys], [200, 200, 200], "%s three deliveries answered" % L)
         ids = ids_of(store, keys)
-        wid = {k: "evt_%s" % ids[k] for k in keys}
+        wid = {k: kt.public_id(store, ids[k]) for k in keys}
         tap.ok(sink.wait_for(1, 15, path_prefix="/hang-first/30/f"), "%s the processor is forwarding f-1" % L)
         procs = t.processors()
         tap.eq(len(procs), 1, "%s one processor child" % L)
@@ -123,7 +123,7 @@ def lighttpd_case(kind, store, env, sink, tmp):
         # the responder notices its processor died when it next serves a request, and starts another
         tap.eq(deliver(t, "f", "f-4"), 200, "%s the next delivery is answered" % L)
         ids.update(ids_of(store, ["f-4"]))
-        wid["f-4"] = "evt_%s" % ids["f-4"]
+        wid["f-4"] = kt.public_id(store, ids["f-4"])
 
         def new_processors():
             return [p for p in t.processors() if p not in procs]

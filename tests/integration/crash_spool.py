@@ -124,7 +124,7 @@ try:
     tap.eq(rc, 0, "the next kancactl worker --drain")
     tap.eq([count("drain-%d" % i) for i in range(3)], [1, 1, 1], "every delivery stored, the first not twice")
     tap.eq(listing("new"), [], "the spool is empty")
-    ids = {r[0] for r in store.query("SELECT 'evt_' || id FROM events WHERE idempotency_key LIKE 'drain-%'")}
+    ids = {r[0] for r in store.query("SELECT public_id FROM events WHERE idempotency_key LIKE 'drain-%'")}
     got = tr.sink_ids(sink, "/ok")
     tap.eq(sorted(i for i in ids if got.get(i) != 1), [], "each of the three was forwarded exactly once")
 finally:

@@ -67,14 +67,16 @@ def run(kind):
         st, eid, body = deliver("ok")
         ctl("worker", "--drain")
         tap.eq(status(eid), "processed", "%s exit 0 -> processed" % L)
-        bpath = os.path.join(out, "body-" + eid)
+        pub = kt.public_id(store, eid)  # KANCA_EVENT_ID is the event's public id (its webhook-id)
+        bpath = os.path.join(out, "body-" + str(pub))
         tap.eq(open(bpath, "rb").read() if os.path.exists(bpath) else None, body, "%s the raw body on stdin" % L)
-        epath = os.path.join(out, "env-" + eid)
+        epath = os.path.join(out, "env-" + str(pub))
         envtext = open(epath).read() if os.path.exists(epath) else ""
         names = sorted({line.split("=", 1)[0] for line in envtext.splitlines() if "=" in line} - {"PWD", "SHLVL", "_"})
-        tap.eq(names, ["KANCA_ACCOUNT", "KANCA_ATTEMPT", "KANCA_EVENT_ID", "KANCA_EVENT_TYPE", "KANCA_IDEMPOTENCY_KEY",
-                       "KANCA_PROVIDER", "LANG", "PATH"], "%s only the allow-listed environment" % L)
-        for want in ("KANCA_EVENT_ID=" + eid, "KANCA_PROVIDER=supplier", "KANCA_ACCOUNT=ok",
+        tap.eq(names, ["KANCA_ACCOUNT", "KANCA_ATTEMPT", "KANCA_EVENT_ID", "KANCA_EVENT_NUMBER", "KANCA_EVENT_TYPE",
+                       "KANCA_IDEMPOTENCY_KEY", "KANCA_PROVIDER", "LANG", "PATH"],
+               "%s only the allow-listed environment" % L)
+        for want in ("KANCA_EVENT_ID=%s" % pub, "KANCA_EVENT_NUMBER=" + eid, "KANCA_PROVIDER=supplier", "KANCA_ACCOUNT=ok",
                      "KANCA_EVENT_TYPE=stock.updated", "KANCA_IDEMPOTENCY_KEY=ok-1"):
             tap.ok(want in envtext.splitlines(), "%s %s" % (L, want))
         tap.ok(SECRET not in envtext and "must-not-leak" not in envtext and "KANCA_CONFIG" not in envtext,

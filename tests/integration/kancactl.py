@@ -49,7 +49,7 @@ def check(kind):
 
     # the generated secret verifies a real delivery; event show returns the body byte for byte
     t = kt.CgiTransport(env)
-    body = '{"eventId":"ctl-1","event":"stock.updated","data":{"ad":"Çay ☕","bytes":"\\u0000"}}\r\n'.encode()
+    body = '{"eventId":"ctl-1","event":"stock.updated","data":{"ad":"Çay ☕","bytes":"\\u00e7\\n"}}\r\n'.encode()
     r = t.send("POST", "/api/suppliers/acme/webhook",
                {"Content-Type": "application/json", "X-Signature": kt.sign_hex(secret, body)}, body)
     tap.eq(r.status, 200, "%s a delivery signed with the generated secret is accepted" % L)

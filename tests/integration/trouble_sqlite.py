@@ -80,7 +80,7 @@ def phase(name, lock):
     tap.eq([k for k, n in counts.items() if n != 1], [], "%s ... each exactly once" % L)
     tap.ok(kt.wait_for(lambda: tr.spool_records(spool) == [], 30, 0.2), "%s the spool is empty again" % L)
     tap.ok(tr.wait_processed(store, keys, 60), "%s every one is processed" % L)
-    ids = {row[0] for row in store.query("SELECT 'evt_' || id FROM events WHERE idempotency_key LIKE ?",
+    ids = {row[0] for row in store.query("SELECT public_id FROM events WHERE idempotency_key LIKE ?",
                                          (name + "-%",))}
     got = tr.sink_ids(sink, "/ok")
     tap.eq(sorted(i for i in ids if got.get(i) != 1), [], "%s ... and the sink got each one exactly once" % L)

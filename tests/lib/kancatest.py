@@ -636,6 +636,31 @@ class PgStore:
             self.cluster._cleanup()
 
 
+def audit_counts(store):
+    """id -> count of the counted (aggregated) audit rows: a rejection adds 1 to its minute's row."""
+    return {int(i): int(c) for i, c in store.query("SELECT id, count FROM audit_log WHERE bucket IS NOT NULL")}
+
+
+def audit_rows_since(store, snap):
+    """(action, status_code, provider, account) once per request audited since snap (a snapshot() dict
+    with "audit" and "counts"): the rows added, each as many times as its count, and the counted rows
+    that grew, as many times as they grew. In row order."""
+    out = []
+    for i, action, st, prov, acc, count in store.query(
+            "SELECT id, action, status_code, provider, account, count FROM audit_log WHERE id > ? OR bucket IS NOT "
+            "NULL ORDER BY id", (snap["audit"],)):
+        i, count = int(i), int(count)
+        times = count if i > snap["audit"] else count - snap.get("counts", {}).get(i, count)
+        out.extend([(action, st, prov, acc)] * times)
+    return out
+
+
+def public_id(store, event_id):
+    """An event's public id ("evt_" + 32 hex digits): its webhook-id at every destination."""
+    rows = store.query("SELECT public_id FROM events WHERE id = ?", (int(event_id),))
+    return rows[0][0] if rows else None
+
+
 def health(answer):
     """The status and store of a /healthz answer (the rest, spool depth and backlog, varies)."""
     return {k: answer.get(k) for k in ("status", "store")} if isinstance(answer, dict) else answer
@@ -1596,18 +1621,16 @@ class Suite:
     def snapshot(self):
         r = self.store.query("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM offers), "
                              "(SELECT coalesce(max(id), 0) FROM audit_log)")[0]
-        return {"events": int(r[0]), "offers": int(r[1]), "audit": int(r[2])}
+        return {"events": int(r[0]), "offers": int(r[1]), "audit": int(r[2]), "counts": audit_counts(self.store)}
 
     def audit_since(self, snap, settle=2.0):
         """The audit rows since snap. A rejection's row is written after its answer (never before it), so
         this waits up to settle seconds for the rows to stop changing (at least one 50 ms apart)."""
-        q = ("SELECT action, status_code, provider, account FROM audit_log WHERE id > ? ORDER BY id",
-             (snap["audit"],))
         end = time.monotonic() + settle
-        rows = self.store.query(*q)
+        rows = audit_rows_since(self.store, snap)
         while time.monotonic() < end:
             time.sleep(0.05)
-            again = self.store.query(*q)
+            again = audit_rows_since(self.store, snap)
             if again == rows and rows:
                 break
             rows = again

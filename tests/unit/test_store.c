@@ -589,7 +589,7 @@ static void run(const char *uri, const char *label)
 	store_rows_free(rows);
 	rows = NULL;
 
-	is_int(store_get_event(s, ev1, &rows), 0, "%s: get event", label);
+	is_int(store_get_event(s, ev1, NULL, &rows), 0, "%s: get event", label);
 	is_int(store_rows_count(rows), 1, "%s: one row", label);
 	if (store_rows_count(rows) == 1) {
 		c = store_rows_get(rows, 0, 10, &len);
@@ -606,12 +606,12 @@ static void run(const char *uri, const char *label)
 	}
 	store_rows_free(rows);
 	rows = NULL;
-	is_int(store_get_event(s, ev3, &rows), 0, "%s: get the event with an answer", label);
+	is_int(store_get_event(s, ev3, NULL, &rows), 0, "%s: get the event with an answer", label);
 	is_str(cell(rows, 0, 13), "{\"success\":true,\"message\":\"Offer created\"}", "%s: response column", label);
 	ok(cell(rows, 0, 8) == NULL, "%s: secret_id 0 is stored as NULL", label);
 	store_rows_free(rows);
 	rows = NULL;
-	is_int(store_get_event(s, 999999, &rows), 0, "%s: get an unknown event", label);
+	is_int(store_get_event(s, 999999, NULL, &rows), 0, "%s: get an unknown event", label);
 	is_int(store_rows_count(rows), 0, "%s: no row for an unknown event", label);
 	store_rows_free(rows);
 	rows = NULL;
