@@ -5,13 +5,20 @@ fcgid, proxy_fcgi (spawn-fcgi on a unix socket), cgi (mod_cgi, prefork) and cgid
 on a fresh SQLite store, and fcgid + cgid once more on a throwaway PostgreSQL cluster. Per mode: one valid
 and one invalid vector per HMAC provider, a Trendyol basic-auth delivery (the Authorization header
 arrives) and a wrong password, a 900 KiB body stored whole, a body over max_body_bytes (kanca's own 413),
-GET /healthz; the answers are byte-identical across the four modes. Then the broken variants the
+GET /healthz; the answers are byte-identical across the four modes. On SQLite, kanca.conf has no
+spool_dir (the store is in a directory of its own, as /var/lib/kanca or ~/kanca, and the spool is the
+default spool/ beside it): last in each mode, with another process holding the database's write lock
+(BEGIN IMMEDIATE), a signed delivery is answered 2xx "Event queued" within answer_deadline (2 s) + 1 s,
+its record is in <db dir>/spool/new/, made by the user kanca runs as (as root: Apache's User nobody,
+which is also spawn-fcgi's -u), and after the lock kancactl worker --drain as that user stores it once
+and empties the spool; the queued answer is the same in the four modes. Then the broken variants the
 shipped comments warn about: no CGIPassAuth (401 "missing Authorization header"), FcgidMaxRequestLen
 131072 (a 900 KiB delivery gets Apache's 500 and never reaches kanca), LimitRequestBody under mod_fcgid
 (kanca gets an empty body), a host without AllowOverride AuthConfig (500) and the two commented
 fallbacks that fix it."""
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -20,12 +27,16 @@ sys.path.insert(0, os.path.join(os.environ.get("KANCA_SRCDIR") or
                                 "tests", "lib"))
 import kancatest as kt  # noqa: E402
 import apache  # noqa: E402
+import trouble as tr  # noqa: E402
 from apache import ApacheTransport  # noqa: E402
 
 tap = kt.Tap()
 for m in apache.MODES:
     apache.require(tap, m)
 kt.require_pg(tap)
+ROOT = os.geteuid() == 0
+if ROOT:
+    kt.require_tool(tap, "runuser")
 T0 = time.monotonic()
 
 # HMAC providers: every provider of the vectors but apple (an ES256 JWS with an X.509 chain)
@@ -44,6 +55,8 @@ MAX_BODY = "1M"
 BIG = 900 * 1024
 OVER = 1536 * 1024  # above max_body_bytes, below the shipped FcgidMaxRequestLen / LimitRequestBody (2 MiB)
 SECRET = "b" * 64
+DEADLINE = 2.0  # answer_deadline's default: the SQLite passes' kanca.conf leaves it out, as it does spool_dir
+MARGIN = 1.0
 
 
 def key(v):
@@ -171,11 +184,82 @@ class Pass:
         tap.eq((r.status, kt.health(r.json()), r.headers.get("content-type")),
                (200, {"status": "ok", "store": self.env.store.name}, "application/json"), "%s GET /healthz" % self.L)
 
+    def spool(self, t):
+        """The default spool in this setup: kanca.conf without spool_dir, so the spool is spool/ beside the
+        SQLite file. With another process holding the database's write lock (BEGIN IMMEDIATE), one signed
+        delivery is answered 2xx within answer_deadline (2 s) + 1 s as queued, and its record is in
+        <db dir>/spool/new/, written by the user kanca runs as (Apache's User; spawn-fcgi's -u); after the
+        lock is gone, kancactl worker --drain run as that user stores it exactly once, byte for byte, and
+        empties the spool. -> the answer (status, Content-Type, body)."""
+        env, store, L = self.env, self.env.store, self.L
+        spool = os.path.join(os.path.dirname(store.path), "spool")
+        user = apache.RUN_USER if ROOT else None
+        uid = apache._ids()[0] if ROOT else os.geteuid()
+        who = user or "the test's user"
+        key = "spooled-%s" % self.tag
+        body = b'{"eventId":"%s","event":"stock.updated","data":{"n":1}}' % key.encode()
+        with open(env.config) as f:
+            conf = f.read()
+        rc, out = kancactl_as(user, env, "spool", "status", "--json")
+        st = json.loads(out) if rc == 0 and out.startswith("{") else {}
+        tap.ok("spool_dir" not in conf and st.get("directory") == spool and not os.path.exists(spool),
+               "%s kanca.conf has no spool_dir: the spool in effect is the default %s, not made yet (%s)"
+               % (L, spool, st.get("directory") or out.strip()))
+        lock = tr.SqliteWriteLock(store.path, limit=30).hold()
+        try:
+            t0 = time.monotonic()
+            r = supplier_post(t, self.big, body)
+            secs = time.monotonic() - t0
+            records = tr.spool_records(spool)
+            owners = [os.stat(os.path.join(spool, "new", x)).st_uid for x in records]
+            dirs = [(os.stat(d).st_uid, oct(os.stat(d).st_mode & 0o777))
+                    for d in (spool, os.path.join(spool, "new")) if os.path.isdir(d)]
+            during = store.count("events", "idempotency_key = ?", (key,))
+        finally:
+            lock.release()
+        tap.ok(200 <= r.status < 300 and secs <= DEADLINE + MARGIN,
+               "%s the SQLite write lock held by another process (BEGIN IMMEDIATE): a signed delivery -> %d in "
+               "%.2f s (answer_deadline %.0f s + %.0f s)" % (L, r.status, secs, DEADLINE, MARGIN))
+        tap.eq((r.json() or {}).get("message"), "Event queued", "%s ... answered as queued (%r)" % (L, r.body[:100]))
+        tap.eq((len(records), owners, during), (1, [uid], 0),
+               "%s ... its record is in %s/new/, written by %s (uid %d), and not in the store yet"
+               % (L, spool, who, uid))
+        tap.eq(dirs, [(uid, "0o700")] * 2, "%s ... the spool and new/ were made by %s, mode 0700" % (L, who))
+        if self.mode != "proxy_fcgi":  # spawn-fcgi sends kanca's stderr to /dev/null
+            tap.ok(kt.wait_for(lambda: "delivery queued in the spool (the store is locked)" in
+                               t.error_log_tail(200), 5),
+                   "%s ... kanca's log says: delivery queued in the spool (the store is locked)" % L)
+        rc, out = kancactl_as(user, env, "worker", "--drain")
+        tap.eq(rc, 0, "%s after the lock: kancactl worker --drain as %s -> exit 0 (%s)" % (L, who, out.strip()[-160:]))
+        rows = store.query("SELECT id FROM events WHERE idempotency_key = ?", (key,))
+        tap.ok(len(rows) == 1 and store.body_of(rows[0][0]) == body,
+               "%s ... the delivery is in the store exactly once (%d), byte for byte" % (L, len(rows)))
+        tap.eq(tr.spool_records(spool), [], "%s ... and the spool is empty" % L)
+        return (r.status, r.headers.get("content-type"), r.body)
+
+
+def kancactl_as(user, env, *args):
+    """kancactl run as user, as the READMEs say to (runuser -u www-data -- kancactl ...)."""
+    cmd = [kt.binary("kancactl"), "-c", env.config] + list(args)
+    if user:
+        cmd = ["runuser", "-u", user, "--"] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env.environ(), timeout=30)
+    return p.returncode, p.stdout + p.stderr
+
 
 def new_env(kind, cluster=None):
+    """SQLite: the store in a directory of its own (/var/lib/kanca/kanca.db, ~/kanca/kanca.db in the READMEs),
+    and kanca.conf without spool_dir, so the spool is the default, spool/ beside the file. PostgreSQL: the
+    spool in the test's directory (its default, /var/lib/kanca/spool, is the host's)."""
     tmp = kt.make_tempdir("kanca-apache-%s-" % kind)
-    store = kt.make_store(kind, tmp, cluster)
-    env = kt.Kanca(store, tmp, max_body_bytes=MAX_BODY)
+    if kind == "sqlite":
+        storedir = os.path.join(tmp, "kanca")
+        os.mkdir(storedir)
+        store = kt.make_store(kind, storedir)
+        env = kt.Kanca(store, tmp, max_body_bytes=MAX_BODY, spool_dir=None)
+    else:
+        store = kt.make_store(kind, tmp, cluster)
+        env = kt.Kanca(store, tmp, max_body_bytes=MAX_BODY)
     env.migrate()
     return env, tmp
 
@@ -183,23 +267,28 @@ def new_env(kind, cluster=None):
 def run_pass(env, tmp, mode, tag):
     p = Pass(env, tmp, mode, tag)
     t = ApacheTransport(env, tmp, mode).start()
+    spooled = None
     try:
         answers = p.vectors(t)
         answers.update(p.basic_auth(t))
         p.bodies(t)
         p.chunked(t)
         p.healthz(t)
+        if env.store.kind == "sqlite":
+            spooled = p.spool(t)  # last: a responder that met the lock sends to the spool for a while
     finally:
         t.stop()
     tap.eq(t.pids(), [], "%s Apache and kanca are gone after stop()" % p.L)
-    return p, answers
+    return p, answers, spooled
 
 
 # -- the four modes on SQLite
-passes, answers = {}, {}
+passes, answers, spooled = {}, {}, {}
 for mode in apache.MODES:
     env, tmp = new_env("sqlite")
-    passes[mode], answers[mode] = run_pass(env, tmp, mode, mode)
+    passes[mode], answers[mode], spooled[mode] = run_pass(env, tmp, mode, mode)
+tap.eq([m for m in apache.MODES if spooled[m] != spooled["fcgid"]], [],
+       "the queued answer is the same in the four modes, byte for byte: %r" % (spooled["fcgid"],))
 
 ref = answers["fcgid"]
 for mode in apache.MODES[1:]:
@@ -333,7 +422,7 @@ for mode, fname, line in FALLBACKS:
 env, tmp = new_env("pg")
 pg_answers = {}
 for mode in ("fcgid", "cgid"):
-    p, pg_answers[mode] = run_pass(env, tmp, mode, "pg-" + mode)
+    p, pg_answers[mode], _ = run_pass(env, tmp, mode, "pg-" + mode)
 tap.eq(pg_answers["cgid"], pg_answers["fcgid"], "[pg] cgid and fcgid give byte-identical answers")
 tap.eq(pg_answers["fcgid"], ref, "[pg] the answers equal those on SQLite")
 env.store.close()
