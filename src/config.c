@@ -28,7 +28,9 @@ enum key_type {
 	KEY_PROCESSING,
 	KEY_DEADLINE,
 	KEY_BIGSIZE,
-	KEY_ABSPATH
+	KEY_ABSPATH,
+	KEY_YESNO,
+	KEY_DURATION
 };
 
 struct key {
@@ -70,6 +72,15 @@ static const struct key keys[] = {
     {"spool_max_bytes", KEY_BIGSIZE, F(spool_max_bytes), "256M",
      "most bytes the spool may hold (suffix K, M or G); when it is full a delivery the store cannot take gets 503 "
      "with Retry-After"},
+    {"forward_allow_link_local", KEY_YESNO, F(forward_allow_link_local), "no",
+     "yes: a forward action may go to a link-local address (169.254.0.0/16, fe80::/10), a cloud metadata service "
+     "(169.254.169.254, fd00:ec2::254, 100.100.100.200) or 0.0.0.0; no: such a URL is refused by kancactl and a "
+     "name that resolves there is not connected to"},
+    {"retention", KEY_DURATION, F(retention), "30d",
+     "how long processed and test events, their attempts and the audit log are kept (1h to 3650d; suffix d, h, m "
+     "or s); the processors delete what is older in small batches"},
+    {"retention_dead", KEY_DURATION, F(retention_dead), "90d",
+     "how long dead events (and their attempts) are kept, for kancactl replay (1h to 3650d)"},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -168,6 +179,30 @@ static int set_key(struct config *c, const struct key *k, const char *v, struct 
 		if (strcmp(v, "fork") != 0 && strcmp(v, "off") != 0)
 			return buf_fail(err, "%s: expected fork or off, got \"%s\"", k->name, v);
 		*(int *)(void *)dst = strcmp(v, "fork") == 0;
+		return 0;
+	case KEY_DURATION: {
+		long long mult = 1;
+		errno = 0;
+		l = strtol(v, &end, 10);
+		if (*end == 'd')
+			mult = 86400, end++;
+		else if (*end == 'h')
+			mult = 3600, end++;
+		else if (*end == 'm')
+			mult = 60, end++;
+		else if (*end == 's')
+			end++;
+		if (errno || *end || end == v || l < 1 || (long long)l * mult < 3600 ||
+		    (long long)l * mult > 3650LL * 86400)
+			return buf_fail(err, "%s: expected a duration from 1h to 3650d (e.g. 30d), got \"%s\"", k->name,
+					v);
+		*(long long *)(void *)dst = (long long)l * mult;
+		return 0;
+	}
+	case KEY_YESNO:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return buf_fail(err, "%s: expected yes or no, got \"%s\"", k->name, v);
+		*(int *)(void *)dst = strcmp(v, "yes") == 0;
 		return 0;
 	case KEY_LOGLEVEL:
 		lvl = log_level_parse(v);

@@ -21,6 +21,9 @@ struct config {
 	long answer_deadline_ms;	    /* longest time from reading a request to writing its answer */
 	char spool_dir[1024];		    /* where deliveries wait while the store cannot commit; "" = the default */
 	unsigned long long spool_max_bytes; /* beyond it a delivery the store cannot take gets 503 */
+	int forward_allow_link_local;	    /* yes (1): forwards may go to link-local and metadata addresses */
+	long long retention;		    /* seconds processed and test events, attempts and audit rows are kept */
+	long long retention_dead;	    /* seconds dead events are kept */
 };
 
 /* Fills every key with its default. */

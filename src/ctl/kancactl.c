@@ -66,7 +66,9 @@ static const struct ctl_command commands[] = {
     {"replay", "ID [--force] | --status dead|processed [--source P/A] [--since DURATION]",
      "put events back for processing: the actions that have not succeeded for an event run (--force: all of them)",
      CTL_NEEDS_STORE, ctl_replay},
-    {"purge", "--older-than DURATION", "delete processed events (and their attempts) older than DURATION",
+    {"purge", "[--older-than DURATION] [--dead DURATION] [--audit DURATION] | --retention",
+     "delete processed and test events (with their attempts), dead events, audit rows older than DURATION; "
+     "--retention: what the configuration's retention and retention_dead say (the processors do it by themselves)",
      CTL_NEEDS_STORE, ctl_purge},
     {"source enable", "PROVIDER ACCOUNT", "accept deliveries for a source again", CTL_NEEDS_STORE, ctl_source_enable},
     {"source disable", "PROVIDER ACCOUNT", "refuse deliveries for a source (403)", CTL_NEEDS_STORE, ctl_source_disable},

@@ -125,17 +125,56 @@ int ctl_replay(struct app *a, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* Removes one kind of old rows in batches until none is left; -1 on a store error. */
+static long purge_kind(struct app *a, enum store_retain what, long long before)
+{
+	long total = 0, n;
+
+	do {
+		if (store_retain_batch(a->store, what, before, 1000, &n) < 0)
+			return -1;
+		total += n;
+	} while (n == 1000);
+	return total;
+}
+
 int ctl_purge(struct app *a, int argc, char **argv)
 {
-	long long d;
-	long count = 0;
+	static const char usage[] = "purge [--older-than DURATION] [--dead DURATION] [--audit DURATION] | purge "
+				    "--retention   (e.g. --older-than 30d)";
+	long long age[3] = {-1, -1, -1}, d; /* processed/test events, dead events, audit rows */
+	static const char *const what[3] = {"processed or test events", "dead events", "audit rows"};
+	static const enum store_retain kinds[3] = {STORE_RETAIN_DONE, STORE_RETAIN_DEAD, STORE_RETAIN_AUDIT};
+	int any = 0;
 
-	if (argc != 2 || strcmp(argv[0], "--older-than") != 0 || ctl_parse_duration(argv[1], &d) < 0 || d <= 0)
-		return ctl_usage_error("purge --older-than DURATION   (e.g. 30d)");
-	if (store_purge(a->store, clock_now() - d, &count) < 0)
-		return ctl_fail("cannot purge: %s", store_error(a->store));
-	printf("purged %ld processed event%s received before %s ago (unprocessed events are never purged)\n", count,
-	       count == 1 ? "" : "s", argv[1]);
+	for (int i = 0; i < argc; i++) {
+		int k = strcmp(argv[i], "--older-than") == 0 ? 0
+			: strcmp(argv[i], "--dead") == 0     ? 1
+			: strcmp(argv[i], "--audit") == 0    ? 2
+							     : -1;
+		if (strcmp(argv[i], "--retention") == 0) {
+			age[0] = age[2] = a->cfg.retention;
+			age[1] = a->cfg.retention_dead;
+			continue;
+		}
+		if (k < 0 || i + 1 >= argc || ctl_parse_duration(argv[++i], &d) < 0 || d <= 0)
+			return ctl_usage_error("%s", usage);
+		age[k] = d;
+	}
+	for (int k = 0; k < 3; k++)
+		any |= age[k] >= 0;
+	if (!any)
+		return ctl_usage_error("%s", usage);
+	for (int k = 0; k < 3; k++) {
+		long n;
+		if (age[k] < 0)
+			continue;
+		n = purge_kind(a, kinds[k], clock_now() - age[k]);
+		if (n < 0)
+			return ctl_fail("cannot purge: %s", store_error(a->store));
+		printf("purged %ld %s older than %llds%s\n", n, what[k], age[k],
+		       k == 0 ? " (unprocessed events are never purged)" : "");
+	}
 	return CTL_OK;
 }
 

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "process/forward.h"
+#include "process/retention.h"
 #include "log.h"
 #include "intake.h"
 #include "options.h"
@@ -343,6 +344,8 @@ long process_run(struct store *s, const struct process_opts *o)
 		if (rc == 0) {
 			if (drain_spool(s, o, &next_look) > 0)
 				continue; /* the spool's deliveries are due now */
+			if (o->cfg)
+				process_retention_tick(s, o->cfg); /* idle: old rows go, a few at a time */
 			if (o->drain)
 				break;
 			nap(o->poll);

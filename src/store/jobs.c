@@ -268,6 +268,37 @@ int store_action_set_enabled(struct store *s, long long source_id, long long act
 	return store_change_one(s, sql, 3, p);
 }
 
+int store_retain_batch(struct store *s, enum store_retain what, long long before, long limit, long *count)
+{
+	/* the same rows for both statements: the oldest ids that match, in one transaction */
+#define DONE_IDS "SELECT id FROM events WHERE status IN ('processed', 'test') AND received_at < $1 ORDER BY id LIMIT $2"
+#define DEAD_IDS "SELECT id FROM events WHERE status = 'dead' AND received_at < $1 ORDER BY id LIMIT $2"
+	static const char sql_done_attempts[] = "DELETE FROM attempts WHERE event_id IN (" DONE_IDS ")";
+	static const char sql_done[] = "DELETE FROM events WHERE id IN (" DONE_IDS ") RETURNING id";
+	static const char sql_dead_attempts[] = "DELETE FROM attempts WHERE event_id IN (" DEAD_IDS ")";
+	static const char sql_dead[] = "DELETE FROM events WHERE id IN (" DEAD_IDS ") RETURNING id";
+	static const char sql_audit[] = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 "
+					"ORDER BY id LIMIT $2) RETURNING id";
+#undef DONE_IDS
+#undef DEAD_IDS
+	struct num n1, n2;
+	struct db_param p[2] = {PN(&n1, before), PN(&n2, limit)};
+	const char *first = what == STORE_RETAIN_DONE	? sql_done_attempts
+			    : what == STORE_RETAIN_DEAD ? sql_dead_attempts
+							: NULL;
+	const char *rows = what == STORE_RETAIN_DONE ? sql_done : what == STORE_RETAIN_DEAD ? sql_dead : sql_audit;
+
+	*count = 0;
+	if (store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK)
+		return -1;
+	if ((first && store_exec(s, first, 2, p, NULL) != DB_OK) || store_count_rows(s, rows, 2, p, count) < 0 ||
+	    store_exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
+		(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int store_purge(struct store *s, long long before, long *count)
 {
 	static const char sql_attempts[] =

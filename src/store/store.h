@@ -219,6 +219,14 @@ int store_action_set_enabled(struct store *s, long long source_id, long long act
  * adds 1 to one row's count instead of a new row, so a flood costs bounded space. 0 or -1. */
 int store_audit_counted(struct store *s, long long at, const char *action, const char *provider, const char *account,
 			long long source_id, int status, const char *reason, const char *remote_addr) KANCA_MUST_CHECK;
+/* What retention removes: processed and test events (with their attempts), dead events (with theirs),
+ * audit rows. */
+enum store_retain { STORE_RETAIN_DONE, STORE_RETAIN_DEAD, STORE_RETAIN_AUDIT };
+/* Deletes at most limit of the oldest rows of that kind from before `before` (events by received_at,
+ * audit rows by at), in one short transaction; *count = how many. Never an event that is not finished.
+ * 0 or -1. */
+int store_retain_batch(struct store *s, enum store_retain what, long long before, long limit,
+		       long *count) KANCA_MUST_CHECK;
 /* Deletes processed (and test) events received before `before`, with their attempts; never others. */
 int store_purge(struct store *s, long long before, long *count) KANCA_MUST_CHECK;
 /* id, action_id, action, started_at, ended_at, outcome, http_status, exit_code, error -- oldest first. */

@@ -60,6 +60,9 @@ bad_values = {
     "answer_deadline": "0.05",
     "spool_dir": "relative/spool",
     "spool_max_bytes": "1K",
+    "forward_allow_link_local": "maybe",
+    "retention": "30",
+    "retention_dead": "3651d",
 }
 tap.eq(sorted(bad_values), sorted(k[0] for k in keys), "every key has a bad-value case below")
 

@@ -289,6 +289,28 @@ static void test_bounds(void)
 	buf_free(&err);
 }
 
+/* retention, retention_dead: defaults and bounds */
+static void test_retention_keys(void)
+{
+	struct config c;
+	struct buf err;
+
+	buf_init(&err, 4096);
+	config_defaults(&c);
+	ok(c.retention == 30LL * 86400, "retention default 30d");
+	ok(c.retention_dead == 90LL * 86400, "retention_dead default 90d");
+	is_int(config_set(&c, "retention", "1h", &err), 0, "retention 1h is accepted");
+	ok(c.retention == 3600, "retention 1h = 3600 s");
+	is_int(config_set(&c, "retention", "3650d", &err), 0, "retention 3650d is accepted");
+	ok(c.retention == 3650LL * 86400, "retention 3650d value");
+	is_int(config_set(&c, "retention", "59m", &err), -1, "retention 59m (under an hour) is refused");
+	is_int(config_set(&c, "retention", "3651d", &err), -1, "retention 3651d is refused");
+	is_int(config_set(&c, "retention_dead", "30", &err), -1, "retention_dead 30 (seconds) is refused");
+	is_int(config_set(&c, "retention_dead", "2w", &err), -1, "retention_dead 2w (no such unit) is refused");
+	ok(contains(buf_str(&err), "retention_dead"), "the refusal names the key: %s", buf_str(&err));
+	buf_free(&err);
+}
+
 /* answer_deadline, spool_dir, spool_max_bytes: defaults, bounds, the spool directory in effect */
 static void test_spool_keys(void)
 {
@@ -331,6 +353,32 @@ static void test_spool_keys(void)
 	is_str(dir, "/srv/spool", "spool_dir, when set, is the spool");
 	is_int(config_set(&c, "spool_dir", "spool", &err), -1, "spool_dir spool (relative) is refused");
 	ok(contains(buf_str(&err), "absolute"), "the refusal says it must be absolute: %s", buf_str(&err));
+	buf_free(&err);
+}
+
+static void test_forward_allow_link_local(void)
+{
+	static const char *const bad[] = {"maybe", "YES", "No", "1", "0", "true", "", "yes ", NULL};
+	struct config c;
+	struct buf err;
+
+	buf_init(&err, 4096);
+	config_defaults(&c);
+	is_int(c.forward_allow_link_local, 0, "forward_allow_link_local default no");
+	is_int(config_set(&c, "forward_allow_link_local", "yes", &err), 0, "forward_allow_link_local yes is accepted");
+	is_int(c.forward_allow_link_local, 1, "forward_allow_link_local yes = 1");
+	is_int(config_set(&c, "forward_allow_link_local", "no", &err), 0, "forward_allow_link_local no is accepted");
+	is_int(c.forward_allow_link_local, 0, "forward_allow_link_local no = 0");
+	for (size_t i = 0; bad[i]; i++) {
+		buf_reset(&err);
+		c.forward_allow_link_local = 7;
+		is_int(config_set(&c, "forward_allow_link_local", bad[i], &err), -1,
+		       "forward_allow_link_local \"%s\" is refused", bad[i]);
+		ok(contains(buf_str(&err), "expected yes or no") && c.forward_allow_link_local == 7,
+		   "... naming what it takes, the value untouched: %s", buf_str(&err));
+	}
+	expect_bad("forward_allow_link_local = maybe\n", 1, "forward_allow_link_local",
+		   "forward_allow_link_local maybe");
 	buf_free(&err);
 }
 
@@ -455,7 +503,8 @@ static void test_describe(void)
 	static const char *keys[] = {"store",	   "max_body_bytes",	  "log_level",
 				     "base_path",  "timestamp_tolerance", "source_cache_seconds",
 				     "processing", "processing_lease",	  "answer_deadline",
-				     "spool_dir",  "spool_max_bytes"};
+				     "spool_dir",  "spool_max_bytes",	  "forward_allow_link_local",
+				     "retention",  "retention_dead"};
 	char *text = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&text, &n);
@@ -497,6 +546,8 @@ int main(void)
 	test_bad_values();
 	test_bounds();
 	test_spool_keys();
+	test_retention_keys();
+	test_forward_allow_link_local();
 	test_long_lines();
 	test_missing_file();
 	test_all_problems();
