@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -37,7 +38,7 @@ void http_client_cleanup(void)
 int http_client_url_ok(const char *url, char *why, size_t whysz)
 {
 	CURLU *u;
-	char *scheme = NULL, *host = NULL;
+	char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL;
 	int rc = -1;
 
 	if (!url || !*url || strlen(url) > KANCA_URL_MAX) {
@@ -69,10 +70,19 @@ int http_client_url_ok(const char *url, char *why, size_t whysz)
 		snprintf(why, whysz, "URL is not an absolute URL with a host");
 	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
 		snprintf(why, whysz, "URL scheme is not http or https");
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+		 curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
+		snprintf(why, whysz, "URL carries credentials (user:password@)");
 	else
 		rc = 0;
 	curl_free(scheme);
 	curl_free(host);
+	if (user)
+		wipe_bytes(user, strlen(user));
+	if (password)
+		wipe_bytes(password, strlen(password));
+	curl_free(user);
+	curl_free(password);
 	curl_url_cleanup(u);
 	return rc;
 }
@@ -97,6 +107,9 @@ struct transfer {
 	size_t received; /* answer body bytes seen */
 	int capped;	 /* we hung up at read_max */
 	long long date_base;
+	const struct http_address_check *check;
+	int addr_refused, addr_allowed; /* addresses the check refused and let through */
+	char addr_why[sizeof((struct http_answer *)0)->error];
 };
 
 /* Retry-After = HTTP-date / delay-seconds (RFC 9110 10.2.3). Only values starting with a digit (delta)
@@ -200,6 +213,28 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Opens the socket of every connection: the address check sees the address first (the resolved one,
+ * which is where the connection goes: a name cannot get past it by resolving somewhere else). */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
+{
+	struct transfer *t = arg;
+	int fd;
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	if (t->check && t->check->ok(&sa->addr, sa->addrlen, t->check->arg, t->addr_why, sizeof t->addr_why) < 0) {
+		t->addr_refused++;
+		return CURL_SOCKET_BAD;
+	}
+	t->addr_allowed++;
+#ifdef SOCK_CLOEXEC
+	fd = socket(sa->family, sa->socktype | SOCK_CLOEXEC, sa->protocol);
+#else
+	fd = socket(sa->family, sa->socktype, sa->protocol);
+#endif
+	return fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd;
+}
+
 /* The request's header lines as libcurl's list, with "Expect:" (no 100-continue round trip: the body
  * goes at once). NULL when memory ran out. */
 static struct curl_slist *header_list(const struct buf *lines)
@@ -236,11 +271,25 @@ fail:
 
 void http_client_exchange(const struct http_request *rq, struct http_answer *a)
 {
-	struct transfer t = {a, rq->read_max, 0, 0, rq->date_base};
-	struct curl_slist *list = header_list(rq->headers), *l;
+	http_client_exchange_checked(rq, NULL, a);
+}
+
+void http_client_exchange_checked(const struct http_request *rq, const struct http_address_check *check,
+				  struct http_answer *a)
+{
+	struct transfer t = {a, rq->read_max, 0, 0, rq->date_base, check, 0, 0, ""};
+	struct curl_slist *list = header_list(rq->headers), *l, *pinned = NULL;
 	CURL *c = curl_easy_init();
 	CURLcode rc;
 
+#if defined(KANCA_TEST_HOOKS)
+	const char *pin = getenv("KANCA_TEST_RESOLVE");
+
+	if (pin && *pin && !(pinned = curl_slist_append(NULL, pin))) {
+		snprintf(a->error, sizeof a->error, "out of memory");
+		goto out;
+	}
+#endif
 	if (!c || !list) {
 		snprintf(a->error, sizeof a->error, "out of memory");
 		goto out;
@@ -278,6 +327,12 @@ void http_client_exchange(const struct http_request *rq, struct http_answer *a)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
+	if (rc == CURLE_OK && pinned)
+		rc = curl_easy_setopt(c, CURLOPT_RESOLVE, pinned);
 	if (rc != CURLE_OK) {
 		snprintf(a->error, sizeof a->error, "libcurl refused an option: %s", curl_easy_strerror(rc));
 		goto out;
@@ -289,6 +344,12 @@ void http_client_exchange(const struct http_request *rq, struct http_answer *a)
 		a->complete = 1;
 		goto out;
 	}
+	if (t.addr_refused && !t.addr_allowed) {
+		/* nothing was connected to: every address was refused (the reason of the last one) */
+		a->address_refused = 1;
+		snprintf(a->error, sizeof a->error, "%s", t.addr_why);
+		goto out;
+	}
 	a->refused = rc == CURLE_COULDNT_CONNECT;
 	a->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &a->os_errno) != CURLE_OK)
@@ -296,6 +357,7 @@ void http_client_exchange(const struct http_request *rq, struct http_answer *a)
 	snprintf(a->error, sizeof a->error, "%s", curl_easy_strerror(rc));
 out:
 	curl_easy_cleanup(c);
+	curl_slist_free_all(pinned);
 	for (l = list; l; l = l->next)
 		wipe_bytes(l->data, strlen(l->data));
 	curl_slist_free_all(list);

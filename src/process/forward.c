@@ -8,9 +8,11 @@
 #include "clock.h"
 #include "http_client.h"
 #include "stdwebhooks.h"
+#include "url.h"
 #include "wipe.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,6 +126,21 @@ static const char *errno_text(long e)
 	}
 }
 
+int forward_url_ok(const char *url, int allow_link_local, char *why, size_t whysz)
+{
+	if (url_destination_ok(url, allow_link_local, why, whysz) < 0 || http_client_url_ok(url, why, whysz) < 0)
+		return -1;
+	return 0;
+}
+
+/* The exchange's address check: url.c's rule on the address a connection would go to */
+static int address_ok(const struct sockaddr *sa, size_t len, void *arg, char *why, size_t whysz)
+{
+	const struct forward_target *tg = arg;
+
+	return url_address_allowed(sa, len, tg->allow_link_local, why, whysz);
+}
+
 static void fail(struct forward_outcome *out, enum forward_result r, const char *why)
 {
 	out->result = r;
@@ -218,6 +235,7 @@ void forward_post(const struct forward_target *tg, const struct forward_message 
 {
 	double start = clock_monotonic();
 	struct http_request rq;
+	struct http_address_check check = {address_ok, NULL};
 	struct http_answer a;
 	struct buf lines;
 	char why[sizeof out->error];
@@ -231,7 +249,7 @@ void forward_post(const struct forward_target *tg, const struct forward_message 
 		fail(out, FORWARD_INVALID, "no target or message");
 		goto out;
 	}
-	if (http_client_url_ok(tg->url, why, sizeof why) < 0) {
+	if (forward_url_ok(tg->url, tg->allow_link_local, why, sizeof why) < 0) {
 		fail(out, FORWARD_INVALID, why);
 		goto out;
 	}
@@ -258,8 +276,15 @@ void forward_post(const struct forward_target *tg, const struct forward_message 
 	rq.user_agent = USER_AGENT;
 	rq.read_max = KANCA_FORWARD_RESPONSE_MAX;
 	rq.date_base = m->timestamp;
-	http_client_exchange(&rq, &a);
+	check.arg = (void *)(uintptr_t)tg;
+	http_client_exchange_checked(&rq, &check, &a);
 	out->retry_after = a.retry_after;
+	if (a.address_refused) {
+		/* permanent: the name resolves where a destination may not be; nothing was sent */
+		snprintf(why, sizeof why, "not connecting: %.170s", a.error);
+		fail(out, FORWARD_INVALID, why);
+		goto out;
+	}
 	if (a.complete) {
 		if (a.status)
 			classify(out, a.status);

@@ -7,6 +7,7 @@
 #include "tap.h"
 
 #include "process/forward.h"
+#include "url.h"
 #include "verify.h"
 
 /* HMAC-SHA256 of one message part. */
@@ -549,7 +550,7 @@ static void test_failures(void)
 
 	/* a bound socket that does not listen refuses connections, and nobody else can take its port */
 	fd = loopback_socket(0, &port);
-	snprintf(u, sizeof u, "http://user:pa55word@127.0.0.1:%d/x", port);
+	snprintf(u, sizeof u, "http://127.0.0.1:%d/x?token=pa55word", port);
 	t.url = u;
 	forward_post(&t, message("e2", "{}", NULL), &o);
 	is_int(o.result, FORWARD_RETRY, "connection refused: RETRY");
@@ -557,6 +558,12 @@ static void test_failures(void)
 	ok(strstr(o.error, "refused") != NULL, "connection refused: error says so (%s)", o.error);
 	ok(!strstr(o.error, "pa55word") && !strstr(o.error, "127.0.0.1"), "connection refused: error omits the URL");
 	error_clean(&o, "connection refused");
+	/* credentials in the URL are refused (url.h), nothing sent, and the reason does not quote them */
+	snprintf(u, sizeof u, "http://user:pa55word@127.0.0.1:%d/x", port);
+	forward_post(&t, message("e2", "{}", NULL), &o);
+	is_int(o.result, FORWARD_INVALID, "credentials in the URL: INVALID (%s)", o.error);
+	ok(!strstr(o.error, "pa55word") && !strstr(o.error, "127.0.0.1"),
+	   "credentials in the URL: error omits the URL");
 	close(fd);
 
 	/* TLS to a server that answers in plain text */
@@ -721,6 +728,157 @@ static void test_big_answers(void)
 	is_int(o.http_status, 200, "stalled 20 KiB answer: the status that did arrive is kept");
 }
 
+/* ---- the address check at connect time ---- */
+
+/* Whether a connection waits in fd's (a listener nobody accepts from) queue; takes it off when so. */
+static int pending_connection(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int c;
+
+	if (poll(&p, 1, 200) != 1)
+		return 0;
+	c = accept(fd, NULL, NULL);
+	if (c >= 0)
+		close(c);
+	return 1;
+}
+
+static struct {
+	int calls, loopback;
+} seen;
+
+/* refuses every address, noting whether each was a loopback one (what "localhost" resolves to) */
+static int refuse_all(const struct sockaddr *sa, size_t len, void *arg, char *why, size_t whysz)
+{
+	(void)arg;
+	seen.calls++;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in) &&
+	    ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) == INADDR_LOOPBACK)
+		seen.loopback++;
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6) &&
+	    IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr))
+		seen.loopback++;
+	snprintf(why, whysz, "refused by the test");
+	return -1;
+}
+
+static int url_rule(const struct sockaddr *sa, size_t len, void *arg, char *why, size_t whysz)
+{
+	return url_address_allowed(sa, len, *(const int *)arg, why, whysz);
+}
+
+/* A name or address that must not be connected to is refused before its socket exists. 0.0.0.0 is the
+ * probe: were the check not there, a connect to it reaches this host's loopback (the listener below),
+ * never the network; the runs with the check switched off show that it would have. */
+static void test_address_check(void)
+{
+	struct http_answer a;
+	struct http_request rq;
+	struct forward_target t = {.timeout_ms = 1000};
+	struct forward_outcome o;
+	int port, allow = 0, lfd = loopback_socket(1, &port);
+	struct http_address_check rule = {url_rule, &allow}, none = {refuse_all, NULL};
+	char u[128];
+
+	memset(&rq, 0, sizeof rq);
+	rq.timeout_ms = 500;
+	snprintf(u, sizeof u, "http://0.0.0.0:%d/x", port);
+	rq.url = u;
+
+	http_answer_init(&a, 0);
+	http_client_exchange_checked(&rq, &rule, &a);
+	ok(!a.complete && a.address_refused, "0.0.0.0: the exchange is refused at connect time (%s)", a.error);
+	ok(strstr(a.error, "0.0.0.0") && strstr(a.error, "forward_allow_link_local"),
+	   "0.0.0.0: the reason names the address and the key (%s)", a.error);
+	ok(!pending_connection(lfd), "0.0.0.0: nothing connected");
+	http_answer_free(&a);
+
+	allow = 1;
+	http_answer_init(&a, 0);
+	http_client_exchange_checked(&rq, &rule, &a);
+	ok(!a.address_refused, "0.0.0.0 with forward_allow_link_local = yes: not refused (%s)", a.error);
+	ok(pending_connection(lfd), "0.0.0.0 with forward_allow_link_local = yes: it connects (to this host)");
+	http_answer_free(&a);
+	allow = 0;
+
+	http_answer_init(&a, 0);
+	http_client_exchange(&rq, &a);
+	ok(!a.address_refused && pending_connection(lfd), "0.0.0.0 without a check: it connects (control)");
+	http_answer_free(&a);
+
+	/* a name: the check sees what it resolved to */
+	snprintf(u, sizeof u, "http://localhost:%d/x", port);
+	memset(&seen, 0, sizeof seen);
+	http_answer_init(&a, 0);
+	http_client_exchange_checked(&rq, &none, &a);
+	ok(!a.complete && a.address_refused && strcmp(a.error, "refused by the test") == 0,
+	   "localhost, every address refused: address_refused, the check's reason (%s)", a.error);
+	ok(seen.calls >= 1 && seen.loopback == seen.calls,
+	   "the check was asked about the resolved addresses of localhost (%d, %d loopback)", seen.calls,
+	   seen.loopback);
+	ok(!pending_connection(lfd), "localhost, every address refused: nothing connected");
+	http_answer_free(&a);
+
+	/* forward_post refuses a literal address before any exchange */
+	snprintf(u, sizeof u, "http://0.0.0.0:%d/x", port);
+	t.url = u;
+	forward_post(&t, message("e4", "{}", NULL), &o);
+	is_int(o.result, FORWARD_INVALID, "forward to 0.0.0.0: INVALID (%s)", o.error);
+	ok(!pending_connection(lfd), "forward to 0.0.0.0: nothing connected");
+	t.allow_link_local = 1;
+	forward_post(&t, message("e4", "{}", NULL), &o);
+	ok(o.result == FORWARD_RETRY && pending_connection(lfd),
+	   "forward to 0.0.0.0 with allow_link_local: it connects (and times out: %s)", o.error);
+	t.allow_link_local = 0;
+
+#if defined(KANCA_TEST_HOOKS)
+	{
+		char pin[128];
+
+		/* a name that resolves to 0.0.0.0: refused at connect time, not by the URL check */
+		snprintf(pin, sizeof pin, "zero.kanca.test:%d:0.0.0.0", port);
+		setenv("KANCA_TEST_RESOLVE", pin, 1);
+		snprintf(u, sizeof u, "http://zero.kanca.test:%d/x", port);
+		forward_post(&t, message("e4", "{}", NULL), &o);
+		is_int(o.result, FORWARD_INVALID, "a name resolving to 0.0.0.0: INVALID (%s)", o.error);
+		ok(strncmp(o.error, "not connecting: 0.0.0.0 is the unspecified address", 50) == 0,
+		   "its error says why (%s)", o.error);
+		ok(!pending_connection(lfd), "a name resolving to 0.0.0.0: nothing connected");
+		t.allow_link_local = 1;
+		forward_post(&t, message("e4", "{}", NULL), &o);
+		ok(o.result == FORWARD_RETRY && pending_connection(lfd),
+		   "a name resolving to 0.0.0.0, allow_link_local: it connects (%s)", o.error);
+		t.allow_link_local = 0;
+
+		/* a name resolving to 127.0.0.1: delivered (the pin works, loopback is allowed) */
+		snprintf(pin, sizeof pin, "sink.kanca.test:%d:127.0.0.1", R.port);
+		setenv("KANCA_TEST_RESOLVE", pin, 1);
+		snprintf(u, sizeof u, "http://sink.kanca.test:%d/x", R.port);
+		script(ANSWER, 0, HEAD_200);
+		forward_post(&t, message("e4", "{}", NULL), &o);
+		is_int(o.result, FORWARD_OK, "a name resolving to 127.0.0.1: delivered (%s)", o.error);
+
+		/* the metadata service's address, only once the check is known to refuse: never connected to */
+		if (url_address_kind(AF_INET, "\xa9\xfe\xa9\xfe") == URL_ADDRESS_METADATA && tap_failures == 0) {
+			setenv("KANCA_TEST_RESOLVE", "metadata.kanca.test:80:169.254.169.254", 1);
+			t.url = "http://metadata.kanca.test/latest/meta-data/";
+			forward_post(&t, message("e4", "{}", NULL), &o);
+			is_int(o.result, FORWARD_INVALID, "a name resolving to 169.254.169.254: INVALID (%s)", o.error);
+			ok(strstr(o.error, "169.254.169.254 is a cloud metadata service address") != NULL,
+			   "its error names the metadata service (%s)", o.error);
+			ok(o.seconds < 0.5, "refused at once, no connect attempt timed out (%.3f s)", o.seconds);
+		} else {
+			ok(0, "the refusals above failed: the metadata address is not tried");
+		}
+		unsetenv("KANCA_TEST_RESOLVE");
+	}
+#else
+	diag("no test hooks in this build: names pinned to an address (KANCA_TEST_RESOLVE) are not tried");
+#endif
+	close(lfd);
+}
+
 int main(void)
 {
 	pthread_t th;
@@ -750,6 +908,7 @@ int main(void)
 	test_invalid();
 	test_big_body();
 	test_big_answers();
+	test_address_check();
 
 	ok((double)time(NULL) - t0 < 10, "the whole test took under 10 s");
 	if (write(R.stop[1], "x", 1) != 1)
