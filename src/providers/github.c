@@ -5,6 +5,7 @@
 #include "first.h"
 #include "providers/github.h"
 #include "providers/common.h"
+#include "log.h"
 #include "request.h"
 
 #include <stdio.h>
@@ -44,18 +45,34 @@ static int required(const struct request *req, const char *name, const char *sho
 
 int github_identify_headers(const struct request *req, struct provider_event *ev, struct buf *reason)
 {
-	if (required(req, "x-github-delivery", "X-GitHub-Delivery", ev->key, sizeof ev->key, reason) < 0 ||
-	    required(req, "x-github-event", "X-GitHub-Event", ev->type, sizeof ev->type, reason) < 0)
+	size_t n = 0;
+	const char *d;
+
+	if (required(req, "x-github-event", "X-GitHub-Event", ev->type, sizeof ev->type, reason) < 0)
 		return -1;
+	d = request_header(req, "x-github-delivery", &n);
+	if (!d || n == 0 || common_copy_text(ev->key, sizeof ev->key, d, n) < 0) {
+		ev->key[0] = '\0';
+		return 1;
+	}
 	return 0;
 }
 
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 			     struct buf *reason, void **state)
 {
+	int rc = github_identify_headers(c->req, &evs[0], reason);
+
 	(void)state;
-	if (github_identify_headers(c->req, &evs[0], reason) < 0)
+	if (rc < 0)
 		return OUTCOME_BAD_REQUEST;
+	if (rc == 1) { /* authentic, without a delivery id to dedup on: keyed by its body, and said so */
+		if (common_key_or_body_hash(c, NULL, NULL, evs[0].key) != OUTCOME_OK)
+			return OUTCOME_INTERNAL;
+		log_warn("authentic GitHub delivery without a usable X-GitHub-Delivery: idempotency key is the body's "
+			 "SHA-256 %s",
+			 evs[0].key);
+	}
 	*nevs = 1;
 	return OUTCOME_OK;
 }

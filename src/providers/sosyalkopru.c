@@ -5,6 +5,7 @@
 #include "first.h"
 #include "providers/sosyalkopru.h"
 #include "providers/common.h"
+#include "log.h"
 #include "json.h"
 #include "request.h"
 #include "response.h"
@@ -64,13 +65,13 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 
 	(void)state;
 	d = request_header(c->req, "x-sosyalkopru-delivery", &n);
-	if (!d || n == 0) {
-		(void)!buf_append_str(reason, "missing X-SosyalKopru-Delivery header");
-		return OUTCOME_BAD_REQUEST;
-	}
-	if (common_copy_text(evs[0].key, sizeof evs[0].key, d, n) < 0) {
-		(void)!buf_append_str(reason, "X-SosyalKopru-Delivery is too long or holds control characters");
-		return OUTCOME_BAD_REQUEST;
+	if (!d || n == 0 || common_copy_text(evs[0].key, sizeof evs[0].key, d, n) < 0) {
+		/* authentic, without a delivery id to dedup on: keyed by its body, and said so */
+		if (common_key_or_body_hash(c, NULL, NULL, evs[0].key) != OUTCOME_OK)
+			return OUTCOME_INTERNAL;
+		log_warn("authentic Sosyal Köprü delivery without a usable X-SosyalKopru-Delivery: idempotency key is "
+			 "the body's SHA-256 %s",
+			 evs[0].key);
 	}
 	o = sosyalkopru_event_type(c->req->body.data, c->req->body.len, evs[0].type, reason);
 	if (o != OUTCOME_OK)

@@ -198,6 +198,22 @@ def run(kind):
         tap.eq(store.count("audit_log", "action = 'conflict' AND id > ?", (snap,)), 1,
                "%s a plain duplicate (same body) is no conflict" % L)
 
+        # ---- an authentic delivery without the id header kanca dedups on: kept, keyed by its body
+        env.add_source("github", "org", SECRET)
+        env.add_source("sosyalkopru", "acc", SECRET)
+        for prov, acc, sig_header, extra in (("github", "org", "X-Hub-Signature-256", {"X-GitHub-Event": "push"}),
+                                             ("sosyalkopru", "acc", "X-SosyalKopru-Signature", {})):
+            body = ('{"event":"post.published","ref":"%s-no-id"}' % prov).encode()
+            h = dict(extra, **{"Content-Type": "application/json", sig_header: "sha256=" + kt.sign_hex(SECRET, body)})
+            r = cgi.send("POST", "/webhook/%s/%s" % (prov, acc), h, body)
+            r2 = cgi.send("POST", "/webhook/%s/%s" % (prov, acc), h, body)
+            key = hashlib.sha256(body).hexdigest()
+            tap.eq((r.status, r2.status), (200, 200), "%s %s without its delivery id header -> 200 (twice)" % (L, prov))
+            tap.eq(store.count("events", "idempotency_key = ?", (key,)), 1,
+                   "%s ... stored once, keyed by the body's SHA-256" % L)
+            tap.ok(b"idempotency key is the body's SHA-256" in (r.stderr or b""),
+                   "%s ... and the log says so" % L)
+
         # ---- an unauthenticated flood: bounded audit rows
         before_rows = store.count("audit_log")
         lt = kt.LighttpdTransport(env, tmp, max_procs=2)

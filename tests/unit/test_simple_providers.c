@@ -514,6 +514,18 @@ static long unhex(const char *h, unsigned char *out, size_t cap)
 }
 
 /* Runs and checks verdict + status; returns the result for further checks. */
+/* The lowercase hex SHA-256 of a spec's body: the key of a delivery without a usable id. */
+static void body_sha256(const struct spec *s, char out[2 * VERIFY_SHA256_LEN + 1])
+{
+	unsigned char d[VERIFY_SHA256_LEN];
+
+	if (verify_sha256(s->body ? s->body : "", s->len, d) < 0) {
+		out[0] = '\0';
+		return;
+	}
+	verify_hex_encode(d, sizeof d, out);
+}
+
 static struct result *expect_outcome(const char *provider, const struct spec *s, const struct secret *sec, size_t nsec,
 				     enum outcome want, const char *what)
 {
@@ -612,6 +624,7 @@ static void github_edges(void)
 {
 	static struct spec s;
 	struct secret one[1] = {{1, GH_SECRET}};
+	char want[2 * VERIFY_SHA256_LEN + 1];
 	struct result *r;
 	struct provider_event ev;
 	struct buf reason;
@@ -629,18 +642,22 @@ static void github_edges(void)
 	spec_set(&s, "Content-Type", "text/plain");
 	expect_outcome("github", &s, one, 1, OUTCOME_OK, "any content type");
 	spec_set(&s, "Content-Type", "application/json");
+	/* authentic without a usable delivery id: stored, keyed by the body's SHA-256 (never a 4xx) */
+	body_sha256(&s, want);
 	spec_set(&s, "X-GitHub-Delivery", NULL);
-	r = expect_outcome("github", &s, one, 1, OUTCOME_BAD_REQUEST, "no X-GitHub-Delivery");
-	is_int(r->status, 400, "github: no X-GitHub-Delivery answers 400");
-	ok(strstr(r->answer, "X-GitHub-Delivery") != NULL, "github: the answer names the header (%s)", r->answer);
+	r = expect_outcome("github", &s, one, 1, OUTCOME_OK, "no X-GitHub-Delivery: kept");
+	is_str(r->ev.key, want, "github: no X-GitHub-Delivery: the key is the body's SHA-256");
 	spec_set(&s, "X-GitHub-Delivery", "");
-	expect_outcome("github", &s, one, 1, OUTCOME_BAD_REQUEST, "empty X-GitHub-Delivery");
+	r = expect_outcome("github", &s, one, 1, OUTCOME_OK, "empty X-GitHub-Delivery: kept");
+	is_str(r->ev.key, want, "github: empty X-GitHub-Delivery: the key is the body's SHA-256");
 	memset(key, 'k', sizeof key - 1);
 	key[sizeof key - 1] = '\0';
 	spec_set(&s, "X-GitHub-Delivery", key);
-	expect_outcome("github", &s, one, 1, OUTCOME_BAD_REQUEST, "X-GitHub-Delivery longer than the key cap");
+	r = expect_outcome("github", &s, one, 1, OUTCOME_OK, "X-GitHub-Delivery longer than the key cap: kept");
+	is_str(r->ev.key, want, "github: an over-long X-GitHub-Delivery: the key is the body's SHA-256");
 	spec_set(&s, "X-GitHub-Delivery", "abc\tdef");
-	expect_outcome("github", &s, one, 1, OUTCOME_BAD_REQUEST, "X-GitHub-Delivery with a control character");
+	r = expect_outcome("github", &s, one, 1, OUTCOME_OK, "X-GitHub-Delivery with a control character: kept");
+	is_str(r->ev.key, want, "github: a control character: the key is the body's SHA-256");
 	spec_set(&s, "X-GitHub-Delivery", "47cc34fa-d40d-4b35-a7db-d12c985f1123");
 	spec_set(&s, "X-GitHub-Event", NULL);
 	expect_outcome("github", &s, one, 1, OUTCOME_BAD_REQUEST, "no X-GitHub-Event");
@@ -814,6 +831,7 @@ static void sosyalkopru_body(const char *body, const char *sig, enum outcome wan
 
 static void sosyalkopru_edges(void)
 {
+	char hashed[2 * VERIFY_SHA256_LEN + 1];
 	static struct spec s;
 	struct secret one[1] = {{1, SK_SECRET}};
 	struct result *r;
@@ -846,13 +864,15 @@ static void sosyalkopru_edges(void)
 		ok(strstr(r->dup_answer, "\"test\":true") && strncmp(r->dup_answer, "{\"success\":true", 15) == 0,
 		   "sosyalkopru: repeated test ping answer still says success and test (%s)", r->dup_answer);
 	}
+	/* authentic without a usable delivery id: stored, keyed by the body's SHA-256 (never a 4xx) */
+	body_sha256(&s, hashed);
 	spec_set(&s, "X-SosyalKopru-Delivery", NULL);
-	r = expect_outcome("sosyalkopru", &s, one, 1, OUTCOME_BAD_REQUEST, "no X-SosyalKopru-Delivery");
-	is_int(r->status, 400, "sosyalkopru: no delivery header answers 400");
-	ok(strstr(r->answer, "X-SosyalKopru-Delivery") != NULL, "sosyalkopru: the answer names the header (%s)",
-	   r->answer);
+	r = expect_outcome("sosyalkopru", &s, one, 1, OUTCOME_OK, "no X-SosyalKopru-Delivery: kept");
+	is_str(r->ev.key, hashed, "sosyalkopru: no delivery header: the key is the body's SHA-256");
+	is_int(r->status, 200, "sosyalkopru: no delivery header answers 200");
 	spec_set(&s, "X-SosyalKopru-Delivery", "");
-	expect_outcome("sosyalkopru", &s, one, 1, OUTCOME_BAD_REQUEST, "empty X-SosyalKopru-Delivery");
+	r = expect_outcome("sosyalkopru", &s, one, 1, OUTCOME_OK, "empty X-SosyalKopru-Delivery: kept");
+	is_str(r->ev.key, hashed, "sosyalkopru: an empty delivery header: the key is the body's SHA-256");
 	spec_free(&s);
 
 	if (!ok(vector_spec("sosyalkopru", "post_published_valid", &s) == 0,
