@@ -1,4 +1,5 @@
-/* test_json.c: strict parsing with caps, the accessors, numbers as written, serialisation. */
+/* test_json.c: strict parsing with caps (duplicate names and \u0000 refused), the accessors, numbers as
+ * written and their ranges, the scanner's own reading, serialisation. */
 #include "first.h"
 #include "json.h"
 #include "buf.h"
@@ -261,8 +262,7 @@ static void test_escapes(void)
 	expect_string("{\"s\":\"\\u0130\"}", "\xc4\xb0", 2, "\\u0130 decodes to C4 B0");
 	expect_string("{\"s\":\"\\u00e9\\u20AC\"}", "\xc3\xa9\xe2\x82\xac", 5, "\\u00e9\\u20AC (either case)");
 	expect_string("{\"s\":\"\\ud83d\\udea2\"}", "\xf0\x9f\x9a\xa2", 4, "surrogate pair \\ud83d\\udea2 -> U+1F6A2");
-	expect_string("{\"s\":\"a\\u0000b\"}", "a\0b", 3, "an embedded \\u0000 keeps the full length");
-	expect_string("{\"s\":\"\\u0000\"}", "\0", 1, "a string of just \\u0000 has length 1");
+	expect_string("{\"s\":\"a\\\\u0000b\"}", "a\\u0000b", 8, "an escaped backslash before u0000 is text");
 	expect_string("{\"s\":\"\"}", "", 0, "the empty string");
 	expect_string("{\"s\":\"\xc3\xa9\"}", "\xc3\xa9", 2, "raw UTF-8 is kept");
 }
@@ -340,6 +340,181 @@ static void test_serialize(void)
 	json_free(j);
 }
 
+/* json_parse_why's verdict and text for a document of strlen(doc) bytes. */
+static void expect_why(const char *doc, enum json_error want, const char *text, const char *what)
+{
+	struct json *j = NULL;
+	char why[160] = "unset", p[200];
+	enum json_error e = json_parse_why(doc, strlen(doc), KANCA_JSON_DEPTH, &j, why, sizeof why);
+
+	is_int(e, want, "%s: %s", what, show(doc, strlen(doc), p, sizeof p));
+	if (want != JSON_OK)
+		is_str(why, text, "%s: the reason", what);
+	ok((e == JSON_OK) == (j != NULL), "%s: a root only on success", what);
+	json_free(j);
+}
+
+static void test_duplicates(void)
+{
+	struct buf b;
+
+	expect_why("{\"a\":1,\"a\":2}", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"a\"", "a name twice");
+	expect_why("{\"data\":\"x\",\"id\":1,\"data\":\"y\"}", JSON_ERR_DUPLICATE,
+		   "Invalid JSON: duplicate member \"data\"", "data twice, apart");
+	expect_why("{\"a\":1,\"\\u0061\":2}", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"a\"",
+		   "a and \\u0061 are one name");
+	expect_why("{\"/\":1,\"\\/\":2}", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"/\"",
+		   "/ and \\/ are one name");
+	expect_why("{\"\\ud83d\\udea2\":1,\"\xf0\x9f\x9a\xa2\":2}", JSON_ERR_DUPLICATE,
+		   "Invalid JSON: duplicate member \"\xf0\x9f\x9a\xa2\"",
+		   "a surrogate pair and its UTF-8 are one name");
+	expect_why("{\"\\u00e9\":1,\"\\u00E9\":2}", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"\xc3\xa9\"",
+		   "hex digits in either case are one name");
+	expect_why("{\"x\":{\"id\":1,\"id\":2}}", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"id\"",
+		   "a duplicate in a nested object");
+	expect_why("[1,{\"k\":[{\"id\":1,\"id\":2}]}]", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"id\"",
+		   "a duplicate in an object inside arrays");
+	expect_why("{\"b\":1,\"a\":1,\"a\":2,\"b\":2}", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"a\"",
+		   "the first name repeated in the document is named");
+	expect_why("{\"\":1,\"\":2}", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"\"",
+		   "the empty name twice");
+	expect_why("{\"a\\nb\":1,\"a\\nb\":2}", JSON_ERR_DUPLICATE, "Invalid JSON: duplicate member \"a?b\"",
+		   "a control character in the name is shown as ?");
+	expect_why("{\"a\":1,\"a\":2", JSON_ERR_SYNTAX, "Invalid JSON", "an unclosed object is a syntax error");
+
+	expect_why("{\"a\":1,\"A\":2,\"ab\":3,\"a \":4}", JSON_OK, "", "names that differ by case, length, space");
+	expect_why("{\"a\":{\"a\":1}}", JSON_OK, "", "the same name in a nested object");
+	expect_why("[{\"a\":1},{\"a\":2}]", JSON_OK, "", "the same name in two objects of an array");
+	expect_why("{\"a\":{\"b\":1,\"c\":2},\"b\":3,\"c\":4}", JSON_OK, "", "a nested object's names are its own");
+	expect_why("{\"k\":{\"x\\u00e9\":1},\"x\\u00e9\":{\"y\":[{\"x\\u00e9\":2}]}}", JSON_OK, "",
+		   "escaped names in nested objects");
+	expect_why("{\"a\":[1,2],\"b\":[1,1]}", JSON_OK, "", "equal values are not names");
+
+	/* a long name is cut; many names are sorted, not compared pairwise */
+	buf_init(&b, 1 << 22);
+	if (buf_append_str(&b, "{\"") < 0)
+		abort();
+	for (int i = 0; i < 100; i++)
+		if (buf_append_str(&b, "n") < 0)
+			abort();
+	if (buf_append_str(&b, "\":1,\"") < 0)
+		abort();
+	for (int i = 0; i < 100; i++)
+		if (buf_append_str(&b, "n") < 0)
+			abort();
+	if (buf_append_str(&b, "\":2}") < 0)
+		abort();
+	expect_why(
+	    buf_str(&b), JSON_ERR_DUPLICATE,
+	    "Invalid JSON: duplicate member \"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...\"",
+	    "a 100-byte name is cut at 64 bytes");
+	buf_reset(&b);
+	if (buf_append_str(&b, "{") < 0)
+		abort();
+	for (int i = 0; i < 50000; i++)
+		if (buf_printf(&b, "%s\"k%d\":{\"k%d\":%d}", i ? "," : "", i, i, i) < 0)
+			abort();
+	if (buf_append_str(&b, "}") < 0)
+		abort();
+	is_int(parse_n(b.data, b.len, KANCA_JSON_DEPTH), JSON_OK, "50000 distinct names (each nested once) parse");
+	b.len--;
+	if (buf_append_str(&b, ",\"k49999\":0}") < 0)
+		abort();
+	is_int(parse_n(b.data, b.len, KANCA_JSON_DEPTH), JSON_ERR_DUPLICATE,
+	       "... and the last one repeated is refused");
+	buf_free(&b);
+	is_str(json_error_text(JSON_ERR_DUPLICATE), "Invalid JSON: duplicate member name", "duplicate error text");
+}
+
+static void test_nul(void)
+{
+	expect_why("{\"s\":\"a\\u0000b\"}", JSON_ERR_NUL, "Invalid JSON: \\u0000 in a string", "\\u0000 in a value");
+	expect_why("{\"s\":\"\\u0000\"}", JSON_ERR_NUL, "Invalid JSON: \\u0000 in a string", "a string of \\u0000");
+	expect_why("{\"\\u0000\":1}", JSON_ERR_NUL, "Invalid JSON: \\u0000 in a string", "\\u0000 in a member name");
+	expect_why("[[\"ok\",\"x\\u0000\"]]", JSON_ERR_NUL, "Invalid JSON: \\u0000 in a string", "\\u0000 nested");
+	expect_why("{\"data\":\"{\\\"id\\\":\\\"A\\\\u0000B\\\"}\"}", JSON_OK, "",
+		   "an escaped \\\\u0000 inside a string is text (the inner document's own check refuses it)");
+	expect_why("{\"s\":\"\\u0001\\u001f\"}", JSON_OK, "", "other escaped control characters are kept");
+	is_str(json_error_text(JSON_ERR_NUL), "Invalid JSON: \\u0000 in a string", "NUL error text");
+	refuse_n("[\"\\\0\"]", 5, "a backslash before a NUL byte (found by fuzz_json_strict)");
+	expect_why("[1,]", JSON_ERR_SYNTAX, "Invalid JSON", "json_parse_why of a syntax error");
+	expect_why("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", JSON_ERR_DEPTH,
+		   "Invalid JSON: nested too deeply", "json_parse_why of a depth error");
+}
+
+/* json_scan's reading of doc, or "(error N)". */
+static const char *canon_of(const char *doc, struct buf *b)
+{
+	enum json_error e;
+
+	buf_reset(b);
+	e = json_scan(doc, strlen(doc), KANCA_JSON_DEPTH, b, NULL, 0);
+	if (e != JSON_OK) {
+		buf_reset(b);
+		if (buf_printf(b, "(error %d)", (int)e) < 0)
+			abort();
+	}
+	return buf_str(b);
+}
+
+static void test_scan(void)
+{
+	struct buf b, tiny;
+	char why[100];
+
+	buf_init(&b, 1 << 16);
+	is_str(
+	    canon_of(" { \"a\" : [ 1 , -0 , 1.50 , -2e+3 , true , false , null ] ,\n \"b\" : { } , \"c\" : [ ] } ", &b),
+	    "{\"a\":[1,0,1.50,-2e+3,true,false,null],\"b\":{},\"c\":[]}",
+	    "json_scan: compact, numbers as kanca reads them");
+	is_str(canon_of("{\"\\u0061\\/\":\"x\\u00e9\\n\\ud83d\\udea2\\\"\"}", &b),
+	       "{\"a/\":\"x\xc3\xa9\\u000a\xf0\x9f\x9a\xa2\\\"\"}",
+	       "json_scan: names and strings unescaped, written again");
+	is_str(canon_of("[12345678901234567890123,-99999999999999999999,9223372036854775807,-9223372036854775808]", &b),
+	       "[9223372036854775807,-9223372036854775808,9223372036854775807,-9223372036854775808]",
+	       "json_scan: integers beyond 64 bits saturate");
+	is_str(canon_of("[18446744073709551615,18446744073709551616,9223372036854775808]", &b),
+	       "[9223372036854775807,9223372036854775807,9223372036854775807]",
+	       "json_scan: just past INT64_MAX saturates");
+	is_str(canon_of("{\"a\":1,\"a\":1}", &b), "(error 4)", "json_scan: a duplicate is refused");
+	is_str(canon_of("[\"\\u0000\"]", &b), "(error 5)", "json_scan: \\u0000 is refused");
+	is_str(canon_of("[1.]", &b), "(error 1)", "json_scan: a syntax error");
+	is_int(json_scan("{\"a\":1,\"a\":2}", 13, KANCA_JSON_DEPTH, NULL, why, sizeof why), JSON_ERR_DUPLICATE,
+	       "json_scan without a reading");
+	is_str(why, "Invalid JSON: duplicate member \"a\"", "json_scan: why names the member");
+	buf_init(&tiny, 4);
+	is_int(json_scan("[1,2,3]", 7, KANCA_JSON_DEPTH, &tiny, NULL, 0), JSON_ERR_MEMORY,
+	       "json_scan: a reading that does not fit is out of memory");
+	buf_free(&tiny);
+	buf_free(&b);
+}
+
+static void test_ranges(void)
+{
+	static const char doc[] =
+	    "{\"inf\":1e999,\"ninf\":-1e999,\"tiny\":1e-99999,\"zero_e\":0e-99999,\"nzero\":-0.0,"
+	    "\"zero\":0,\"price\":150.00,\"top\":999999999999999,\"limit\":1e15,\"neg\":-999999999999999.9,"
+	    "\"digits23\":12345678901234567890123,\"small\":1e-15,\"smaller\":9.99e-16,\"s\":\"1\"}";
+	static const struct {
+		const char *name;
+		int within;
+	} cases[] = {
+	    {"inf", 0}, {"ninf", 0},  {"tiny", 0}, {"zero_e", 1},   {"nzero", 1}, {"zero", 1},	  {"price", 1},
+	    {"top", 1}, {"limit", 0}, {"neg", 1},  {"digits23", 0}, {"small", 1}, {"smaller", 0}, {"s", 0},
+	};
+	struct json *j = NULL;
+	double d = -1;
+
+	is_int(json_parse(doc, strlen(doc), KANCA_JSON_DEPTH, &j), JSON_OK, "ranges: the document parses");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		is_int(json_number_within(json_get(j, cases[i].name), 1e-15, 1e15, NULL), cases[i].within,
+		       "json_number_within(%s, 1e-15, 1e15) is %d", cases[i].name, cases[i].within);
+	is_int(json_number_within(json_get(j, "price"), 1e-15, 1e15, &d), 1, "150.00 is within");
+	ok(d == 150.0, "... and reads as 150");
+	is_int(json_number_within(NULL, 0, 1, &d), 0, "json_number_within(NULL) is 0");
+	json_free(j);
+}
+
 int main(void)
 {
 	test_documents();
@@ -350,5 +525,9 @@ int main(void)
 	test_escapes();
 	test_numbers();
 	test_serialize();
+	test_duplicates();
+	test_nul();
+	test_scan();
+	test_ranges();
 	return done_testing();
 }
