@@ -341,10 +341,17 @@ static void state_free(void *p)
 static enum outcome body_jws(const struct provider_call *c, struct json **root, const char **jws, size_t *n,
 			     char *reason, size_t cap)
 {
-	enum json_error e = json_parse(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, root);
+	char why[KANCA_REASON_MAX + 1];
+	enum json_error e =
+	    json_parse_why(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, root, why, sizeof why);
 
 	if (e == JSON_ERR_MEMORY)
 		return OUTCOME_INTERNAL;
+	if (e == JSON_ERR_DUPLICATE || e == JSON_ERR_NUL) {
+		/* two signedPayload members: which one was verified is a reader's guess */
+		snprintf(reason, cap, "%s", why);
+		return OUTCOME_BAD_REQUEST;
+	}
 	if (e != JSON_OK || apple_signed_payload(*root, jws, n) < 0) {
 		snprintf(reason, cap, "body is not {\"signedPayload\": string}");
 		return OUTCOME_BAD_REQUEST;
@@ -385,7 +392,9 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 		o = OUTCOME_OK;
 	} else {
 		snprintf(v->reason, sizeof v->reason, "%s: %s", part, apple_status_text(st));
-		o = st == APPLE_NO_MEMORY ? OUTCOME_INTERNAL : OUTCOME_UNAUTHORIZED;
+		o = st == APPLE_NO_MEMORY					? OUTCOME_INTERNAL
+		    : st == APPLE_DUPLICATE_MEMBER || st == APPLE_NUL_IN_STRING ? OUTCOME_BAD_REQUEST
+										: OUTCOME_UNAUTHORIZED;
 	}
 	apple_config_free(&cfg);
 	json_free(root);

@@ -40,7 +40,9 @@ enum apple_status {
 	APPLE_TOKEN_TIME,      /* payload exp passed or nbf not reached (jsonwebtoken's checks) */
 	APPLE_INVALID_APP_IDENTIFIER, /* bundle id (or, in Production, appAppleId) differs from the source's */
 	APPLE_INVALID_ENVIRONMENT,    /* environment differs from the source's */
-	APPLE_NO_MEMORY
+	APPLE_NO_MEMORY,
+	APPLE_DUPLICATE_MEMBER, /* a decoded header or payload repeats a member name (json.h: not strict JSON) */
+	APPLE_NUL_IN_STRING	/* a decoded header or payload holds \u0000 (json.h: not strict JSON) */
 };
 
 /* Short text for logs and answers (no values). */
@@ -65,7 +67,8 @@ long apple_b64url_decode(const char *s, size_t n, unsigned char **out) KANCA_MUS
  * length, -1 when invalid, -2 when memory runs out. */
 long apple_b64_decode(const char *s, size_t n, int url, unsigned char **out) KANCA_MUST_CHECK;
 /* Decodes a base64url JWS segment that must be a JSON object: *root (json_free) and, when text is not
- * NULL, the decoded text (*text, free(), *len bytes). APPLE_OK or why not. */
+ * NULL, the decoded text (*text, free(), *len bytes). APPLE_OK or why not (APPLE_DUPLICATE_MEMBER and
+ * APPLE_NUL_IN_STRING for JSON that json_parse refuses as not strict). */
 enum apple_status apple_segment_json(const char *s, size_t n, char **text, size_t *len, struct json **root);
 
 /* A decoded JWS header: whether alg is "ES256", and the DER of x5c[0] (leaf) and x5c[1]

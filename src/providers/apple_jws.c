@@ -43,6 +43,10 @@ const char *apple_status_text(enum apple_status s)
 		return "environment does not match the source";
 	case APPLE_NO_MEMORY:
 		return "out of memory";
+	case APPLE_DUPLICATE_MEMBER:
+		return "a decoded JWS header or payload has a member name twice";
+	case APPLE_NUL_IN_STRING:
+		return "a decoded JWS header or payload holds \\u0000 in a string";
 	}
 	return "unknown";
 }
@@ -120,7 +124,10 @@ enum apple_status apple_segment_json(const char *s, size_t n, char **text, size_
 		json_free(*root);
 		*root = NULL;
 		free(p);
-		return e == JSON_ERR_MEMORY ? APPLE_NO_MEMORY : APPLE_MALFORMED;
+		return e == JSON_ERR_MEMORY	 ? APPLE_NO_MEMORY
+		       : e == JSON_ERR_DUPLICATE ? APPLE_DUPLICATE_MEMBER
+		       : e == JSON_ERR_NUL	 ? APPLE_NUL_IN_STRING
+						 : APPLE_MALFORMED;
 	}
 	if (text) {
 		*text = (char *)p;

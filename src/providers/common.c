@@ -74,12 +74,35 @@ enum outcome common_key_or_body_hash(const struct provider_call *c, const struct
 
 enum outcome common_parse_body(const struct provider_call *c, struct json **root, struct buf *reason)
 {
-	enum json_error e = json_parse(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, root);
+	char why[KANCA_REASON_MAX + 1];
+	enum json_error e =
+	    json_parse_why(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, root, why, sizeof why);
 
 	if (e == JSON_OK)
 		return OUTCOME_OK;
-	(void)!buf_append_str(reason, json_error_text(e));
+	(void)!buf_append_str(reason, why);
 	return e == JSON_ERR_MEMORY ? OUTCOME_INTERNAL : OUTCOME_BAD_REQUEST;
+}
+
+enum outcome common_parse_if_json(const char *s, size_t n, struct json **root, struct buf *reason)
+{
+	char why[KANCA_REASON_MAX + 1];
+	enum json_error e = json_parse_why(s ? s : "", n, KANCA_JSON_DEPTH, root, why, sizeof why);
+
+	switch (e) {
+	case JSON_OK:
+		return OUTCOME_OK;
+	case JSON_ERR_DUPLICATE:
+	case JSON_ERR_NUL:
+		(void)!buf_append_str(reason, why);
+		return OUTCOME_BAD_REQUEST;
+	case JSON_ERR_MEMORY:
+		(void)!buf_append_str(reason, "out of memory parsing the body");
+		return OUTCOME_INTERNAL;
+	default:
+		*root = NULL;
+		return OUTCOME_OK;
+	}
 }
 
 void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev, const char *message,

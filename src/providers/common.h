@@ -18,8 +18,15 @@ enum outcome common_key_or_body_hash(const struct provider_call *c, const struct
 				     char key[KANCA_KEY_MAX + 1]);
 /* Copies s (n bytes) into out if it is non-empty, has no control characters and fits; 0 or -1. */
 int common_copy_text(char *out, size_t cap, const char *s, size_t n);
-/* Parses the raw body as JSON with kanca's depth cap; on failure reason says why. */
+/* Parses the raw body as JSON with kanca's depth cap and strict rules (json.h: a repeated member name
+ * or \u0000 is refused); on failure reason says why ("Invalid JSON: duplicate member \"data\""). */
 enum outcome common_parse_body(const struct provider_call *c, struct json **root, struct buf *reason);
+/* For a signed document that need not be JSON (Stripe's and Standard Webhooks' bodies, ikas' data):
+ * OUTCOME_OK with *root set, or NULL when the bytes are not JSON at all (kept as they are: retrying
+ * would not help); OUTCOME_BAD_REQUEST with the reason when they are JSON that kanca refuses to read,
+ * a repeated member name or \u0000, since readers would disagree on what was signed; OUTCOME_INTERNAL
+ * when memory runs out. */
+enum outcome common_parse_if_json(const char *s, size_t n, struct json **root, struct buf *reason);
 /* The default answers: {"success":true,"event":...} for OK and, identically, for DUPLICATE (a duplicate
  * gets the same answer as the first delivery); {"success":false,"error":...} else. */
 void common_answer(const struct provider_call *c, enum outcome o, const struct provider_event *ev, const char *message,

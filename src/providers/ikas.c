@@ -24,10 +24,11 @@ enum outcome ikas_parse_envelope(const char *body, size_t n, struct json **root,
 
 	memset(env, 0, sizeof *env);
 	*root = NULL;
-	e = json_parse(body ? body : "", n, KANCA_JSON_DEPTH, root);
+	/* strict: with two "data" (or "signature") members, which one was signed is a reader's guess */
+	e = json_parse_why(body ? body : "", n, KANCA_JSON_DEPTH, root, env->why, sizeof env->why);
 	if (e != JSON_OK) {
 		*root = NULL;
-		*why = json_error_text(e);
+		*why = env->why;
 		return e == JSON_ERR_MEMORY ? OUTCOME_INTERNAL : OUTCOME_BAD_REQUEST;
 	}
 	r = *root;
@@ -130,9 +131,10 @@ static enum outcome verify(const struct provider_call *c, struct verdict *v)
 static enum outcome identify(const struct provider_call *c, struct provider_event *evs, size_t *nevs,
 			     struct buf *reason, void **state)
 {
-	struct json *root = NULL;
+	struct json *root = NULL, *data = NULL;
 	struct ikas_envelope env;
 	const char *why;
+	struct buf data_why;
 	enum outcome o = ikas_parse_envelope(c->req->body.data, c->req->body.len, &root, &env, &why);
 
 	(void)state;
@@ -140,6 +142,18 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 		(void)!buf_append_str(reason, why);
 		return o;
 	}
+	/* the signed document itself, as the SDK's getParsedIkasWebhookData reads it: JSON that readers
+	 * could read two ways is refused; data that is not JSON at all is kept, as an odd envelope is */
+	buf_init(&data_why, KANCA_REASON_MAX);
+	o = common_parse_if_json(env.data, env.data_len, &data, &data_why);
+	json_free(data);
+	if (o != OUTCOME_OK) {
+		(void)!buf_printf(reason, "data: %s", buf_str(&data_why));
+		buf_free(&data_why);
+		json_free(root);
+		return o;
+	}
+	buf_free(&data_why);
 	/* an authentic delivery is kept even when its envelope is odd: ikas gives up after 3 tries */
 	o = common_key_or_body_hash(c, root, "id", evs[0].key);
 	if (env.scope && common_copy_text(evs[0].type, sizeof evs[0].type, env.scope, env.scope_len) < 0)

@@ -104,7 +104,7 @@ static enum outcome identify_message(const struct provider_call *c, struct provi
 	struct json *root = NULL;
 	const char *type;
 	struct message m;
-	enum json_error e;
+	enum outcome o;
 	size_t n = 0;
 
 	if (!get_message(c->req, svix, &m)) { /* verify saw them: cannot happen */
@@ -119,13 +119,12 @@ static enum outcome identify_message(const struct provider_call *c, struct provi
 			return OUTCOME_INTERNAL;
 		verify_hex_encode(d, sizeof d, evs[0].key);
 	}
-	/* the type is a convention of the spec: a body that is not JSON still verified, so keep it */
-	e = json_parse(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, &root);
-	if (e == JSON_ERR_MEMORY) {
-		(void)!buf_append_str(reason, "out of memory parsing the body");
-		return OUTCOME_INTERNAL;
-	}
-	type = e == JSON_OK ? json_get_string(root, "type", &n) : NULL;
+	/* the type is a convention of the spec: a body that is not JSON still verified, so keep it; JSON
+	 * that readers could read two ways (a repeated member name, \u0000) is refused */
+	o = common_parse_if_json(buf_str(&c->req->body), c->req->body.len, &root, reason);
+	if (o != OUTCOME_OK)
+		return o;
+	type = root ? json_get_string(root, "type", &n) : NULL;
 	if (!type || common_copy_text(evs[0].type, sizeof evs[0].type, type, n) < 0)
 		evs[0].type[0] = '\0';
 	json_free(root);

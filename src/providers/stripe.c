@@ -157,20 +157,19 @@ static enum outcome identify(const struct provider_call *c, struct provider_even
 			     struct buf *reason, void **state)
 {
 	struct json *root = NULL;
-	enum json_error e = json_parse(buf_str(&c->req->body), c->req->body.len, KANCA_JSON_DEPTH, &root);
 	const char *type;
 	enum outcome o;
 	size_t n = 0;
 
 	(void)state;
-	if (e == JSON_ERR_MEMORY) {
-		(void)!buf_append_str(reason, "out of memory parsing the body");
-		return OUTCOME_INTERNAL;
-	}
+	/* JSON that readers could read two ways (a repeated "id" or "type", \u0000) is refused */
+	o = common_parse_if_json(buf_str(&c->req->body), c->req->body.len, &root, reason);
+	if (o != OUTCOME_OK)
+		return o;
 	/* authentic but without a usable id: kept (retrying would not help), keyed by the body */
-	if (e != JSON_OK || !json_get_string(root, "id", NULL))
+	if (!root || !json_get_string(root, "id", NULL))
 		log_warn("authentic Stripe delivery %s: idempotency key is the body's SHA-256",
-			 e != JSON_OK ? "whose body is not JSON" : "without a string id");
+			 !root ? "whose body is not JSON" : "without a string id");
 	o = common_key_or_body_hash(c, root, "id", evs[0].key);
 	type = json_get_string(root, "type", &n);
 	if (!type || common_copy_text(evs[0].type, sizeof evs[0].type, type, n) < 0)
