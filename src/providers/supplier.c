@@ -1,6 +1,7 @@
 /* supplier.c: the supplier offers webhook (doc/providers.md, supplier).
- * X-Signature = lowercase hex HMAC-SHA256(secret as text, raw body). offer.* events upsert the
- * offers table in the same transaction that stores the event; the answer carries the result. */
+ * X-Signature = lowercase hex HMAC-SHA256(secret as text, raw body). offer.* events write the offers
+ * table in the same transaction that stores the event (offer.created inserts or updates, offer.updated
+ * only updates an offer that exists); the answer carries the result. */
 #include "first.h"
 #include "providers/common.h"
 #include "clock.h"
@@ -10,12 +11,18 @@
 #include "response.h"
 #include "store/store.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum offer_op { OP_NONE = 0, OP_CREATED, OP_UPDATED, OP_DELETED, OP_EXPIRED };
+
+/* The numbers an offer may hold (doc/providers.md, supplier): a price of 0, or of a magnitude from
+ * PRICE_MIN up to (not including) PRICE_MAX, so that it is finite and a double holds it to the cent;
+ * availableSeats an integer from 0 to SEATS_MAX. */
+#define PRICE_MIN 1e-15
+#define PRICE_MAX 1e15
+#define SEATS_MAX 2147483647LL
 
 static const struct {
 	const char *event;
@@ -113,9 +120,10 @@ static enum outcome validate_offer(struct supplier_state *st, const struct json 
 			(void)!buf_append_str(reason, "price must be a number");
 			return OUTCOME_UNPROCESSABLE;
 		}
-		/* integers beyond 64 bits saturate in the parser: refuse rather than store a wrong price */
-		if (json_is_integer(j) && (json_integer(j) == LLONG_MAX || json_integer(j) == LLONG_MIN)) {
-			(void)!buf_append_str(reason, "price is out of range");
+		/* 1e999 (infinite), 1e-99999 (reads as 0), integers beyond 64 bits (they saturate) */
+		if (!json_number_within(j, PRICE_MIN, PRICE_MAX, NULL)) {
+			(void)!buf_append_str(reason,
+					      "price is out of range (0, or a magnitude from 1e-15 to below 1e15)");
 			return OUTCOME_UNPROCESSABLE;
 		}
 		o->price = json_number_text(j);
@@ -140,8 +148,8 @@ static enum outcome validate_offer(struct supplier_state *st, const struct json 
 	}
 	j = json_get(data, "availableSeats");
 	if (j && json_kind_of(j) != JSON_NULL) {
-		if (!json_is_integer(j) || json_integer(j) < 0) {
-			(void)!buf_append_str(reason, "availableSeats must be a non-negative integer");
+		if (!json_is_integer(j) || json_integer(j) < 0 || json_integer(j) > SEATS_MAX) {
+			(void)!buf_append_str(reason, "availableSeats must be an integer from 0 to 2147483647");
 			return OUTCOME_UNPROCESSABLE;
 		}
 		snprintf(st->seats, sizeof st->seats, "%lld", json_integer(j));
@@ -221,16 +229,24 @@ static int apply(struct store *s, long long event_id, void *arg, struct buf *ans
 {
 	struct supplier_state *st = arg;
 	int inserted = 0, updated = 0;
-	const char *word;
+	const char *word, *message = st->message;
 	int count;
 
 	switch (st->op) {
 	case OP_CREATED:
-	case OP_UPDATED:
 		if (store_offer_upsert(s, st->source_id, event_id, &st->offer, st->now, &inserted) < 0)
 			return -1;
 		word = inserted ? "inserted" : "updated";
 		count = 1;
+		break;
+	case OP_UPDATED:
+		/* an update never creates: an unknown offer lacks what offer.created requires */
+		if (store_offer_update(s, st->source_id, event_id, &st->offer, st->now, &updated) < 0)
+			return -1;
+		if (!updated)
+			message = "Offer not found";
+		word = "updated";
+		count = updated;
 		break;
 	case OP_DELETED:
 	case OP_EXPIRED:
@@ -243,8 +259,8 @@ static int apply(struct store *s, long long event_id, void *arg, struct buf *ans
 	default:
 		return 0; /* not an offer event: nothing to update, answer() says "Event received" */
 	}
-	if (buf_printf(answer, "{\"success\":true,\"message\":\"%s\",\"event\":\"%s\",\"result\":{\"%s\":%d}}",
-		       st->message, st->event, word, count) < 0)
+	if (buf_printf(answer, "{\"success\":true,\"message\":\"%s\",\"event\":\"%s\",\"result\":{\"%s\":%d}}", message,
+		       st->event, word, count) < 0)
 		return -1;
 	return 0;
 }

@@ -49,6 +49,43 @@ int store_offer_upsert(struct store *s, long long source_id, long long event_id,
 	return 0;
 }
 
+int store_offer_update(struct store *s, long long source_id, long long event_id, const struct store_offer *o,
+		       long long now, int *updated)
+{
+	static const char sql[] =
+	    "UPDATE offers SET title = coalesce($3, title), price = coalesce($4, price), "
+	    "currency = coalesce($5, currency), category = coalesce($6, category), "
+	    "start_location = coalesce($7, start_location), end_location = coalesce($8, end_location), "
+	    "start_at = coalesce($9, start_at), end_at = coalesce($10, end_at), "
+	    "available_seats = coalesce($11, available_seats), description = coalesce($12, description), "
+	    "data = $13, status = 'active', updated_at = $14, last_event_id = $15, revision = revision + 1 "
+	    "WHERE source_id = $1 AND vendor_offer_id = $2 RETURNING id";
+	struct db_param p[15];
+	struct num n1, n2, n3;
+	struct db_rows rows;
+
+	p[0] = PN(&n1, source_id);
+	p[1] = P(o->vendor_offer_id);
+	p[2] = P(o->title);
+	p[3] = P(o->price);
+	p[4] = P(o->currency);
+	p[5] = P(o->category);
+	p[6] = P(o->start_location);
+	p[7] = P(o->end_location);
+	p[8] = P(o->start_at);
+	p[9] = P(o->end_at);
+	p[10] = P(o->available_seats);
+	p[11] = P(o->description);
+	p[12] = P(o->data_json);
+	p[13] = PN(&n2, now);
+	p[14] = PZ(&n3, event_id);
+	if (store_exec(s, sql, 15, p, &rows) != DB_OK)
+		return -1;
+	*updated = (int)rows.nrows;
+	db_rows_free(&rows);
+	return 0;
+}
+
 int store_offer_mark(struct store *s, long long source_id, long long event_id, const char *vendor_offer_id,
 		     const char *status, long long now, int *updated)
 {
