@@ -11,6 +11,7 @@
 #include "spool.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <string.h>
 
 int intake_store(struct store *s, const struct provider *prov, const struct provider_call *c, const char *account,
@@ -131,8 +132,12 @@ int intake_drain(struct store *s, const struct config *cfg, long max, struct int
 	char dir[1024];
 
 	memset(out, 0, sizeof *out);
-	if (config_spool_dir(cfg, dir, sizeof dir) < 0 || spool_drain(dir, max, store_spooled, &d, &sd) < 0) {
-		log_error("cannot read the spool %s", dir);
+	if (config_spool_dir(cfg, dir, sizeof dir) < 0) {
+		log_error("the spool directory's name is too long");
+		return -1;
+	}
+	if (spool_drain(dir, max, store_spooled, &d, &sd) < 0) {
+		log_error("cannot read the spool %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	out->stored = sd.stored;

@@ -31,7 +31,7 @@ static void on_stop(int sig)
 
 int ctl_worker(struct app *a, int argc, char **argv)
 {
-	struct process_counts counts = {0, 0, 0, 0};
+	struct process_counts counts = {0, 0, 0, 0, 0};
 	struct process_opts o = {.cfg = &a->cfg,
 				 .lease = a->cfg.processing_lease,
 				 .drain = 0,
@@ -72,6 +72,10 @@ int ctl_worker(struct app *a, int argc, char **argv)
 	printf("%ld event%s: %ld processed, %ld to retry, %ld dead%s\n", n, n == 1 ? "" : "s", counts.processed,
 	       counts.retry, counts.dead,
 	       counts.failed ? " (the store failed for some: their leases will expire)" : "");
+	if (counts.spool_unreadable)
+		return ctl_fail(
+		    "the spool could not be read (the log says why): its deliveries wait; run this as the user "
+		    "kanca runs as, or see kancactl doctor");
 	return CTL_OK;
 }
 

@@ -310,7 +310,13 @@ static long drain_spool(struct store *s, const struct process_opts *o, double *n
 
 	if (!o->cfg || clock_monotonic() < *next_look)
 		return 0;
-	if (intake_drain(s, o->cfg, 256, &d) < 0 || d.stopped || d.busy) {
+	if (intake_drain(s, o->cfg, 256, &d) < 0) {
+		if (o->counts)
+			o->counts->spool_unreadable = 1;
+		*next_look = clock_monotonic() + 0.5;
+		return 0;
+	}
+	if (d.stopped || d.busy) {
 		*next_look = clock_monotonic() + 0.5;
 		return 0;
 	}

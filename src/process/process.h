@@ -37,6 +37,7 @@ int process_job(struct store *s, struct store_job *job);
 /* What a process_run did, by how each claim ended. */
 struct process_counts {
 	long processed, retry, dead, failed; /* failed: the store failed; the lease will expire */
+	int spool_unreadable;		     /* the spool could not be read (its records wait) */
 };
 
 struct config;

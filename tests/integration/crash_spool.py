@@ -127,6 +127,15 @@ try:
     ids = {r[0] for r in store.query("SELECT public_id FROM events WHERE idempotency_key LIKE 'drain-%'")}
     got = tr.sink_ids(sink, "/ok")
     tap.eq(sorted(i for i in ids if got.get(i) != 1), [], "each of the three was forwarded exactly once")
+    # ---- a spool that cannot be read: worker --drain says so and fails (its deliveries wait)
+    broken = os.path.join(tmp, "broken-spool")
+    os.makedirs(broken)
+    open(os.path.join(broken, "new"), "w").close()  # not a directory: opendir fails
+    env.write_config(spool_dir=broken)
+    rc, out, err = env.kancactl("worker", "--drain")
+    tap.ok(rc == 1 and "spool could not be read" in err, "worker --drain with an unreadable spool exits 1: %s" %
+           err.strip()[-160:])
+    tap.ok("Not a directory" in err, "... and the log names the cause")
 finally:
     t.stop()
     sink.stop()
