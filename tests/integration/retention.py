@@ -31,7 +31,7 @@ def run(kind):
     L = "[%s]" % kind
     tmp = kt.make_tempdir("kanca-retention-%s-" % kind)
     store = kt.make_store(kind, tmp)
-    env = kt.Kanca(store, tmp, now="real")
+    env = kt.Kanca(store, tmp, now="real", retention="30d", retention_dead="90d")
     env.migrate()
     env.add_source("supplier", "keep", SECRET)
     env.add_source("supplier", "dies", SECRET, {"retry_attempts": 1})

@@ -165,9 +165,12 @@ static void test_parser(void)
 
 	{
 		static const char nul[] = "{\"data\":\"a\\u0000b\",\"signature\":\"s\"}";
+		static const char bare[] = "{\"data\":\"ab\",\"signature\":\"s\"}";
 		o = ikas_parse_envelope(nul, sizeof nul - 1, &root, &env, &why);
-		is_int(o, OUTCOME_OK, "data with an escaped NUL parses");
-		is_mem(env.data, env.data_len, "a\0b", 3, "data keeps the NUL and its length");
+		is_int(o, OUTCOME_BAD_REQUEST, "data with an escaped NUL is refused (json.h: never cut at a NUL)");
+		is_str(why, "Invalid JSON: \\u0000 in a string", "... saying why");
+		ok(root == NULL && env.data == NULL, "... and nothing is returned");
+		o = ikas_parse_envelope(bare, sizeof bare - 1, &root, &env, &why);
 		ok(env.id == NULL && env.scope == NULL && env.merchant_id == NULL, "absent members are NULL");
 		json_free(root);
 	}
@@ -260,19 +263,19 @@ static void test_verify(void)
 	(void)run(body, (size_t)n, NULL, SECRET, NULL, &r);
 	is_int(r.verified, OUTCOME_UNAUTHORIZED, "truncated signature: 401");
 
-	/* embedded NUL: the MAC covers all three bytes */
+	/* embedded NUL: refused before any MAC (json.h), signed over all three bytes or not */
 	{
 		char b2[256];
 		hmac_hex(SECRET, "a\0b", 3, sig);
 		n = snprintf(b2, sizeof b2,
 			     "{\"id\":\"n1\",\"scope\":\"s\",\"data\":\"a\\u0000b\",\"signature\":\"%s\"}", sig);
 		(void)run(b2, (size_t)n, NULL, SECRET, NULL, &r);
-		is_int(r.verified, OUTCOME_OK, "data with a NUL: HMAC over its full length");
+		is_int(r.verified, OUTCOME_BAD_REQUEST, "data with a NUL, signed over its full length: 400");
 		hmac_hex(SECRET, "a", 1, sig);
 		n = snprintf(b2, sizeof b2,
 			     "{\"id\":\"n1\",\"scope\":\"s\",\"data\":\"a\\u0000b\",\"signature\":\"%s\"}", sig);
 		(void)run(b2, (size_t)n, NULL, SECRET, NULL, &r);
-		is_int(r.verified, OUTCOME_UNAUTHORIZED, "HMAC over the bytes before the NUL: 401");
+		is_int(r.verified, OUTCOME_BAD_REQUEST, "signed over the bytes before the NUL: 400 as well");
 	}
 
 	/* rotation: newest first, the older one still accepted and recorded */

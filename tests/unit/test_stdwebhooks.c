@@ -517,13 +517,23 @@ static void test_rules(void)
 		is_int(check(sw, &m, as_text, NOW, &res), OUTCOME_INTERNAL, "a non-base64 secret never keys as text");
 	}
 
-	/* identify: non-JSON bodies verify with an empty type; odd ids */
+	/* identify: non-JSON bodies verify with an empty type; odd ids. JSON kanca refuses to read (a
+	 * member twice, \u0000) is 400 (json.h) */
 	{
-		static const char *const bodies[] = {
-		    "plain text", "", "[1]", "{\"type\":7}", "{\"type\":\"a\\u0000b\"}", "{\"type\":\"user.created\"}"};
+		static const char *const refused[] = {"{\"type\":\"a\\u0000b\"}", "{\"type\":\"a\",\"type\":\"b\"}"};
+		static const char *const bodies[] = {"plain text", "", "[1]", "{\"type\":7}", "{\"type\":\"a\\u0001b\"}",
+						     "{\"type\":\"user.created\"}"};
 		static const char *const types[] = {"", "", "", "", "", "user.created"};
 		char long_id[400], hex[VERIFY_HEX_LEN + 1];
 		unsigned char d[VERIFY_SHA256_LEN];
+
+		for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+			sign_b64(SECRET_A, "msg_b", ts, refused[i], strlen(refused[i]), sig);
+			snprintf(hv, sizeof hv, "v1,%s", sig);
+			m = (struct msg){.prefix = "webhook", .id = "msg_b", .ts = ts, .sig = hv, .body = refused[i]};
+			is_int(check(sw, &m, a, NOW, &res), OUTCOME_OK, "refused body %zu verifies", i);
+			is_int(res.identified, OUTCOME_BAD_REQUEST, "refused body %zu: 400", i);
+		}
 
 		for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
 			sign_b64(SECRET_A, "msg_b", ts, bodies[i], strlen(bodies[i]), sig);
