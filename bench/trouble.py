@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -422,10 +423,10 @@ def group_ticks(pgid):
     return out
 
 
-def ticks_of(pgids, parents):
-    """CPU ticks of the processes in the process groups pgids (a lighttpd, its responders, their processors)
-    and of the children of the pids in parents (the postmaster's backends), and of those pids"""
-    t = 0
+def ticks_by_pid(pgids, parents):
+    """pid -> CPU ticks of the processes in the process groups pgids (a lighttpd, its responders, their
+    processors), of the children of the pids in parents (the postmaster's backends) and of those pids"""
+    out = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -437,35 +438,79 @@ def ticks_of(pgids, parents):
         rest = st[st.rindex(")") + 2:].split()
         pid, ppid, pgrp = int(d), int(rest[1]), int(rest[2])
         if pgrp in pgids or ppid in parents or pid in parents:
-            t += int(rest[11]) + int(rest[12])
-    return t
+            out[pid] = int(rest[11]) + int(rest[12])
+    return out
 
 
-class OtherLoad:
+def disk_io_ms(path):
+    """milliseconds the block device holding path has spent doing I/O (/proc/diskstats io_ticks), or None"""
+    dev = os.stat(path).st_dev
+    try:
+        with open("/proc/diskstats") as f:
+            for line in f:
+                v = line.split()
+                if int(v[0]) == os.major(dev) and int(v[1]) == os.minor(dev):
+                    return int(v[12])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class OtherLoad(threading.Thread):
     """What the machine spent outside this benchmark between start and stop, in CPUs: all CPUs' busy time less
-    that of lighttpd + kanca (the stacks' process groups), PostgreSQL, and this script's own children (wrk)
-    and itself. A large figure means something else ran on the host and the figures are depressed."""
+    that of lighttpd + kanca (the stacks' process groups), PostgreSQL (the postmaster and its children), this
+    script (its threads and its reaped children: wrk, kancactl, pg_ctl). The processes are sampled every 0.25 s,
+    so that those which end (a stopped PostgreSQL's) are counted up to their last sample. A large figure means
+    something else ran on the host and every figure is depressed. Also how busy the disk holding the
+    temporary directory was (its I/O time over the wall time, whoever did the I/O)."""
 
     def __init__(self, env):
+        super().__init__(daemon=True)
         self.env = env
+        self.halt = threading.Event()
+        self.first, self.last = {}, {}
 
-    def ours(self):
-        pgids = set(st.proc.pid for st in self.env.stacks if st.proc)
-        return ticks_of(pgids, set([self.env.postmaster()] if self.env.pg_running else []))
+    def sample(self, initial=False):
+        pgids = set(st.proc.pid for st in list(self.env.stacks) if st.proc)
+        for pid, t in ticks_by_pid(pgids, set([self.env.postmaster()] if self.env.pg_running else [])).items():
+            if pid not in self.first:
+                self.first[pid] = t if initial else 0
+            self.last[pid] = max(self.last.get(pid, 0), t)
 
     def start(self):
-        self.w0, self.m0, self.o0 = time.monotonic(), B.system_busy_ticks(), self.ours()
+        self.w0, self.m0 = time.monotonic(), B.system_busy_ticks()
+        self.d0 = disk_io_ms(self.env.tmp)
         self.c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.s0 = resource.getrusage(resource.RUSAGE_SELF)
+        self.sample(initial=True)
+        super().start()
         return self
 
+    def run(self):
+        while not self.halt.wait(0.25):
+            self.sample()
+
     def stop(self):
+        """-> (other load in CPUs, disk busy share 0..1 or None)"""
+        self.halt.set()
+        self.join(5)
+        self.sample()
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         s1 = resource.getrusage(resource.RUSAGE_SELF)
+        wall = max(1e-6, time.monotonic() - self.w0)
         mine = (c1.ru_utime + c1.ru_stime - self.c0.ru_utime - self.c0.ru_stime +
                 s1.ru_utime + s1.ru_stime - self.s0.ru_utime - self.s0.ru_stime)
-        busy = (B.system_busy_ticks() - self.m0 - (self.ours() - self.o0)) / B.TICK - mine
-        return max(0.0, busy) / max(1e-6, time.monotonic() - self.w0)
+        ours = sum(self.last[p] - self.first[p] for p in self.last) / B.TICK
+        busy = (B.system_busy_ticks() - self.m0) / B.TICK - ours - mine
+        d1 = disk_io_ms(self.env.tmp)
+        disk = (d1 - self.d0) / 1000.0 / wall if d1 is not None and self.d0 is not None else None
+        return max(0.0, busy) / wall, disk
+
+
+def machine_note(label, res):
+    other, disk = res
+    return "%s: other load %.2f CPUs, disk busy %s" % (label, other, "%.0f%%" % (100 * disk) if disk is not None
+                                                        else "?")
 
 
 def settle(count_fn, limit=10.0):
@@ -677,7 +722,7 @@ def ingest_block(env, args, builds, dbs, label, rows):
                         k0 = kanca_ticks(st)
                         w = run_wrk(st, conns, args.duration, prefix)
                         kcpu = (kanca_ticks(st) - k0) / B.TICK
-                        other = ol.stop()
+                        other = ol.stop()[0]
                         stored = settle(lambda: db.count(prefix))
                         secs = w["duration_us"] / 1e6
                         r = dict(when=label, store=kind, build=b, conns=conns, rps=w["c2xx"] / secs,
@@ -836,7 +881,9 @@ def sqlite_hold(env, args, new):
             marks["rel"] = time.monotonic()
         # the load sends for the hold's length; the lock is let go at its end, whatever is in flight
         load = Load(st.port, env.secret, prefix, args.load_conns, args.hold, args.limit)
+        m = OtherLoad(env).start()
         load.run(side=[(args.hold / 2, "healthz", st.healthz), (args.hold, "release", release)])
+        machine = m.stop()
         if "rel" not in marks:
             release()
         holder.close()
@@ -848,6 +895,7 @@ def sqlite_hold(env, args, new):
             % (t_rel - t_hold, len(warm.answers), sum(1 for a in warm.answers if 200 <= a.status < 300),
                len(load.answers) - len(during)))
         say_latency("during the hold", s, float(args.deadline))
+        say("  " + machine_note("the machine during the load", machine))
         report_side(load)
         drain_report(st, db, prefix, load, "after the release", t_rel, args)
     finally:
@@ -872,7 +920,9 @@ def report_side(load):
 def drain_report(st, db, prefix, load, since, t_rel, args):
     want = [a.key for a in load.answers if 200 <= a.status < 300]
     queued = sum(1 for a in load.answers if a.queued)
+    m = OtherLoad(st.env).start()
     took, keys = wait_stored(db, prefix, want, args.drain_limit, t_rel)
+    machine = m.stop()
     code, _, j = (0, 0, {})
     try:
         code, _, j = st.healthz()
@@ -885,6 +935,7 @@ def drain_report(st, db, prefix, load, since, t_rel, args):
         say("  drain %s: every delivery answered 2xx in the store %.2f s later: %d spooled deliveries, %.0f "
             "events/s (processing = fork: the processors drain the spool)" % (since, took, queued,
                                                                              queued / took if took else 0))
+    say("  " + machine_note("the machine during the drain", machine))
     say("  /healthz after the drain: %d, spool records %s, backlog events %s" % (
         code, (j.get("spool") or {}).get("records"), (j.get("backlog") or {}).get("events")))
     exactly_once("check", want, keys, load.answers)
@@ -911,7 +962,9 @@ def pg_outage(env, args, new):
             marks["stop1"] = time.monotonic()
             return None
         load = Load(st.port, env.secret, prefix, args.load_conns, 1.0 + args.outage, args.limit)
+        m = OtherLoad(env).start()
         load.run(side=[(1.0, "pg_ctl stop -m fast", stop), (1.0 + args.outage / 2, "healthz", st.healthz)])
+        machine = m.stop()
         t_start0 = time.monotonic()
         env.pg_start()
         t_rel = time.monotonic()
@@ -925,6 +978,7 @@ def pg_outage(env, args, new):
         say("  before the stop: %d requests, 2xx %d, p50 %.1f ms, p99 %.1f ms" % (sb["n"], sb["n2xx"], ms(sb["p50"]),
                                                                                 ms(sb["p99"])))
         say_latency("from the stop on", s, float(args.deadline))
+        say("  " + machine_note("the machine during the load", machine))
         report_side(load)
         drain_report(st, db, prefix, load, "after the start", t_rel, args)
     finally:
@@ -955,7 +1009,9 @@ def ctl_drain(env, args, new):
                 env.pg_stop("fast")
             t0 = time.monotonic()
             load = Load(st.port, env.secret, prefix, args.load_conns, args.fill_limit, args.fill)
+            m = OtherLoad(env).start()
             load.run()
+            m_fill = m.stop()
             fill_s = time.monotonic() - t0
             recs, _ = spool_records(st)
             st.stop()
@@ -973,9 +1029,11 @@ def ctl_drain(env, args, new):
                     s["queued"] / fill_s if fill_s else 0, s["n2xx"], s["queued"], s["n503"], s["other"] or 0,
                     ms(s["p50"]), ms(s["p99"]), ms(s["max"]), recs))
             stored_before = db.count(prefix)
+            m = OtherLoad(env).start()
             t1 = time.monotonic()
             r = st.ctl("spool", "drain", check=False, timeout=args.drain_limit)
             took = time.monotonic() - t1
+            m_drain = m.stop()
             # its log names every event it stored (info); the last line sums the drain up
             lines = [x for x in (r.stdout.strip() + "\n" + r.stderr.strip()).splitlines() if x.strip()]
             out = lines[-1][-300:] if lines else ""
@@ -986,6 +1044,8 @@ def ctl_drain(env, args, new):
             say("  %s: kancactl spool drain took %.2f s for %d deliveries: %.0f events/s (exit %d; it said: %s)" % (
                 {"sqlite": "SQLite", "pg": "PostgreSQL"}[kind], took, drained, drained / took if took else 0,
                 r.returncode, out or "nothing"))
+            say("  " + machine_note("the machine during the fill", m_fill) + "; " +
+                machine_note("during the drain", m_drain))
             exactly_once("check", want, keys, load.answers)
         finally:
             if holder:
