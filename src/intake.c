@@ -8,6 +8,7 @@
 #include "providers/provider.h"
 #include "providers/registry.h"
 #include "request.h"
+#include "source_cache.h"
 #include "spool.h"
 #include "store/store.h"
 
@@ -90,7 +91,8 @@ static int store_spooled(void *arg, const struct spool_record *r)
 		return -2;
 	}
 	memset(&src, 0, sizeof src);
-	found = store_source_get(d->s, prov->name, r->account, r->received_at, &src);
+	/* a spool holds runs of deliveries for the same source: the cache saves a query per record */
+	found = source_cache_get(d->s, prov->name, r->account, r->received_at, d->cfg->source_cache_seconds, &src);
 	if (found < 0)
 		return -1;
 	if (found == 0) {
@@ -112,9 +114,13 @@ static int store_spooled(void *arg, const struct spool_record *r)
 	} else {
 		log_set_request(prov->name, evs[0].key);
 		rc = intake_store(d->s, prov, &c, r->account, r->verification, r->secret_id, r->received_at, evs, nevs,
-				  state, &stored, &res) < 0
-			 ? -1
-			 : 0;
+				  state, &stored, &res);
+		/* a store in trouble keeps the record for later; an error of this delivery sets it aside */
+		if (rc < 0 && store_failure(d->s) == STORE_FAIL_OTHER) {
+			log_error("a spooled delivery for %s/%s cannot be stored: %s", prov->name, r->account,
+				  store_error(d->s));
+			rc = -2;
+		}
 	}
 	log_set_request(NULL, NULL);
 	if (state && prov->state_free)
@@ -125,9 +131,25 @@ static int store_spooled(void *arg, const struct spool_record *r)
 	return rc;
 }
 
+static int batch_begin(void *arg)
+{
+	return store_batch_begin(((struct drain_ctx *)arg)->s);
+}
+
+static int batch_commit(void *arg)
+{
+	return store_batch_commit(((struct drain_ctx *)arg)->s);
+}
+
+static void batch_abort(void *arg)
+{
+	store_batch_abort(((struct drain_ctx *)arg)->s);
+}
+
 int intake_drain(struct store *s, const struct config *cfg, long max, struct intake_drained *out)
 {
 	struct drain_ctx d = {s, cfg};
+	struct spool_sink sink = {store_spooled, batch_begin, batch_commit, batch_abort, &d};
 	struct spool_drained sd;
 	char dir[1024];
 
@@ -136,7 +158,7 @@ int intake_drain(struct store *s, const struct config *cfg, long max, struct int
 		log_error("the spool directory's name is too long");
 		return -1;
 	}
-	if (spool_drain(dir, max, store_spooled, &d, &sd) < 0) {
+	if (spool_drain(dir, max, &sink, &sd) < 0) {
 		log_error("cannot read the spool %s: %s", dir, strerror(errno));
 		return -1;
 	}

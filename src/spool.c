@@ -525,12 +525,83 @@ static void clean_tmp(const char *dir)
 	free_names(names, n);
 }
 
-int spool_drain(const char *dir, long max, spool_store_fn fn, void *arg, struct spool_drained *out)
+/* names[i..end) in one transaction: 1 all stored and committed (the records removed), 0 not (nothing of
+ * the group kept: the caller stores them one at a time). */
+static int drain_group(const char *newdir, char **names, size_t i, size_t end, const struct spool_sink *sink,
+		       struct spool_drained *out)
 {
-	char p[4096], f[4096], lock[4096], **names;
-	size_t n, i;
-	int lfd;
+	char f[4096];
 	struct buf err;
+	int ok = 1;
+
+	if (!sink->begin || end - i < 2 || sink->begin(sink->arg) < 0)
+		return 0;
+	buf_init(&err, 256);
+	for (size_t j = i; j < end && ok; j++) {
+		struct spool_record r;
+		buf_reset(&err);
+		ok = sub(f, sizeof f, newdir, names[j]) == 0 && spool_read(f, &r, &err) == 0;
+		if (ok) {
+			ok = sink->store(sink->arg, &r) == 0;
+			spool_record_free(&r);
+		}
+	}
+	buf_free(&err);
+	if (!ok) {
+		sink->abort(sink->arg);
+		return 0;
+	}
+	if (sink->commit(sink->arg) < 0)
+		return 0;
+	/* stored: only now may the records go (a crash before this drains them again: duplicates) */
+	testhook_hold("KANCA_TEST_DRAIN_HOLD_FILE");
+	for (size_t j = i; j < end; j++)
+		if (sub(f, sizeof f, newdir, names[j]) == 0 && unlink(f) == 0)
+			out->stored++;
+	return 1;
+}
+
+/* One record in its own transaction: 0 handled (stored or set aside), -1 the store failed (stop). */
+static int drain_one(const char *dir, const char *newdir, const char *name, const struct spool_sink *sink,
+		     struct spool_drained *out)
+{
+	char f[4096];
+	struct spool_record r;
+	struct buf err;
+	int rc;
+
+	if (sub(f, sizeof f, newdir, name) < 0)
+		return 0;
+	buf_init(&err, 256);
+	if (spool_read(f, &r, &err) < 0) {
+		if (access(f, F_OK) == 0) {
+			set_aside(dir, name, buf_str(&err));
+			out->bad++;
+		}
+		buf_free(&err);
+		return 0;
+	}
+	buf_free(&err);
+	rc = sink->store(sink->arg, &r);
+	spool_record_free(&r);
+	if (rc == -1)
+		return -1;
+	if (rc == -2) {
+		set_aside(dir, name, "the store refused it");
+		out->bad++;
+		return 0;
+	}
+	testhook_hold("KANCA_TEST_DRAIN_HOLD_FILE");
+	if (unlink(f) == 0)
+		out->stored++;
+	return 0;
+}
+
+int spool_drain(const char *dir, long max, const struct spool_sink *sink, struct spool_drained *out)
+{
+	char p[4096], lock[4096], **names;
+	size_t n, i = 0;
+	int lfd;
 
 	memset(out, 0, sizeof *out);
 	if (sub(p, sizeof p, dir, "new") < 0 || sub(lock, sizeof lock, dir, "drain.lock") < 0)
@@ -554,42 +625,28 @@ int spool_drain(const char *dir, long max, spool_store_fn fn, void *arg, struct 
 		close(lfd);
 		return -1;
 	}
-	buf_init(&err, 256);
-	for (i = 0; i < n && (max <= 0 || out->stored + out->bad < max); i++) {
-		struct spool_record r;
-		int rc;
+	while (i < n && !out->stopped) {
+		size_t end = i + SPOOL_DRAIN_GROUP < n ? i + SPOOL_DRAIN_GROUP : n;
+		long room = max > 0 ? max - (out->stored + out->bad) : 0;
 
-		if (sub(f, sizeof f, p, names[i]) < 0)
-			continue;
-		buf_reset(&err);
-		if (spool_read(f, &r, &err) < 0) {
-			if (access(f, F_OK) == 0) {
-				set_aside(dir, names[i], buf_str(&err));
-				out->bad++;
-			}
-			continue;
-		}
-		rc = fn(arg, &r);
-		spool_record_free(&r);
-		if (rc == -1) {
-			out->stopped = 1;
+		if (max > 0 && room <= 0)
 			break;
-		}
-		if (rc == -2) {
-			set_aside(dir, names[i], "the store refused it");
-			out->bad++;
+		if (max > 0 && end - i > (size_t)room)
+			end = i + (size_t)room;
+		if (drain_group(p, names, i, end, sink, out)) {
+			i = end;
 			continue;
 		}
-		/* stored: only now may the record go (a crash before this drains it again: a duplicate) */
-		testhook_hold("KANCA_TEST_DRAIN_HOLD_FILE");
-		if (unlink(f) == 0)
-			out->stored++;
+		for (; i < end; i++)
+			if (drain_one(dir, p, names[i], sink, out) < 0) {
+				out->stopped = 1;
+				break;
+			}
 	}
 	out->left = (long)(n - i);
 	if (out->stored)
 		(void)fsync_dir(p);
 	clean_tmp(dir);
-	buf_free(&err);
 	free_names(names, n);
 	close(lfd);
 	return 0;

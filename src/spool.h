@@ -51,9 +51,18 @@ int spool_parse(const char *data, size_t len, struct spool_record *r, struct buf
 /* 0 with st filled (a directory that does not exist is empty), -1 when it cannot be read. */
 int spool_stat(const char *dir, struct spool_status *st) KANCA_MUST_CHECK;
 
-/* Stores one record: 0 stored (or a duplicate), -1 the store cannot take it now (the drain stops and
- * keeps it), -2 refused for good (the record moves to bad/). */
-typedef int (*spool_store_fn)(void *arg, const struct spool_record *r);
+/* Where a drain stores records. store: 0 stored (or a duplicate), -1 the store cannot take it now (the
+ * drain stops and keeps it), -2 refused for good (the record moves to bad/). begin/commit/abort (begin
+ * may be NULL) put up to SPOOL_DRAIN_GROUP records in one transaction, 0 or -1 each: a group in which
+ * anything fails is aborted and stored again one record at a time. */
+struct spool_sink {
+	int (*store)(void *arg, const struct spool_record *r);
+	int (*begin)(void *arg);
+	int (*commit)(void *arg);
+	void (*abort)(void *arg);
+	void *arg;
+};
+#define SPOOL_DRAIN_GROUP 64
 
 struct spool_drained {
 	long stored, bad, left; /* left: records still waiting when the drain returned */
@@ -61,9 +70,9 @@ struct spool_drained {
 	int stopped;		/* the store failed: the drain stopped at the oldest record it could not store */
 };
 
-/* Drains up to max records (0: all) in arrival order through fn, one at a time: a record is removed
- * only after fn stored it. Unreadable records move to bad/. Files in tmp/ older than a minute (left
+/* Drains up to max records (0: all) in arrival order into sink, in groups: a record is removed only after
+ * the transaction that stored it committed. Unreadable records move to bad/. Files in tmp/ older than a minute (left
  * by a crash while writing) are removed. 0 with *out filled, -1 when dir cannot be read. */
-int spool_drain(const char *dir, long max, spool_store_fn fn, void *arg, struct spool_drained *out) KANCA_MUST_CHECK;
+int spool_drain(const char *dir, long max, const struct spool_sink *sink, struct spool_drained *out) KANCA_MUST_CHECK;
 
 #endif

@@ -182,7 +182,7 @@ static enum db_status receive_tx(struct store *s, const struct store_event *ev, 
 	struct num nid;
 	enum db_status rc;
 
-	rc = store_exec(s, s->ops->begin_sql, 0, NULL, NULL);
+	rc = s->batch ? DB_OK : store_exec(s, s->ops->begin_sql, 0, NULL, NULL);
 	if (rc != DB_OK)
 		return rc;
 	rc = insert_event(s, ev, event_id, duplicate, answer);
@@ -200,13 +200,40 @@ static enum db_status receive_tx(struct store *s, const struct store_event *ev, 
 				goto fail;
 		}
 	}
+	if (s->batch)
+		return DB_OK; /* store_batch_commit commits */
 	rc = store_exec(s, "COMMIT", 0, NULL, NULL);
 	if (rc != DB_OK)
 		goto fail;
 	return DB_OK;
 fail:
-	(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+	if (!s->batch) /* a batch is rolled back whole by store_batch_abort */
+		(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
 	return rc;
+}
+
+int store_batch_begin(struct store *s)
+{
+	if (s->batch || store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK)
+		return -1;
+	s->batch = 1;
+	return 0;
+}
+
+int store_batch_commit(struct store *s)
+{
+	enum db_status rc = store_exec(s, "COMMIT", 0, NULL, NULL);
+
+	if (rc != DB_OK)
+		(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+	s->batch = 0;
+	return rc == DB_OK ? 0 : -1;
+}
+
+void store_batch_abort(struct store *s)
+{
+	(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
+	s->batch = 0;
 }
 
 int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg, long long *event_id,
@@ -216,13 +243,15 @@ int store_receive(struct store *s, const struct store_event *ev, store_apply_fn 
 		enum db_status rc;
 
 		buf_reset(answer);
-		if (!apply && s->ops->dml_cte)
+		if (s->batch)
+			rc = receive_tx(s, ev, apply, arg, event_id, duplicate, answer);
+		else if (!apply && s->ops->dml_cte)
 			rc = insert_event(s, ev, event_id, duplicate, answer); /* one statement, autocommit */
 		else
 			rc = receive_tx(s, ev, apply, arg, event_id, duplicate, answer);
 		if (rc == DB_OK)
 			return 0;
-		if (rc != DB_GONE || s->ops->reconnect(s->conn) < 0)
+		if (rc != DB_GONE || s->batch || s->ops->reconnect(s->conn) < 0)
 			break;
 		log_info("store connection was lost; retrying the delivery once on a new connection");
 	}

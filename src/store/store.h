@@ -109,6 +109,13 @@ int store_secret_expire(struct store *s, long long source_id, long long secret_i
 int store_receive(struct store *s, const struct store_event *ev, store_apply_fn apply, void *arg, long long *event_id,
 		  int *duplicate, struct buf *answer) KANCA_MUST_CHECK;
 
+/* Several deliveries in one transaction (the spool's drain: one commit, one fsync, for many): the
+ * store_receive calls between begin and commit join it; after a failure in one of them, call
+ * store_batch_abort (nothing of the batch is kept). 0 or -1. */
+int store_batch_begin(struct store *s) KANCA_MUST_CHECK;
+int store_batch_commit(struct store *s) KANCA_MUST_CHECK;
+void store_batch_abort(struct store *s);
+
 /* One audit_log row (its own commit). source_id/event_id 0 = none, status 0 = none. 0 or -1. */
 int store_audit(struct store *s, long long at, const char *action, const char *provider, const char *account,
 		long long source_id, long long event_id, int status, const char *reason,

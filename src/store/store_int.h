@@ -16,6 +16,7 @@ struct store {
 	const struct db_ops *ops;
 	void *conn;
 	const struct migration *migrations;
+	int batch; /* inside store_batch_begin: store_receive joins the open transaction */
 };
 
 struct store_rows {
