@@ -521,8 +521,8 @@ static void test_rules(void)
 	 * member twice, \u0000) is 400 (json.h) */
 	{
 		static const char *const refused[] = {"{\"type\":\"a\\u0000b\"}", "{\"type\":\"a\",\"type\":\"b\"}"};
-		static const char *const bodies[] = {"plain text", "", "[1]", "{\"type\":7}", "{\"type\":\"a\\u0001b\"}",
-						     "{\"type\":\"user.created\"}"};
+		static const char *const bodies[] = {
+		    "plain text", "", "[1]", "{\"type\":7}", "{\"type\":\"a\\u0001b\"}", "{\"type\":\"user.created\"}"};
 		static const char *const types[] = {"", "", "", "", "", "user.created"};
 		char long_id[400], hex[VERIFY_HEX_LEN + 1];
 		unsigned char d[VERIFY_SHA256_LEN];
