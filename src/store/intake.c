@@ -6,6 +6,7 @@
 #include "verify.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 int store_audit(struct store *s, long long at, const char *action, const char *provider, const char *account,
 		long long source_id, long long event_id, int status, const char *reason, const char *remote_addr)
@@ -121,16 +122,23 @@ static enum db_status audit_conflict(struct store *s, const struct store_event *
 	"secret_id, status, decoded, public_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $12, $13, $14) "               \
 	"ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING id"
 
-/* A new event's public id: "evt_" and 128 random bits in hex, unique beyond this store (hosts, store
- * migrations, purges), so a destination that drops repeats by webhook-id never drops a new event. */
+/* A new event's public id: "evt_", the wall clock in milliseconds (12 hex digits) and 80 random bits
+ * (20 hex digits), unique beyond this store (hosts, store migrations, purges), so a destination that drops
+ * repeats by webhook-id never drops a new event. The time first (ULID-style) keeps the index on it
+ * growing at its right edge: random keys land on a random page of the index per insert (a read, and a
+ * write of that page at the commit), which cost SQLite a third of its hot path (measured). */
 static int new_public_id(char out[STORE_PUBLIC_ID_LEN + 1])
 {
-	unsigned char r[16];
+	unsigned char r[10];
+	struct timespec ts;
+	unsigned long long ms;
 
 	if (verify_random(r, sizeof r) < 0)
 		return -1;
-	memcpy(out, "evt_", 4);
-	verify_hex_encode(r, sizeof r, out + 4);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)(ts.tv_nsec / 1000000);
+	snprintf(out, STORE_PUBLIC_ID_LEN + 1, "evt_%012llx", ms & 0xffffffffffffULL);
+	verify_hex_encode(r, sizeof r, out + 16);
 	return 0;
 }
 
