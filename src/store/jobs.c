@@ -299,26 +299,6 @@ int store_retain_batch(struct store *s, enum store_retain what, long long before
 	return 0;
 }
 
-int store_purge(struct store *s, long long before, long *count)
-{
-	static const char sql_attempts[] =
-	    "DELETE FROM attempts WHERE event_id IN (SELECT id FROM events WHERE status IN ('processed', 'test') "
-	    "AND received_at < $1)";
-	static const char sql_events[] =
-	    "DELETE FROM events WHERE status IN ('processed', 'test') AND received_at < $1 RETURNING id";
-	struct num n;
-	struct db_param p[1] = {PN(&n, before)};
-
-	if (store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK)
-		return -1;
-	if (store_exec(s, sql_attempts, 1, p, NULL) != DB_OK || store_count_rows(s, sql_events, 1, p, count) < 0 ||
-	    store_exec(s, "COMMIT", 0, NULL, NULL) != DB_OK) {
-		(void)s->ops->exec(s->conn, "ROLLBACK", 0, NULL, NULL);
-		return -1;
-	}
-	return 0;
-}
-
 int store_list_attempts(struct store *s, long long event_id, struct store_rows **out)
 {
 	static const char sql[] =

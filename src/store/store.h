@@ -234,8 +234,6 @@ enum store_retain { STORE_RETAIN_DONE, STORE_RETAIN_DEAD, STORE_RETAIN_AUDIT };
  * 0 or -1. */
 int store_retain_batch(struct store *s, enum store_retain what, long long before, long limit,
 		       long *count) KANCA_MUST_CHECK;
-/* Deletes processed (and test) events received before `before`, with their attempts; never others. */
-int store_purge(struct store *s, long long before, long *count) KANCA_MUST_CHECK;
 /* id, action_id, action, started_at, ended_at, outcome, http_status, exit_code, error -- oldest first. */
 int store_list_attempts(struct store *s, long long event_id, struct store_rows **out) KANCA_MUST_CHECK;
 
