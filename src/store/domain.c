@@ -3,6 +3,27 @@
 #include "first.h"
 #include "store/store_int.h"
 
+/* $1..$15 of the offer statements: source, vendorOfferId, the fields, data, now, event. */
+static void offer_params(struct db_param *p, struct num *n, long long source_id, long long event_id,
+			 const struct store_offer *o, long long now)
+{
+	p[0] = PN(&n[0], source_id);
+	p[1] = P(o->vendor_offer_id);
+	p[2] = P(o->title);
+	p[3] = P(o->price);
+	p[4] = P(o->currency);
+	p[5] = P(o->category);
+	p[6] = P(o->start_location);
+	p[7] = P(o->end_location);
+	p[8] = P(o->start_at);
+	p[9] = P(o->end_at);
+	p[10] = P(o->available_seats);
+	p[11] = P(o->description);
+	p[12] = P(o->data_json);
+	p[13] = PN(&n[1], now);
+	p[14] = PZ(&n[2], event_id);
+}
+
 int store_offer_upsert(struct store *s, long long source_id, long long event_id, const struct store_offer *o,
 		       long long now, int *inserted)
 {
@@ -24,24 +45,10 @@ int store_offer_upsert(struct store *s, long long source_id, long long event_id,
 	    "last_event_id = excluded.last_event_id, revision = offers.revision + 1 "
 	    "RETURNING revision";
 	struct db_param p[15];
-	struct num n1, n2, n3;
+	struct num n[3];
 	struct db_rows rows;
 
-	p[0] = PN(&n1, source_id);
-	p[1] = P(o->vendor_offer_id);
-	p[2] = P(o->title);
-	p[3] = P(o->price);
-	p[4] = P(o->currency);
-	p[5] = P(o->category);
-	p[6] = P(o->start_location);
-	p[7] = P(o->end_location);
-	p[8] = P(o->start_at);
-	p[9] = P(o->end_at);
-	p[10] = P(o->available_seats);
-	p[11] = P(o->description);
-	p[12] = P(o->data_json);
-	p[13] = PN(&n2, now);
-	p[14] = PZ(&n3, event_id);
+	offer_params(p, n, source_id, event_id, o, now);
 	if (store_exec(s, sql, 15, p, &rows) != DB_OK)
 		return -1;
 	*inserted = rows.nrows == 1 && store_cell_ll(&rows, 0, 0) == 1;
@@ -61,24 +68,10 @@ int store_offer_update(struct store *s, long long source_id, long long event_id,
 	    "data = $13, status = 'active', updated_at = $14, last_event_id = $15, revision = revision + 1 "
 	    "WHERE source_id = $1 AND vendor_offer_id = $2 RETURNING id";
 	struct db_param p[15];
-	struct num n1, n2, n3;
+	struct num n[3];
 	struct db_rows rows;
 
-	p[0] = PN(&n1, source_id);
-	p[1] = P(o->vendor_offer_id);
-	p[2] = P(o->title);
-	p[3] = P(o->price);
-	p[4] = P(o->currency);
-	p[5] = P(o->category);
-	p[6] = P(o->start_location);
-	p[7] = P(o->end_location);
-	p[8] = P(o->start_at);
-	p[9] = P(o->end_at);
-	p[10] = P(o->available_seats);
-	p[11] = P(o->description);
-	p[12] = P(o->data_json);
-	p[13] = PN(&n2, now);
-	p[14] = PZ(&n3, event_id);
+	offer_params(p, n, source_id, event_id, o, now);
 	if (store_exec(s, sql, 15, p, &rows) != DB_OK)
 		return -1;
 	*updated = (int)rows.nrows;
