@@ -3,6 +3,7 @@
 #include "app.h"
 #include "buf.h"
 #include "clock.h"
+#include "fdio.h"
 #include "log.h"
 #include "store/store.h"
 #include "testhook.h"
@@ -84,18 +85,7 @@ void app_answer_broken(void)
 	static const char answer[] =
 	    "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n"
 	    "Content-Length: 49\r\n\r\n{\"success\":false,\"error\":\"Internal server error\"}";
-	size_t n = sizeof answer - 1;
-	const char *p = answer;
-
-	while (n) {
-		ssize_t w = write(STDOUT_FILENO, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
+	(void)fdio_write_all(STDOUT_FILENO, answer, sizeof answer - 1); /* nothing more to do if it fails */
 }
 
 void app_free(struct app *a)

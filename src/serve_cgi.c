@@ -4,6 +4,7 @@
 #include "serve.h"
 #include "app.h"
 #include "buf.h"
+#include "fdio.h"
 #include "process/child.h"
 #include "receive.h"
 #include "store/store.h"
@@ -60,21 +61,6 @@ void serve_cgi_drain(long long consumed)
 	}
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int serve_cgi(struct app *a)
 {
 	struct buf out;
@@ -85,7 +71,7 @@ int serve_cgi(struct app *a)
 	stored = receive_serve(a, environ, read_stdin, &consumed, &out);
 	if (stored)
 		app_test_hold();
-	rc = write_all(STDOUT_FILENO, buf_str(&out), out.len) < 0 ? 1 : 0;
+	rc = fdio_write_all(STDOUT_FILENO, buf_str(&out), out.len) < 0 ? 1 : 0;
 	buf_free(&out);
 	serve_cgi_drain(consumed);
 	/* the answer is complete: let the web server see the end of it now, not at our exit */

@@ -6,6 +6,7 @@
 #include "first.h"
 #include "spool.h"
 #include "buf.h"
+#include "fdio.h"
 #include "caps.h"
 #include "log.h"
 #include "testhook.h"
@@ -135,21 +136,6 @@ static int encode(const struct spool_record *r, struct buf *payload)
 	return field(payload, "body", q->body.data ? q->body.data : "", q->body.len);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* A name whose order is arrival order: wall-clock nanoseconds, then pid and a counter. */
 static void record_name(char *out, size_t n)
 {
@@ -192,9 +178,9 @@ int spool_write(const char *dir, unsigned long long max_bytes, const struct spoo
 		goto out;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, head, strlen(head)) < 0 || write_all(fd, payload.data, payload.len / 2) < 0 ||
-	    (testhook_hold("KANCA_TEST_SPOOL_HOLD_FILE"), 0) ||
-	    write_all(fd, payload.data + payload.len / 2, payload.len - payload.len / 2) < 0 || fsync(fd) < 0) {
+	if (fd < 0 || fdio_write_all(fd, head, strlen(head)) < 0 ||
+	    fdio_write_all(fd, payload.data, payload.len / 2) < 0 || (testhook_hold("KANCA_TEST_SPOOL_HOLD_FILE"), 0) ||
+	    fdio_write_all(fd, payload.data + payload.len / 2, payload.len - payload.len / 2) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		(void)!buf_printf(err, "cannot write to the spool %s: %s", dir, strerror(saved));
 		if (fd >= 0)
