@@ -4,18 +4,72 @@
 #include "caps.h"
 #include "wipe.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #define RETRY_AFTER_LIMIT 1000000000L /* delta-seconds beyond this are clamped (no overflow) */
 
 static int initialised;
+
+/* The kept-alive connections, resolved names and TLS sessions of the exchanges that ask for reuse,
+ * shared by the threads of this process. A process forked after they were made must not speak on its
+ * parent's connections: it makes its own share (the parent's is left alone, never cleaned up here). */
+static CURLSH *share;
+static pid_t share_pid;
+static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *arg)
+{
+	(void)c;
+	(void)access;
+	(void)arg;
+	if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *arg)
+{
+	(void)c;
+	(void)arg;
+	if (data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&share_locks[data]);
+}
+
+/* This process's share, made on first use; NULL when libcurl cannot make one (no reuse then). */
+static CURLSH *reuse_share(void)
+{
+	CURLSH *sh;
+
+	pthread_mutex_lock(&share_mu);
+	if (!share || share_pid != getpid()) {
+		share = NULL;
+		for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+			pthread_mutex_init(&share_locks[i], NULL);
+		if ((sh = curl_share_init()) &&
+		    (curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+		     curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+		     curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+		     curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+		     curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
+			curl_share_cleanup(sh);
+			sh = NULL;
+		}
+		share = sh;
+		share_pid = getpid();
+	}
+	sh = share;
+	pthread_mutex_unlock(&share_mu);
+	return sh;
+}
 
 int http_client_init(void)
 {
@@ -31,6 +85,8 @@ void http_client_cleanup(void)
 {
 	if (!initialised)
 		return;
+	if (share && share_pid == getpid() && curl_share_cleanup(share) == CURLSHE_OK)
+		share = NULL;
 	curl_global_cleanup();
 	initialised = 0;
 }
@@ -280,6 +336,7 @@ void http_client_exchange_checked(const struct http_request *rq, const struct ht
 	struct transfer t = {a, rq->read_max, 0, 0, rq->date_base, check, 0, 0, ""};
 	struct curl_slist *list = header_list(rq->headers), *l, *pinned = NULL;
 	CURL *c = curl_easy_init();
+	CURLSH *sh;
 	CURLcode rc;
 
 #if defined(KANCA_TEST_HOOKS)
@@ -333,6 +390,8 @@ void http_client_exchange_checked(const struct http_request *rq, const struct ht
 		rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
 	if (rc == CURLE_OK && pinned)
 		rc = curl_easy_setopt(c, CURLOPT_RESOLVE, pinned);
+	if (rc == CURLE_OK && rq->reuse && (sh = reuse_share()))
+		rc = curl_easy_setopt(c, CURLOPT_SHARE, sh);
 	if (rc != CURLE_OK) {
 		snprintf(a->error, sizeof a->error, "libcurl refused an option: %s", curl_easy_strerror(rc));
 		goto out;

@@ -23,6 +23,9 @@ struct http_request {
 	size_t read_max;     /* 0: read the whole answer; else hang up after this many body bytes
 			      * (the answer still counts as complete) */
 	long long date_base; /* unix seconds an HTTP-date Retry-After is counted from */
+	int reuse;	     /* the connection may stay open for the next exchange that sets reuse (in
+			      * this process, any thread, the same scheme, host and port, and the same
+			      * address check); a kept one is used again when it still works */
 };
 
 /* Which addresses an exchange may connect to. ok is asked about every address a connection would be

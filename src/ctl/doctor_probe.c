@@ -146,7 +146,7 @@ int doctor_probe_build_size(struct probe *p, size_t size, struct buf *err)
 void doctor_exchange(const char *url, const struct buf *lines, const void *body, size_t len, long timeout_ms,
 		     struct http_answer *a)
 {
-	struct http_request rq = {url, lines, body, len, timeout_ms, DOCTOR_AGENT, 0, 0};
+	struct http_request rq = {url, lines, body, len, timeout_ms, DOCTOR_AGENT, 0, 0, 0};
 	size_t n;
 
 	http_client_exchange(&rq, a);

@@ -10,6 +10,7 @@
 #include "options.h"
 #include "process/builtin.h"
 #include "process/forward.h"
+#include "process/pool.h"
 #include "process/process.h"
 #include "providers/registry.h"
 #include "store/store.h"
@@ -305,7 +306,7 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 	if (argc < 4 || (strcmp(argv[2], "forward") != 0 && strcmp(argv[2], "exec") != 0))
 		return ctl_usage_error(
 		    "source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
-		    "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]\n"
+		    "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS] [--concurrency N]\n"
 		    "          source action add PROVIDER ACCOUNT exec /path/to/script [--timeout SECONDS]");
 	exec_kind = strcmp(argv[2], "exec") == 0;
 	/* the forwarder's own check (forward_post applies it again to every attempt) */
@@ -342,6 +343,12 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 			key = "timeout";
 			if (ctl_parse_long(argv[i + 1], &v) < 0 || v > 300)
 				goto usage;
+		} else if (strcmp(argv[i], "--concurrency") == 0) {
+			key = "concurrency";
+			if (ctl_parse_long(argv[i + 1], &v) < 0 || v < 1 || v > POOL_CONCURRENCY_MAX) {
+				rc = ctl_usage_error("--concurrency: a number from 1 to %d", POOL_CONCURRENCY_MAX);
+				goto out;
+			}
 		} else {
 			goto usage;
 		}
@@ -379,7 +386,7 @@ int ctl_action_add(struct app *a, int argc, char **argv)
 	goto out;
 usage:
 	rc = ctl_usage_error("source action add PROVIDER ACCOUNT forward URL [--generate-secret | --secret whsec_...] "
-			     "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS]");
+			     "[--static-secret S] [--header 'Name: value'] [--timeout SECONDS] [--concurrency N]");
 out:
 	wipe_bytes(secret, sizeof secret);
 	buf_free(&opts);

@@ -276,6 +276,7 @@ void forward_post(const struct forward_target *tg, const struct forward_message 
 	rq.user_agent = USER_AGENT;
 	rq.read_max = KANCA_FORWARD_RESPONSE_MAX;
 	rq.date_base = m->timestamp;
+	rq.reuse = 1; /* one process's forwards to a destination share a few kept-alive connections */
 	check.arg = (void *)(uintptr_t)tg;
 	http_client_exchange_checked(&rq, &check, &a);
 	out->retry_after = a.retry_after;

@@ -122,8 +122,9 @@ void common_answer(const struct provider_call *c, enum outcome o, const struct p
 		buf_reset(&res->body);
 }
 
-/* process_policy_load's keys */
-static const char *const retry_keys[] = {"retry_attempts", "retry_initial", "retry_factor", "retry_max", NULL};
+/* process_policy_load's keys (the retry policy, and ordered processing) */
+static const char *const retry_keys[] = {"retry_attempts", "retry_initial", "retry_factor",
+					 "retry_max",	   "ordered",	    NULL};
 
 struct keys_ctx {
 	const char *const *allowed;

@@ -19,61 +19,6 @@ void store_job_free(struct store_job *job)
 	memset(job, 0, sizeof *job);
 }
 
-/* the first conjunct is events_due's predicate (006_due_index.sql), so both stores use that index */
-#define CLAIM_WHERE                                                                                                    \
-	"status IN ('received', 'retry', 'processing') AND "                                                           \
-	"((status IN ('received', 'retry') AND coalesce(next_attempt_at, 0) <= CAST($1 AS BIGINT)) OR "                \
-	"(status = 'processing' AND lease_until < $1)) AND (CAST($3 AS BIGINT) = 0 OR id = $3) ORDER BY id LIMIT 1"
-/* (SQLite binds parameters as text: the casts make the comparisons numeric) */
-#define CLAIM_SET "UPDATE events SET status = 'processing', lease_until = $2, attempts = attempts + 1 WHERE id = "
-#define CLAIM_RETURNING                                                                                                \
-	" RETURNING id, source_id, attempts, idempotency_key, event_type, body, headers, "                             \
-	"(SELECT options FROM sources WHERE sources.id = events.source_id), "                                          \
-	"(SELECT provider FROM sources WHERE sources.id = events.source_id), "                                         \
-	"(SELECT account FROM sources WHERE sources.id = events.source_id), public_id"
-
-int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job)
-{
-	/* SQLite: one statement is atomic under its single writer; its planner would rather read every
-	 * unfinished row through events_status and sort them, so the id-ordered partial index is named */
-	static const char sql_lite[] =
-	    CLAIM_SET "(SELECT id FROM events INDEXED BY events_due WHERE " CLAIM_WHERE ")" CLAIM_RETURNING;
-	struct num n1, n2, n3;
-	struct db_param p[3] = {PN(&n1, now), PN(&n2, now + lease), PN(&n3, only_id)};
-	struct db_rows rows;
-	int rc = 0;
-
-	memset(job, 0, sizeof *job);
-	if (s->ops->dml_cte) {
-		/* PostgreSQL: processors on many hosts skip each other's rows */
-		static const char sql_pg[] =
-		    CLAIM_SET "(SELECT id FROM events WHERE " CLAIM_WHERE " FOR UPDATE SKIP LOCKED)" CLAIM_RETURNING;
-		if (store_exec(s, sql_pg, 3, p, &rows) != DB_OK)
-			return -1;
-	} else if (store_exec(s, sql_lite, 3, p, &rows) != DB_OK) {
-		return -1;
-	}
-	if (rows.nrows == 1) {
-		job->event_id = store_cell_ll(&rows, 0, 0);
-		job->source_id = store_cell_ll(&rows, 0, 1);
-		job->attempts = (int)store_cell_ll(&rows, 0, 2);
-		job->key = store_dup_cell(&rows, 0, 3, NULL);
-		job->type = store_dup_cell(&rows, 0, 4, NULL);
-		job->body = store_dup_cell(&rows, 0, 5, &job->body_len);
-		job->headers = store_dup_cell(&rows, 0, 6, NULL);
-		job->options = store_dup_cell(&rows, 0, 7, NULL);
-		job->provider = store_dup_cell(&rows, 0, 8, NULL);
-		job->account = store_dup_cell(&rows, 0, 9, NULL);
-		job->public_id = store_dup_cell(&rows, 0, 10, NULL);
-		job->lease_until = now + lease;
-		rc = job->key && job->body && job->headers && job->provider && job->account && job->public_id ? 1 : -1;
-		if (rc < 0)
-			store_job_free(job);
-	}
-	db_rows_free(&rows);
-	return rc;
-}
-
 int store_finish(struct store *s, long long event_id, const char *status, long long next_at, long long now)
 {
 	static const char sql[] =
@@ -126,11 +71,33 @@ int store_attempt_end(struct store *s, long long attempt_id, long long ended, co
 	return store_exec(s, sql, 6, p, NULL) == DB_OK ? 0 : -1;
 }
 
+int store_attempt_drop(struct store *s, long long attempt_id)
+{
+	static const char sql[] = "DELETE FROM attempts WHERE id = $1 AND ended_at IS NULL";
+	struct num n;
+	struct db_param p[1] = {PN(&n, attempt_id)};
+
+	return store_exec(s, sql, 1, p, NULL) == DB_OK ? 0 : -1;
+}
+
+int store_give_back(struct store *s, long long event_id)
+{
+	/* as if this claim had not been made: due again at once, its attempt not counted */
+	static const char sql[] = "UPDATE events SET status = CASE WHEN attempts > 1 THEN 'retry' ELSE 'received' END, "
+				  "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+				  "next_attempt_at = NULL, lease_until = NULL WHERE id = $1 AND status = 'processing'";
+	struct num n;
+	struct db_param p[1] = {PN(&n, event_id)};
+
+	return store_exec(s, sql, 1, p, NULL) == DB_OK ? 0 : -1;
+}
+
 int store_attempts_interrupted(struct store *s, long long event_id, long long now)
 {
 	static const char sql[] =
 	    "UPDATE attempts SET ended_at = $2, outcome = 'interrupted', "
-	    "error = 'the processor stopped during this attempt; taken again when its lease expired' "
+	    "error = 'the processor stopped before this attempt ended (the delivery may or may not have gone out); "
+	    "taken again when its lease expired' "
 	    "WHERE event_id = $1 AND ended_at IS NULL";
 	struct num n1, n2;
 	struct db_param p[2] = {PN(&n1, event_id), PN(&n2, now)};

@@ -171,12 +171,22 @@ struct store_job {
 	char *provider, *account;
 	char *public_id;       /* "evt_" + 32 hex digits: the event's id outside this store (webhook-id) */
 	long long lease_until; /* the claim lasts until then (unix seconds) */
+	int had_attempts;      /* the event had attempts before this claim (a retry, a replay, a crash) */
 };
 
 /* Claims the oldest due event (received, or retry whose time has come, or processing whose lease
  * expired; only_id > 0 restricts to that event) by setting it to processing with a lease until
  * now + lease and counting the attempt. 1 claimed, 0 nothing due, -1 error. */
 int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job) KANCA_MUST_CHECK;
+/* Claims up to max due events as store_claim does, in one statement, into jobs[0..*n) in id (arrival)
+ * order. An event of a source whose options say ordered=1 is not due while an earlier event of that
+ * source is unfinished (received, retry or processing): such a source has one event in flight at a
+ * time, in arrival order. 0 (*n may be 0) or -1. */
+int store_claim_batch(struct store *s, long long now, long lease, long long only_id, struct store_job *jobs, size_t max,
+		      size_t *n) KANCA_MUST_CHECK;
+/* Ends the claims of the events ids[0..n) as processed at now, with one "processed" audit row each: two
+ * statements for all of them (the caller's transaction makes them one commit). 0 or -1. */
+int store_finish_processed(struct store *s, const long long *ids, size_t n, long long now) KANCA_MUST_CHECK;
 void store_job_free(struct store_job *job);
 /* Ends a claim: status "processed" (processed_at = now), "retry" (next_attempt_at = next_at) or "dead". */
 int store_finish(struct store *s, long long event_id, const char *status, long long next_at,
@@ -190,6 +200,11 @@ int store_attempt_end(struct store *s, long long attempt_id, long long ended, co
 		      int exit_code, const char *error) KANCA_MUST_CHECK;
 /* Closes the event's attempts that never ended (their processor died; the lease expired) as
  * "interrupted" at now. 0 or -1. */
+/* Removes an attempt row that was begun but not made (the action was not started). 0 or -1. */
+int store_attempt_drop(struct store *s, long long attempt_id) KANCA_MUST_CHECK;
+/* Ends a claim as if it had not been made: the event is due again at once and the claim's attempt is
+ * not counted. 0 or -1. */
+int store_give_back(struct store *s, long long event_id) KANCA_MUST_CHECK;
 int store_attempts_interrupted(struct store *s, long long event_id, long long now) KANCA_MUST_CHECK;
 /* 1 when the action already succeeded for the event (a retry skips it), 0 not, -1 error. */
 int store_action_done(struct store *s, long long event_id, long long action_id) KANCA_MUST_CHECK;

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""crash_processor.py: kill -9 of the processor during an action loses nothing and repeats only that
-action's delivery. The event stays claimed while its lease (processing_lease) runs, so nothing else
-takes it early; once the lease expires it is processed, the sink sees the SAME webhook-id again, the
-cut-short attempt is recorded as interrupted, and every other event is delivered exactly once.
+"""crash_processor.py: kill -9 of the processor during an action loses nothing and repeats only the
+deliveries that were in flight. A processor claims a batch of events: they stay claimed while the
+lease (processing_lease) runs, so nothing else takes them early; once the lease expires they are
+processed, the sink sees the SAME webhook-id again for the delivery that was cut short, the cut-short
+attempt is recorded as interrupted, and every other event is delivered exactly once. The forward has
+--concurrency 1, so exactly one delivery is in flight when the processor is killed; with the default
+(4) the batch's other deliveries to the sink may be in flight too (case 3), each then repeated with
+its own webhook-id, none lost.
 
-1. `kancactl worker` killed mid-forward; another worker respects the lease, then takes the event.
+1. `kancactl worker` killed mid-forward; another worker respects the lease, then takes the events.
 2. The processor child of a FastCGI responder under lighttpd killed mid-forward; the responder starts
-   another one (at its next request), which takes the event when the lease expires.
+   another one (at its next request), which takes the events when the lease expires.
+3. `kancactl worker` with the default concurrency killed while one delivery hangs and the others
+   were answered: every event processed after the lease, each webhook-id seen once or twice.
 On SQLite and PostgreSQL."""
 import collections
 import json
@@ -62,7 +68,8 @@ def attempts(store, eid):
 def worker_case(kind, store, env, sink):
     L = "[worker/%s]" % kind
     env.add_source("supplier", "w", SECRET)
-    env.kancactl("source", "action", "add", "supplier", "w", "forward", sink.url("/hang-first/30/w"))
+    env.kancactl("source", "action", "add", "supplier", "w", "forward", sink.url("/hang-first/30/w"),
+                 "--concurrency", "1")
     cgi = kt.CgiTransport(env)  # processing = off here: only the workers process
     keys = ["w-1", "w-2", "w-3"]
     tap.eq([deliver(cgi, "w", k) for k in keys], [200, 200, 200], "%s three events stored" % L)
@@ -87,12 +94,15 @@ def worker_case(kind, store, env, sink):
     else:
         tap.skip("the drain took longer than the lease (%.1f s)" % (drained_at - killed),
                  "%s but leaves w-1 alone while its lease runs" % L)
-    tap.eq([status_of(store, ids[k]) for k in ("w-2", "w-3")], ["processed", "processed"],
-           "%s w-2 and w-3 processed" % L)
+    tap.eq([status_of(store, ids[k]) for k in ("w-2", "w-3")], ["processing", "processing"],
+           "%s w-2 and w-3, claimed in w-1's batch, wait with it" % L)
+    tap.eq(deliveries(sink, "/hang-first/30/w"), collections.Counter({wid["w-1"]: 1}),
+           "%s with --concurrency 1, only w-1 had gone out" % L)
     time.sleep(max(0.0, killed + LEASE + 1.1 - time.time()))
     subprocess.run([kt.binary("kancactl"), "-c", env.config, "worker", "--drain", "--lease", str(LEASE)],
                    env=env.environ(), capture_output=True, timeout=60)
-    tap.eq(status_of(store, ids["w-1"]), "processed", "%s after the lease expired, w-1 is processed" % L)
+    tap.eq([status_of(store, ids[k]) for k in keys], ["processed"] * 3,
+           "%s after the lease expired, w-1, w-2 and w-3 are processed" % L)
     got = deliveries(sink, "/hang-first/30/w")
     tap.eq(got, collections.Counter({wid["w-1"]: 2, wid["w-2"]: 1, wid["w-3"]: 1}),
            "%s the sink saw w-1's webhook-id twice and the others once" % L)
@@ -103,7 +113,8 @@ def worker_case(kind, store, env, sink):
 def lighttpd_case(kind, store, env, sink, tmp):
     L = "[fastcgi/%s]" % kind
     env.add_source("supplier", "f", SECRET)
-    env.kancactl("source", "action", "add", "supplier", "f", "forward", sink.url("/hang-first/30/f"))
+    env.kancactl("source", "action", "add", "supplier", "f", "forward", sink.url("/hang-first/30/f"),
+                 "--concurrency", "1")
     env.write_config(processing="fork", processing_lease=str(LEASE))
     t = kt.LighttpdTransport(env, tmp, max_procs=1)
     t.start()
@@ -148,6 +159,36 @@ def lighttpd_case(kind, store, env, sink, tmp):
         t.stop()
 
 
+def concurrent_case(kind, store, env, sink):
+    L = "[worker-concurrent/%s]" % kind
+    env.add_source("supplier", "c", SECRET)
+    env.kancactl("source", "action", "add", "supplier", "c", "forward", sink.url("/hang-first/30/c"))
+    cgi = kt.CgiTransport(env)
+    keys = ["c-1", "c-2", "c-3"]
+    tap.eq([deliver(cgi, "c", k) for k in keys], [200, 200, 200], "%s three events stored" % L)
+    ids = ids_of(store, keys)
+    wid = {k: kt.public_id(store, ids[k]) for k in keys}
+    w = subprocess.Popen([kt.binary("kancactl"), "-c", env.config, "worker", "--lease", str(LEASE)],
+                         env=env.environ(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # the first hangs; the other two, sent beside it, are answered at once
+        tap.ok(sink.wait_for(3, 15, path_prefix="/hang-first/30/c"), "%s all three went out side by side" % L)
+        os.kill(w.pid, signal.SIGKILL)
+        killed = time.time()
+    finally:
+        w.wait(timeout=10)
+    tap.eq([status_of(store, ids[k]) for k in keys], ["processing"] * 3,
+           "%s after kill -9 the batch is still claimed (its outcomes were not yet written)" % L)
+    time.sleep(max(0.0, killed + LEASE + 1.1 - time.time()))
+    rc = subprocess.run([kt.binary("kancactl"), "-c", env.config, "worker", "--drain", "--lease", str(LEASE)],
+                        env=env.environ(), capture_output=True, timeout=60).returncode
+    tap.eq(rc, 0, "%s a second worker drains them after the lease" % L)
+    tap.eq([status_of(store, ids[k]) for k in keys], ["processed"] * 3, "%s every event processed" % L)
+    got = deliveries(sink, "/hang-first/30/c")
+    tap.eq(sorted(got), sorted(wid.values()), "%s the sink saw only these three webhook-ids" % L)
+    tap.ok(all(1 <= n <= 2 for n in got.values()), "%s each once or twice: %s" % (L, sorted(got.values())))
+
+
 def run(kind):
     tmp = kt.make_tempdir("kanca-crashproc-%s-" % kind)
     store = kt.make_store(kind, tmp)
@@ -157,6 +198,7 @@ def run(kind):
     sink.start()
     try:
         worker_case(kind, store, env, sink)
+        concurrent_case(kind, store, env, sink)
         lighttpd_case(kind, store, env, sink, tmp)
     finally:
         sink.stop()

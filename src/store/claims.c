@@ -1,0 +1,173 @@
+/* claims.c: taking due events for processing: a batch of claims in one statement, and the end of a
+ * batch's processed claims in one statement each for the events and their audit rows. */
+#include "first.h"
+#include "store/store_int.h"
+#include "buf.h"
+
+#include <stdlib.h>
+
+/* The first conjunct is events_due's predicate (006_due_index.sql), so both stores use that index. An
+ * event of a source with ordered=1 waits while an earlier event of its source is unfinished: one of
+ * that source in flight at a time, in arrival order (the options are "key=value\n" lines). */
+#define CLAIM_WHERE                                                                                                    \
+	"status IN ('received', 'retry', 'processing') AND "                                                           \
+	"((status IN ('received', 'retry') AND coalesce(next_attempt_at, 0) <= CAST($1 AS BIGINT)) OR "                \
+	"(status = 'processing' AND lease_until < $1)) AND (CAST($3 AS BIGINT) = 0 OR id = $3) AND NOT ("              \
+	"(SELECT '\n' || options FROM sources WHERE sources.id = events.source_id) LIKE '%\nordered=1\n%' AND "        \
+	"EXISTS (SELECT 1 FROM events e2 WHERE e2.source_id = events.source_id AND e2.id < events.id AND "             \
+	"e2.status IN ('received', 'retry', 'processing'))) ORDER BY id LIMIT CAST($4 AS BIGINT)"
+/* (SQLite binds parameters as text: the casts make the comparisons numeric) */
+#define CLAIM_SET "UPDATE events SET status = 'processing', lease_until = $2, attempts = attempts + 1 WHERE id IN "
+#define CLAIM_RETURNING                                                                                                \
+	" RETURNING id, source_id, attempts, idempotency_key, event_type, body, headers, "                             \
+	"(SELECT options FROM sources WHERE sources.id = events.source_id), "                                          \
+	"(SELECT provider FROM sources WHERE sources.id = events.source_id), "                                         \
+	"(SELECT account FROM sources WHERE sources.id = events.source_id), public_id, "                               \
+	"CASE WHEN EXISTS (SELECT 1 FROM attempts WHERE attempts.event_id = events.id) THEN 1 ELSE 0 END"
+
+static int job_from_row(const struct db_rows *rows, size_t r, long long lease_until, struct store_job *job)
+{
+	memset(job, 0, sizeof *job);
+	job->event_id = store_cell_ll(rows, r, 0);
+	job->source_id = store_cell_ll(rows, r, 1);
+	job->attempts = (int)store_cell_ll(rows, r, 2);
+	job->key = store_dup_cell(rows, r, 3, NULL);
+	job->type = store_dup_cell(rows, r, 4, NULL);
+	job->body = store_dup_cell(rows, r, 5, &job->body_len);
+	job->headers = store_dup_cell(rows, r, 6, NULL);
+	job->options = store_dup_cell(rows, r, 7, NULL);
+	job->provider = store_dup_cell(rows, r, 8, NULL);
+	job->account = store_dup_cell(rows, r, 9, NULL);
+	job->public_id = store_dup_cell(rows, r, 10, NULL);
+	job->had_attempts = store_cell_ll(rows, r, 11) != 0;
+	job->lease_until = lease_until;
+	if (job->key && job->body && job->headers && job->provider && job->account && job->public_id)
+		return 0;
+	store_job_free(job);
+	return -1;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct store_job *x = a, *y = b;
+
+	return x->event_id < y->event_id ? -1 : x->event_id > y->event_id;
+}
+
+/* SQLite: whether anything is due at all, read without the write lock, so that an idle or rung
+ * processor does not queue behind the responders' commits to learn that nothing is. 1, 0 or -1. */
+static int lite_anything_due(struct store *s, const struct db_param *p)
+{
+	static const char sql[] = "SELECT id FROM events INDEXED BY events_due WHERE " CLAIM_WHERE;
+	struct db_param q[4] = {p[0], p[1], p[2], P("1")};
+	struct db_rows rows;
+	int rc;
+
+	if (store_exec(s, sql, 4, q, &rows) != DB_OK)
+		return -1;
+	rc = rows.nrows > 0;
+	db_rows_free(&rows);
+	return rc;
+}
+
+int store_claim_batch(struct store *s, long long now, long lease, long long only_id, struct store_job *jobs, size_t max,
+		      size_t *n)
+{
+	/* SQLite: the statement runs in a write transaction begun through the writer queue, as the
+	 * responders' are; its planner would rather read every unfinished row through events_status and
+	 * sort them, so the id-ordered partial index is named */
+	static const char sql_lite[] =
+	    CLAIM_SET "(SELECT id FROM events INDEXED BY events_due WHERE " CLAIM_WHERE ")" CLAIM_RETURNING;
+	/* PostgreSQL: processors on many hosts skip each other's rows */
+	static const char sql_pg[] =
+	    CLAIM_SET "(SELECT id FROM events WHERE " CLAIM_WHERE " FOR UPDATE SKIP LOCKED)" CLAIM_RETURNING;
+	struct num n1, n2, n3, n4;
+	struct db_param p[4] = {PN(&n1, now), PN(&n2, now + lease), PN(&n3, only_id), PN(&n4, (long long)max)};
+	struct db_rows rows;
+	int lite = !s->ops->dml_cte, rc;
+
+	*n = 0;
+	if (max == 0)
+		return 0;
+	if (lite) {
+		if ((rc = lite_anything_due(s, p)) <= 0)
+			return rc;
+		if (store_batch_begin(s) < 0)
+			return -1;
+	}
+	if (store_exec(s, lite ? sql_lite : sql_pg, 4, p, &rows) != DB_OK) {
+		if (lite)
+			store_batch_abort(s);
+		return -1;
+	}
+	if (lite && store_batch_commit(s) < 0) {
+		db_rows_free(&rows);
+		return -1;
+	}
+	for (size_t r = 0; r < rows.nrows && *n < max; r++)
+		if (job_from_row(&rows, r, now + lease, &jobs[*n]) == 0)
+			(*n)++;
+	/* a row that could not be copied (memory) stays claimed: its lease expires and it is taken again */
+	db_rows_free(&rows);
+	qsort(jobs, *n, sizeof *jobs, by_id);
+	return 0;
+}
+
+int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job)
+{
+	size_t n;
+
+	if (store_claim_batch(s, now, lease, only_id, job, 1, &n) < 0)
+		return -1;
+	if (n == 0)
+		memset(job, 0, sizeof *job);
+	return n == 1;
+}
+
+/* ids as the statements below take them: a JSON array for SQLite's json_each, an array literal for
+ * PostgreSQL. NULL when memory ran out. */
+static char *id_list(const long long *ids, size_t n, int pg)
+{
+	struct buf b;
+	char *out = NULL;
+	int rc;
+
+	buf_init(&b, 64 + n * 21);
+	rc = buf_append_str(&b, pg ? "{" : "[");
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = buf_printf(&b, "%s%lld", i ? "," : "", ids[i]);
+	if (rc == 0 && buf_append_str(&b, pg ? "}" : "]") == 0)
+		out = strdup(buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
+int store_finish_processed(struct store *s, const long long *ids, size_t n, long long now)
+{
+	static const char up_lite[] = "UPDATE events SET status = 'processed', next_attempt_at = NULL, lease_until = "
+				      "NULL, processed_at = $2 WHERE id IN (SELECT value FROM json_each($1))";
+	static const char up_pg[] = "UPDATE events SET status = 'processed', next_attempt_at = NULL, lease_until = "
+				    "NULL, processed_at = $2 WHERE id = ANY(CAST($1 AS BIGINT[]))";
+	static const char au_lite[] = "INSERT INTO audit_log (at, action, source_id, event_id) SELECT $2, 'processed', "
+				      "source_id, id FROM events WHERE id IN (SELECT value FROM json_each($1)) "
+				      "ORDER BY id";
+	static const char au_pg[] = "INSERT INTO audit_log (at, action, source_id, event_id) SELECT $2, 'processed', "
+				    "source_id, id FROM events WHERE id = ANY(CAST($1 AS BIGINT[])) ORDER BY id";
+	int pg = s->ops->dml_cte != 0, rc;
+	char *list;
+	struct num n2;
+
+	if (n == 0)
+		return 0;
+	if (!(list = id_list(ids, n, pg)))
+		return -1;
+	{
+		struct db_param p[2] = {P(list), PN(&n2, now)};
+		rc = store_exec(s, pg ? up_pg : up_lite, 2, p, NULL) == DB_OK &&
+			     store_exec(s, pg ? au_pg : au_lite, 2, p, NULL) == DB_OK
+			 ? 0
+			 : -1;
+	}
+	free(list);
+	return rc;
+}
