@@ -16,10 +16,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define IDLE_SWEEP_MS 1000
+#define IDLE_SWEEP_MS  1000
+#define GATHER_SECONDS 0.02 /* process_opts.gather of the responders' processors */
 
 static pid_t child = -1;
 static int doorbell = -1; /* write end, in the responder */
@@ -50,16 +53,52 @@ static void on_term(int sig)
 	process_stop();
 }
 
-/* Processes everything due; returns after a store error too (the caller waits and tries again). */
 static struct log_every trouble;
 
-static void drain(struct store *s, const struct config *cfg)
+/* One processor per host at a time: the responders' processors take turns on <spool>/processor.lock
+ * (flock), so that they do not compete for the store's write lock (SQLite has one writer) or for the
+ * same rows. A rung processor whose turn comes finds the event its responder stored, since the one
+ * before it released the lock after its last look. -1 when there is no lock file (each processor then
+ * works on its own, as kancactl workers always do). */
+static int turn_lock(const struct config *cfg)
 {
-	struct process_opts o = {.cfg = cfg, .lease = cfg->processing_lease, .drain = 1, .max_events = 0, .poll = 0};
+	static int fd = -2;
+	char dir[1024], path[1100];
 
+	if (fd != -2)
+		return fd;
+	fd = -1;
+	if (config_spool_dir(cfg, dir, sizeof dir) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    snprintf(path, sizeof path, "%s/processor.lock", dir) >= (int)sizeof path ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		log_warn("processor: no turn lock in the spool directory (%s); the processors of this host work "
+			 "side by side",
+			 strerror(errno));
+	return fd;
+}
+
+/* Processes everything due, in this processor's turn when take_turn; returns after a store error too (the caller
+ * waits and tries again). */
+static void drain(struct store *s, const struct config *cfg, int take_turn)
+{
+	struct process_opts o = {.cfg = cfg,
+				 .lease = cfg->processing_lease,
+				 .drain = 1,
+				 .max_events = 0,
+				 .poll = 0,
+				 .gather = take_turn ? GATHER_SECONDS : 0};
+	int fd = take_turn ? turn_lock(cfg) : -1;
+
+	while (fd >= 0 && flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR || process_stopping()) {
+			fd = -1; /* no turn to be had: work anyway, as without the lock */
+			break;
+		}
 	if (process_run(s, &o) < 0 && log_every(&trouble, (int)store_failure(s) + 1))
 		log_error("processor: the store is %s (%s); trying again every second",
 			  store_failure_name(store_failure(s)), store_error(s));
+	if (fd >= 0)
+		(void)flock(fd, LOCK_UN);
 }
 
 static void child_main(const struct config *cfg, int bell)
@@ -97,7 +136,7 @@ static void child_main(const struct config *cfg, int bell)
 		char tmp[256];
 		int n;
 
-		drain(s, cfg);
+		drain(s, cfg, 1);
 		n = poll(&p, 1, IDLE_SWEEP_MS);
 		if (n > 0 && (p.revents & POLLIN)) {
 			ssize_t r = read(bell, tmp, sizeof tmp);
@@ -107,7 +146,7 @@ static void child_main(const struct config *cfg, int bell)
 			break;
 		}
 	}
-	drain(s, cfg);
+	drain(s, cfg, 1);
 	store_close(s);
 	_exit(0);
 }
@@ -194,8 +233,10 @@ void process_child_detached(const struct config *cfg)
 		struct store *s = NULL;
 		struct buf err;
 		buf_init(&err, 1024);
+		/* no turn: a CGI request's processor that gave up its turn could leave its event to wait
+		 * for the next request; these work side by side, as before */
 		if (http_client_init() == 0 && store_open(cfg->store, &s, &err) == 0) {
-			drain(s, cfg);
+			drain(s, cfg, 0);
 			store_close(s);
 		}
 		buf_free(&err);

@@ -57,6 +57,9 @@ struct process_opts {
 	int drain;		       /* stop when nothing is due (kancactl worker --drain) */
 	long max_events;	       /* stop after this many (0: no limit) */
 	double poll;		       /* seconds between looks when idle */
+	double gather;		       /* after a batch that was not full, seconds to let more events
+					* arrive before the next claim (0: none); batches of one cost a
+					* claim and an end each, full ones a thirty-second of that */
 	struct process_counts *counts; /* filled when not NULL */
 };
 

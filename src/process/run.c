@@ -95,6 +95,8 @@ long process_run(struct store *s, const struct process_opts *o)
 		count_ends(o, ends, n);
 		done += (long)n;
 		since_spool += (long)n;
+		if (n < max && o->gather > 0)
+			process_nap(o->gather);
 	}
 	return done;
 }
