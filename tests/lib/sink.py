@@ -19,6 +19,10 @@ destinations that behave alike (counters are kept per full path):
     /status/CODE        CODE (200..599)
     anything else       404
 
+Connections are kept alive (HTTP/1.1) unless the client asks to close; `sink.connections` counts the
+TCP connections accepted, each request's `connection` is the number of the one it came on, and its
+`answered` the time its answer was sent (for the concurrency checks: requests in flight at once).
+
 Requests without a webhook-id header share one counter per path. Every request is recorded (method,
 path with query, headers, body, time, and the status the sink answered) before it is answered, except
 /hang/S and /hang-first/S requests, which are recorded on arrival with status None until answered.
@@ -29,6 +33,7 @@ path with query, headers, body, time, and the status the sink answered) before i
 import http.client
 import http.server
 import re
+import socket
 import sys
 import threading
 import time
@@ -53,6 +58,8 @@ class Request:
         self.body = body
         self.time = at
         self.status = None
+        self.connection = None
+        self.answered = None
 
     def header(self, name, default=None):
         return self.headers.get(name.lower(), default)
@@ -68,6 +75,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet: the TAP output is the log
         pass
+
+    def setup(self):
+        super().setup()
+        # the head and the body are two writes: without this, a kept-alive connection waits for the
+        # client's delayed ACK (40 ms) before each body
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sink = self.server.sink
+        with sink._cond:
+            sink.connections += 1
+            self.connection_number = sink.connections
 
     def _body(self):
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -97,6 +114,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(400, {}, b"bad request\n")
             return
         req = Request(self.command, self.path, self.headers.items(), body, time.time())
+        req.connection = self.connection_number
         status, extra, delay = sink._decide(req)
         if delay:
             sink._record(req)
@@ -107,8 +125,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             req.status = status
             sink._record(req)
-        self.close_connection = True
+        self.close_connection = (self.headers.get("Connection") or "").lower() == "close"
         self._send(status, extra, b"" if status in (204, 304) else b'{"status":%d}\n' % status)
+        req.answered = time.time()
 
     def _send(self, status, extra, body):
         try:
@@ -118,7 +137,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if status not in (204, 304):
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
@@ -126,6 +146,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pass  # the client gave up (a timeout on its side): nothing to answer
 
     do_POST = do_GET = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # the listen backlog: a burst of connections is queued, not reset
 
 
 class Sink:
@@ -140,9 +164,10 @@ class Sink:
         self._hung = set()  # paths whose first request /hang-first/S has held
         self._stopping = threading.Event()
         self.port = None
+        self.connections = 0  # TCP connections accepted
 
     def start(self):
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.sink = self
         self.port = self._server.server_address[1]
