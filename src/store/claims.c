@@ -78,7 +78,13 @@ int store_claim_batch(struct store *s, long long now, long lease, long long only
 	 * sort them, so the id-ordered partial index is named */
 	static const char sql_lite[] =
 	    CLAIM_SET "(SELECT id FROM events INDEXED BY events_due WHERE " CLAIM_WHERE ")" CLAIM_RETURNING;
-	/* PostgreSQL: processors on many hosts skip each other's rows */
+	/* PostgreSQL: processors on many hosts skip each other's rows. The planner must walk events_due in
+	 * id order and stop after max rows; with statistics taken when few events were unfinished (a
+	 * burst after a quiet hour; autovacuum re-analyzes only after 10% of the table changed) it would
+	 * rather fetch every due row by status and sort them, a cost that grows with the backlog. So the
+	 * claim's transaction turns the sort and the bitmap scan off for itself (SET LOCAL). */
+	static const char pg_index_order[] =
+	    "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)";
 	static const char sql_pg[] =
 	    CLAIM_SET "(SELECT id FROM events WHERE " CLAIM_WHERE " FOR UPDATE SKIP LOCKED)" CLAIM_RETURNING;
 	struct num n1, n2, n3, n4;
@@ -89,18 +95,16 @@ int store_claim_batch(struct store *s, long long now, long lease, long long only
 	*n = 0;
 	if (max == 0)
 		return 0;
-	if (lite) {
-		if ((rc = lite_anything_due(s, p)) <= 0)
-			return rc;
-		if (store_batch_begin(s) < 0)
-			return -1;
-	}
-	if (store_exec(s, lite ? sql_lite : sql_pg, 4, p, &rows) != DB_OK) {
-		if (lite)
-			store_batch_abort(s);
+	if (lite && (rc = lite_anything_due(s, p)) <= 0)
+		return rc;
+	if (store_batch_begin(s) < 0)
+		return -1;
+	if ((!lite && store_exec(s, pg_index_order, 0, NULL, NULL) != DB_OK) ||
+	    store_exec(s, lite ? sql_lite : sql_pg, 4, p, &rows) != DB_OK) {
+		store_batch_abort(s);
 		return -1;
 	}
-	if (lite && store_batch_commit(s) < 0) {
+	if (store_batch_commit(s) < 0) {
 		db_rows_free(&rows);
 		return -1;
 	}

@@ -19,7 +19,12 @@ struct db_rows {
 	size_t *lens;
 };
 
-enum db_status { DB_OK = 0, DB_ERROR = -1, DB_GONE = -2 /* connection lost; reconnect and retry */ };
+enum db_status {
+	DB_OK = 0,
+	DB_ERROR = -1,
+	DB_GONE = -2,	/* connection lost; reconnect and retry */
+	DB_UNNAMED = -3 /* pg.c's own: the connection does not keep prepared statements (never returned) */
+};
 
 /* Why the last statement failed, for the spool's decision and for logs (store.h's enum store_failure). */
 

@@ -25,6 +25,7 @@ struct pg {
 	const char *prepared[STMT_CACHE]; /* sql pointers; statement name is "k<index>" */
 	size_t nprepared;
 	int in_tx;
+	int unnamed;	 /* statements are sent unnamed (a pooler that does not keep prepared statements) */
 	double deadline; /* clock_monotonic() limit of every wait; 0: CONNECT_WAIT to connect, answers unbounded */
 	int failure;	 /* enum store_failure of the last error */
 	char err[256];
@@ -262,6 +263,22 @@ static void track_tx(struct pg *p, const char *sql)
 		p->in_tx = 0;
 }
 
+/* DB_UNNAMED (run_once): the statement failed because this connection's prepared statements are not
+ * the ones kanca made (SQLSTATE 42P05 duplicate or 26000 unknown prepared statement): a pooler in
+ * transaction mode (PgBouncer before 1.21) hands each transaction another server connection. */
+static int not_kept(struct pg *p, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!state || (strcmp(state, "42P05") != 0 && strcmp(state, "26000") != 0))
+		return 0;
+	if (!p->unnamed)
+		log_warn("PostgreSQL: this connection does not keep prepared statements (a pooler in transaction "
+			 "mode?): kanca sends its statements unnamed from now on");
+	p->unnamed = 1;
+	return 1;
+}
+
 static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, const struct db_param *params,
 			       struct db_rows *rows)
 {
@@ -275,6 +292,19 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 
 	if (nparams > 32)
 		return DB_ERROR;
+	for (size_t i = 0; i < nparams; i++) {
+		values[i] = params[i].p;
+		lengths[i] = (int)params[i].len;
+		formats[i] = params[i].binary ? 1 : 0;
+	}
+	if (p->unnamed) {
+		if (!PQsendQueryParams(p->conn, sql, (int)nparams, NULL, values, lengths, formats, 0)) {
+			set_err(p, "execute");
+			p->failure = STORE_FAIL_DOWN;
+			return gone(p) ? DB_GONE : DB_ERROR;
+		}
+		goto answer;
+	}
 	for (idx = 0; idx < p->nprepared; idx++)
 		if (p->prepared[idx] == sql)
 			break;
@@ -294,22 +324,19 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 		if (st != PGRES_COMMAND_OK) {
 			set_err(p, "prepare");
 			p->failure = classify(res);
+			rc = not_kept(p, res) ? DB_UNNAMED : gone(p) ? DB_GONE : DB_ERROR;
 			PQclear(res);
-			return gone(p) ? DB_GONE : DB_ERROR;
+			return rc;
 		}
 		PQclear(res);
 		p->prepared[p->nprepared++] = sql;
-	}
-	for (size_t i = 0; i < nparams; i++) {
-		values[i] = params[i].p;
-		lengths[i] = (int)params[i].len;
-		formats[i] = params[i].binary ? 1 : 0;
 	}
 	if (!PQsendQueryPrepared(p->conn, name, (int)nparams, values, lengths, formats, 0)) {
 		set_err(p, "execute");
 		p->failure = STORE_FAIL_DOWN;
 		return gone(p) ? DB_GONE : DB_ERROR;
 	}
+answer:
 	res = await(p, "execute");
 	if (!res)
 		return p->failure == STORE_FAIL_TIMEOUT ? DB_ERROR : DB_GONE;
@@ -323,7 +350,7 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 	} else {
 		set_err(p, "execute");
 		p->failure = gone(p) ? STORE_FAIL_DOWN : classify(res);
-		rc = gone(p) ? DB_GONE : DB_ERROR;
+		rc = not_kept(p, res) ? DB_UNNAMED : gone(p) ? DB_GONE : DB_ERROR;
 	}
 	PQclear(res);
 	return rc;
@@ -354,6 +381,15 @@ static enum db_status pg_exec(void *conn, const char *sql, size_t nparams, const
 		return DB_ERROR;
 	}
 	rc = run_once(p, sql, nparams, params, rows);
+	if (rc == DB_UNNAMED) {
+		/* outside a transaction the statement is sent again, unnamed; inside one the server has
+		 * aborted the transaction: the caller starts it over (and its statements go unnamed) */
+		if (rows)
+			db_rows_free(rows);
+		rc = p->in_tx ? DB_ERROR : run_once(p, sql, nparams, params, rows);
+		if (rc == DB_UNNAMED)
+			rc = DB_ERROR;
+	}
 	if (rc == DB_GONE && !p->in_tx && strncmp(sql, "COMMIT", 6) != 0 && strncmp(sql, "ROLLBACK", 8) != 0) {
 		/* the server restarted since the last statement: reconnect and try once more */
 		if (rows)
