@@ -2,6 +2,8 @@
 #include "first.h"
 #include "http_client.h"
 #include "caps.h"
+#include "dynlib.h"
+#include "log.h"
 #include "wipe.h"
 
 #include <pthread.h>
@@ -13,7 +15,54 @@
 #include <time.h>
 #include <unistd.h>
 
+#define CURL_DISABLE_TYPECHECK /* curl_easy_setopt is called through a pointer (dynlib.h) */
 #include <curl/curl.h>
+
+/* libcurl, loaded by the first exchange or check of a process (dynlib.h) */
+#define CURL_FUNCTIONS(X)                                                                                              \
+	X(curl_easy_cleanup)                                                                                           \
+	X(curl_easy_getinfo)                                                                                           \
+	X(curl_easy_init)                                                                                              \
+	X(curl_easy_perform)                                                                                           \
+	X(curl_easy_setopt)                                                                                            \
+	X(curl_easy_strerror)                                                                                          \
+	X(curl_free)                                                                                                   \
+	X(curl_getdate)                                                                                                \
+	X(curl_global_cleanup)                                                                                         \
+	X(curl_global_init)                                                                                            \
+	X(curl_share_cleanup)                                                                                          \
+	X(curl_share_init)                                                                                             \
+	X(curl_share_setopt)                                                                                           \
+	X(curl_slist_append)                                                                                           \
+	X(curl_slist_free_all)                                                                                         \
+	X(curl_url)                                                                                                    \
+	X(curl_url_cleanup)                                                                                            \
+	X(curl_url_get)                                                                                                \
+	X(curl_url_set)
+
+static struct {
+#define CURL_MEMBER(f) __typeof__(f) *f;
+	CURL_FUNCTIONS(CURL_MEMBER)
+#undef CURL_MEMBER
+} cu;
+
+static char load_error[256];
+
+/* 0 once libcurl is loaded, else -1 (load_error says why; every later call gets the same answer). */
+static int load_libcurl(void)
+{
+	static int state; /* 0 not tried, 1 loaded, -1 failed */
+#define CURL_SYMBOL(f) {#f, (void **)&cu.f},
+	static const struct dynlib_symbol syms[] = {CURL_FUNCTIONS(CURL_SYMBOL)};
+#undef CURL_SYMBOL
+
+	if (state == 0)
+		state =
+		    dynlib_load("libcurl.so.4", syms, sizeof syms / sizeof syms[0], load_error, sizeof load_error) == 0
+			? 1
+			: -1;
+	return state > 0 ? 0 : -1;
+}
 
 #define RETRY_AFTER_LIMIT 1000000000L /* delta-seconds beyond this are clamped (no overflow) */
 
@@ -54,13 +103,13 @@ static CURLSH *reuse_share(void)
 		share = NULL;
 		for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 			pthread_mutex_init(&share_locks[i], NULL);
-		if ((sh = curl_share_init()) &&
-		    (curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
-		     curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
-		     curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
-		     curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
-		     curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
-			curl_share_cleanup(sh);
+		if ((sh = cu.curl_share_init()) &&
+		    (cu.curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+		     cu.curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+		     cu.curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+		     cu.curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+		     cu.curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
+			cu.curl_share_cleanup(sh);
 			sh = NULL;
 		}
 		share = sh;
@@ -75,7 +124,11 @@ int http_client_init(void)
 {
 	if (initialised)
 		return 0;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (load_libcurl() < 0) {
+		log_error("libcurl cannot be loaded (Debian: apt-get install libcurl4): %s", load_error);
+		return -1;
+	}
+	if (cu.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;
 	initialised = 1;
 	return 0;
@@ -85,9 +138,9 @@ void http_client_cleanup(void)
 {
 	if (!initialised)
 		return;
-	if (share && share_pid == getpid() && curl_share_cleanup(share) == CURLSHE_OK)
+	if (share && share_pid == getpid() && cu.curl_share_cleanup(share) == CURLSHE_OK)
 		share = NULL;
-	curl_global_cleanup();
+	cu.curl_global_cleanup();
 	initialised = 0;
 }
 
@@ -116,30 +169,35 @@ int http_client_url_ok(const char *url, char *why, size_t whysz)
 		snprintf(why, whysz, "URL is not an absolute URL with a host");
 		return -1;
 	}
-	u = curl_url();
+	if (load_libcurl() < 0) {
+		snprintf(why, whysz, "libcurl cannot be loaded: %.150s", load_error);
+		return -1;
+	}
+	u = cu.curl_url();
 	if (!u) {
 		snprintf(why, whysz, "out of memory");
 		return -1;
 	}
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) || !host || !*host)
+	if (cu.curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    cu.curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) || cu.curl_url_get(u, CURLUPART_HOST, &host, 0) || !host ||
+	    !*host)
 		snprintf(why, whysz, "URL is not an absolute URL with a host");
 	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
 		snprintf(why, whysz, "URL scheme is not http or https");
-	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-		 curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
+	else if (cu.curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+		 cu.curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
 		snprintf(why, whysz, "URL carries credentials (user:password@)");
 	else
 		rc = 0;
-	curl_free(scheme);
-	curl_free(host);
+	cu.curl_free(scheme);
+	cu.curl_free(host);
 	if (user)
 		wipe_bytes(user, strlen(user));
 	if (password)
 		wipe_bytes(password, strlen(password));
-	curl_free(user);
-	curl_free(password);
-	curl_url_cleanup(u);
+	cu.curl_free(user);
+	cu.curl_free(password);
+	cu.curl_url_cleanup(u);
 	return rc;
 }
 
@@ -196,7 +254,7 @@ static long retry_after_parse(const char *v, size_t n, long long base)
 		return -1;
 	memcpy(text, v, n);
 	text[n] = '\0';
-	t = curl_getdate(text, NULL);
+	t = cu.curl_getdate(text, NULL);
 	if (t == (time_t)-1)
 		return -1;
 	secs = (long long)t - base;
@@ -306,7 +364,7 @@ static struct curl_slist *header_list(const struct buf *lines)
 				goto fail;
 			memcpy(line, p, n);
 			line[n] = '\0';
-			l = curl_slist_append(list, line);
+			l = cu.curl_slist_append(list, line);
 			wipe_bytes(line, n);
 			free(line);
 			if (!l)
@@ -315,13 +373,13 @@ static struct curl_slist *header_list(const struct buf *lines)
 		}
 		p += n + (p[n] == '\n');
 	}
-	l = curl_slist_append(list, "Expect:");
+	l = cu.curl_slist_append(list, "Expect:");
 	if (l)
 		return l;
 fail:
 	for (l = list; l; l = l->next)
 		wipe_bytes(l->data, strlen(l->data));
-	curl_slist_free_all(list);
+	cu.curl_slist_free_all(list);
 	return NULL;
 }
 
@@ -334,15 +392,22 @@ void http_client_exchange_checked(const struct http_request *rq, const struct ht
 				  struct http_answer *a)
 {
 	struct transfer t = {a, rq->read_max, 0, 0, rq->date_base, check, 0, 0, ""};
-	struct curl_slist *list = header_list(rq->headers), *l, *pinned = NULL;
-	CURL *c = curl_easy_init();
+	struct curl_slist *list, *l, *pinned = NULL;
+	CURL *c;
 	CURLSH *sh;
 	CURLcode rc;
+
+	if (load_libcurl() < 0) {
+		snprintf(a->error, sizeof a->error, "libcurl cannot be loaded: %.150s", load_error);
+		return;
+	}
+	list = header_list(rq->headers);
+	c = cu.curl_easy_init();
 
 #if defined(KANCA_TEST_HOOKS)
 	const char *pin = getenv("KANCA_TEST_RESOLVE");
 
-	if (pin && *pin && !(pinned = curl_slist_append(NULL, pin))) {
+	if (pin && *pin && !(pinned = cu.curl_slist_append(NULL, pin))) {
 		snprintf(a->error, sizeof a->error, "out of memory");
 		goto out;
 	}
@@ -351,53 +416,54 @@ void http_client_exchange_checked(const struct http_request *rq, const struct ht
 		snprintf(a->error, sizeof a->error, "out of memory");
 		goto out;
 	}
-	rc = curl_easy_setopt(c, CURLOPT_URL, rq->url);
+	rc = cu.curl_easy_setopt(c, CURLOPT_URL, rq->url);
 #if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: CURLOPT_PROTOCOLS is deprecated */
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		rc = cu.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+		rc = cu.curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+		rc = cu.curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		rc = cu.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+		rc = cu.curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
 	if (rc == CURLE_OK && rq->user_agent)
-		rc = curl_easy_setopt(c, CURLOPT_USERAGENT, rq->user_agent);
+		rc = cu.curl_easy_setopt(c, CURLOPT_USERAGENT, rq->user_agent);
 	if (rc == CURLE_OK && rq->body) {
-		rc = curl_easy_setopt(c, CURLOPT_POST, 1L);
+		rc = cu.curl_easy_setopt(c, CURLOPT_POST, 1L);
 		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
+			rc = cu.curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
 		if (rc == CURLE_OK)
-			rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)rq->body);
+			rc = cu.curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)rq->body);
 	}
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+		rc = cu.curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		rc = cu.curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+		rc = cu.curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		rc = cu.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+		rc = cu.curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		rc = cu.curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
+		rc = cu.curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
 	if (rc == CURLE_OK && pinned)
-		rc = curl_easy_setopt(c, CURLOPT_RESOLVE, pinned);
+		rc = cu.curl_easy_setopt(c, CURLOPT_RESOLVE, pinned);
 	if (rc == CURLE_OK && rq->reuse && (sh = reuse_share()))
-		rc = curl_easy_setopt(c, CURLOPT_SHARE, sh);
+		rc = cu.curl_easy_setopt(c, CURLOPT_SHARE, sh);
 	if (rc != CURLE_OK) {
-		snprintf(a->error, sizeof a->error, "libcurl refused an option: %s", curl_easy_strerror(rc));
+		snprintf(a->error, sizeof a->error, "libcurl refused an option: %s", cu.curl_easy_strerror(rc));
 		goto out;
 	}
-	rc = curl_easy_perform(c);
-	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status) != CURLE_OK || a->status < 100 || a->status > 999)
+	rc = cu.curl_easy_perform(c);
+	if (cu.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status) != CURLE_OK || a->status < 100 ||
+	    a->status > 999)
 		a->status = 0;
 	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && t.capped)) {
 		a->complete = 1;
@@ -411,13 +477,13 @@ void http_client_exchange_checked(const struct http_request *rq, const struct ht
 	}
 	a->refused = rc == CURLE_COULDNT_CONNECT;
 	a->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &a->os_errno) != CURLE_OK)
+	if (cu.curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &a->os_errno) != CURLE_OK)
 		a->os_errno = 0;
-	snprintf(a->error, sizeof a->error, "%s", curl_easy_strerror(rc));
+	snprintf(a->error, sizeof a->error, "%s", cu.curl_easy_strerror(rc));
 out:
-	curl_easy_cleanup(c);
-	curl_slist_free_all(pinned);
+	cu.curl_easy_cleanup(c);
+	cu.curl_slist_free_all(pinned);
 	for (l = list; l; l = l->next)
 		wipe_bytes(l->data, strlen(l->data));
-	curl_slist_free_all(list);
+	cu.curl_slist_free_all(list);
 }

@@ -59,7 +59,8 @@ static struct log_every trouble;
  * (flock), so that they do not compete for the store's write lock (SQLite has one writer) or for the
  * same rows. A rung processor whose turn comes finds the event its responder stored, since the one
  * before it released the lock after its last look. -1 when there is no lock file (each processor then
- * works on its own, as kancactl workers always do). */
+ * works on its own, as kancactl workers always do). Opened read-only (flock needs no more), so that it
+ * does not keep the spool's file system from being remounted read-only. */
 static int turn_lock(const struct config *cfg)
 {
 	static int fd = -2;
@@ -70,7 +71,7 @@ static int turn_lock(const struct config *cfg)
 	fd = -1;
 	if (config_spool_dir(cfg, dir, sizeof dir) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
 	    snprintf(path, sizeof path, "%s/processor.lock", dir) >= (int)sizeof path ||
-	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	    (fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		log_warn("processor: no turn lock in the spool directory (%s); the processors of this host work "
 			 "side by side",
 			 strerror(errno));

@@ -4,6 +4,7 @@
 #include "store/db.h"
 #include "buf.h"
 #include "clock.h"
+#include "dynlib.h"
 #include "log.h"
 #include "store/store.h"
 
@@ -14,6 +15,62 @@
 #include <string.h>
 
 #include <libpq-fe.h>
+
+/* libpq, loaded by the first PostgreSQL store a process opens (dynlib.h) */
+#define PQ_FUNCTIONS(X)                                                                                                \
+	X(PQclear)                                                                                                     \
+	X(PQconnectPoll)                                                                                               \
+	X(PQconnectStart)                                                                                              \
+	X(PQconsumeInput)                                                                                              \
+	X(PQerrorMessage)                                                                                              \
+	X(PQfinish)                                                                                                    \
+	X(PQflush)                                                                                                     \
+	X(PQfreemem)                                                                                                   \
+	X(PQftype)                                                                                                     \
+	X(PQgetResult)                                                                                                 \
+	X(PQgetisnull)                                                                                                 \
+	X(PQgetlength)                                                                                                 \
+	X(PQgetvalue)                                                                                                  \
+	X(PQisBusy)                                                                                                    \
+	X(PQnfields)                                                                                                   \
+	X(PQntuples)                                                                                                   \
+	X(PQresultErrorField)                                                                                          \
+	X(PQresultStatus)                                                                                              \
+	X(PQsendPrepare)                                                                                               \
+	X(PQsendQuery)                                                                                                 \
+	X(PQsendQueryParams)                                                                                           \
+	X(PQsendQueryPrepared)                                                                                         \
+	X(PQsetnonblocking)                                                                                            \
+	X(PQsocket)                                                                                                    \
+	X(PQstatus)                                                                                                    \
+	X(PQunescapeBytea)
+
+static struct {
+#define PQ_MEMBER(f) __typeof__(f) *f;
+	PQ_FUNCTIONS(PQ_MEMBER)
+#undef PQ_MEMBER
+} pq;
+
+/* 0, or -1 with the reason in err (every open of a process gets the first load's answer). */
+static int load_libpq(struct buf *err)
+{
+	static int state; /* 0 not tried, 1 loaded, -1 failed */
+	static char why[256];
+#define PQ_SYMBOL(f) {#f, (void **)&pq.f},
+	static const struct dynlib_symbol syms[] = {PQ_FUNCTIONS(PQ_SYMBOL)};
+#undef PQ_SYMBOL
+
+	/* libpq's LDAP library links GnuTLS, whose constructor would initialise it (and p11-kit: about
+	 * 1.5 MiB per process) although kanca never looks a service up in LDAP; libldap initialises
+	 * GnuTLS itself when it is used */
+	if (state == 0)
+		(void)setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
+	if (state == 0)
+		state = dynlib_load("libpq.so.5", syms, sizeof syms / sizeof syms[0], why, sizeof why) == 0 ? 1 : -1;
+	if (state < 0)
+		(void)buf_fail(err, "the PostgreSQL store needs libpq (Debian: apt-get install libpq5): %s", why);
+	return state > 0 ? 0 : -1;
+}
 
 #define STMT_CACHE   64
 #define BYTEAOID     17
@@ -33,7 +90,7 @@ struct pg {
 
 static void set_err(struct pg *p, const char *what)
 {
-	const char *m = p->conn ? PQerrorMessage(p->conn) : "no connection";
+	const char *m = p->conn ? pq.PQerrorMessage(p->conn) : "no connection";
 	size_t n;
 
 	snprintf(p->err, sizeof p->err, "%s: %s", what, m);
@@ -45,7 +102,7 @@ static void set_err(struct pg *p, const char *what)
 /* The cause of a failed statement, from its SQLSTATE (no result: the connection). */
 static int classify(const PGresult *res)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (!state)
 		return STORE_FAIL_DOWN;
@@ -65,7 +122,7 @@ static int classify(const PGresult *res)
 /* Waits until the connection's socket can be read (or written) or limit passes. 0 ready, -1 not in time. */
 static int wait_socket(struct pg *p, int for_write, double limit)
 {
-	int fd = PQsocket(p->conn);
+	int fd = pq.PQsocket(p->conn);
 
 	if (fd < 0)
 		return -1;
@@ -90,7 +147,7 @@ static void timed_out(struct pg *p, const char *what)
 {
 	snprintf(p->err, sizeof p->err, "%s: no answer from PostgreSQL within the deadline", what);
 	p->failure = STORE_FAIL_TIMEOUT;
-	PQfinish(p->conn);
+	pq.PQfinish(p->conn);
 	p->conn = NULL;
 }
 
@@ -101,11 +158,11 @@ static int connect_now(struct pg *p)
 	double limit = p->deadline > 0 ? p->deadline : clock_monotonic() + CONNECT_WAIT;
 
 	if (p->conn)
-		PQfinish(p->conn);
+		pq.PQfinish(p->conn);
 	p->nprepared = 0;
 	p->in_tx = 0;
-	p->conn = PQconnectStart(p->uri);
-	if (!p->conn || PQstatus(p->conn) == CONNECTION_BAD) {
+	p->conn = pq.PQconnectStart(p->uri);
+	if (!p->conn || pq.PQstatus(p->conn) == CONNECTION_BAD) {
 		set_err(p, "connect");
 		p->failure = STORE_FAIL_DOWN;
 		return -1;
@@ -114,7 +171,7 @@ static int connect_now(struct pg *p)
 		if (st == PGRES_POLLING_FAILED) {
 			set_err(p, "connect");
 			p->failure = STORE_FAIL_DOWN;
-			PQfinish(p->conn);
+			pq.PQfinish(p->conn);
 			p->conn = NULL;
 			return -1;
 		}
@@ -122,9 +179,9 @@ static int connect_now(struct pg *p)
 			timed_out(p, "connect");
 			return -1;
 		}
-		st = PQconnectPoll(p->conn);
+		st = pq.PQconnectPoll(p->conn);
 	}
-	if (PQsetnonblocking(p->conn, 1) != 0) {
+	if (pq.PQsetnonblocking(p->conn, 1) != 0) {
 		set_err(p, "connect");
 		p->failure = STORE_FAIL_DOWN;
 		return -1;
@@ -140,30 +197,30 @@ static PGresult *await(struct pg *p, const char *what)
 	PGresult *last = NULL, *r;
 	int f;
 
-	while ((f = PQflush(p->conn)) == 1) {
+	while ((f = pq.PQflush(p->conn)) == 1) {
 		if (wait_socket(p, 1, limit) < 0) {
 			timed_out(p, what);
 			return NULL;
 		}
-		if (!PQconsumeInput(p->conn))
+		if (!pq.PQconsumeInput(p->conn))
 			break;
 	}
 	for (;;) {
-		while (PQisBusy(p->conn)) {
+		while (pq.PQisBusy(p->conn)) {
 			if (wait_socket(p, 0, limit) < 0) {
-				PQclear(last);
+				pq.PQclear(last);
 				timed_out(p, what);
 				return NULL;
 			}
-			if (!PQconsumeInput(p->conn))
+			if (!pq.PQconsumeInput(p->conn))
 				break;
 		}
-		r = PQgetResult(p->conn);
+		r = pq.PQgetResult(p->conn);
 		if (!r)
 			break;
-		PQclear(last);
+		pq.PQclear(last);
 		last = r;
-		if (PQstatus(p->conn) == CONNECTION_BAD)
+		if (pq.PQstatus(p->conn) == CONNECTION_BAD)
 			break;
 	}
 	if (!last) {
@@ -175,9 +232,11 @@ static PGresult *await(struct pg *p, const char *what)
 
 static int pg_open(const char *uri, void **conn, struct buf *err)
 {
-	struct pg *p = calloc(1, sizeof *p);
+	struct pg *p;
 
-	if (!p)
+	if (load_libpq(err) < 0)
+		return -1;
+	if (!(p = calloc(1, sizeof *p)))
 		return -1;
 	p->uri = strdup(uri);
 	if (!p->uri) {
@@ -186,7 +245,6 @@ static int pg_open(const char *uri, void **conn, struct buf *err)
 	}
 	/* the first statement connects, within the deadline in force then (a responder sets one per
 	 * request); a server that is down is not an error here */
-	(void)err;
 	*conn = p;
 	return 0;
 }
@@ -198,19 +256,19 @@ static void pg_close(void *conn)
 	if (!p)
 		return;
 	if (p->conn)
-		PQfinish(p->conn);
+		pq.PQfinish(p->conn);
 	free(p->uri);
 	free(p);
 }
 
 static int gone(struct pg *p)
 {
-	return !p->conn || PQstatus(p->conn) != CONNECTION_OK;
+	return !p->conn || pq.PQstatus(p->conn) != CONNECTION_OK;
 }
 
 static int copy_rows(PGresult *res, struct db_rows *rows)
 {
-	int nr = PQntuples(res), nc = PQnfields(res);
+	int nr = pq.PQntuples(res), nc = pq.PQnfields(res);
 
 	if (nc > 32)
 		return -1;
@@ -219,26 +277,27 @@ static int copy_rows(PGresult *res, struct db_rows *rows)
 		size_t lens[32];
 		int c;
 		for (c = 0; c < nc; c++) {
-			if (PQgetisnull(res, r, c)) {
+			if (pq.PQgetisnull(res, r, c)) {
 				cells[c] = NULL;
 				lens[c] = 0;
 				continue;
 			}
-			if (PQftype(res, c) == BYTEAOID) {
+			if (pq.PQftype(res, c) == BYTEAOID) {
 				size_t n = 0;
-				unsigned char *u = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, c), &n);
+				unsigned char *u =
+				    pq.PQunescapeBytea((const unsigned char *)pq.PQgetvalue(res, r, c), &n);
 				cells[c] = u ? malloc(n + 1) : NULL;
 				if (cells[c]) {
 					memcpy(cells[c], u, n);
 					cells[c][n] = '\0';
 				}
-				PQfreemem(u);
+				pq.PQfreemem(u);
 				lens[c] = n;
 			} else {
-				size_t n = (size_t)PQgetlength(res, r, c);
+				size_t n = (size_t)pq.PQgetlength(res, r, c);
 				cells[c] = malloc(n + 1);
 				if (cells[c]) {
-					memcpy(cells[c], PQgetvalue(res, r, c), n);
+					memcpy(cells[c], pq.PQgetvalue(res, r, c), n);
 					cells[c][n] = '\0';
 				}
 				lens[c] = n;
@@ -268,7 +327,7 @@ static void track_tx(struct pg *p, const char *sql)
  * transaction mode (PgBouncer before 1.21) hands each transaction another server connection. */
 static int not_kept(struct pg *p, const PGresult *res)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (!state || (strcmp(state, "42P05") != 0 && strcmp(state, "26000") != 0))
 		return 0;
@@ -298,7 +357,7 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 		formats[i] = params[i].binary ? 1 : 0;
 	}
 	if (p->unnamed) {
-		if (!PQsendQueryParams(p->conn, sql, (int)nparams, NULL, values, lengths, formats, 0)) {
+		if (!pq.PQsendQueryParams(p->conn, sql, (int)nparams, NULL, values, lengths, formats, 0)) {
 			set_err(p, "execute");
 			p->failure = STORE_FAIL_DOWN;
 			return gone(p) ? DB_GONE : DB_ERROR;
@@ -312,7 +371,7 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 	if (idx == p->nprepared) {
 		if (idx >= STMT_CACHE)
 			return DB_ERROR;
-		if (!PQsendPrepare(p->conn, name, sql, (int)nparams, NULL)) {
+		if (!pq.PQsendPrepare(p->conn, name, sql, (int)nparams, NULL)) {
 			set_err(p, "prepare");
 			p->failure = STORE_FAIL_DOWN;
 			return gone(p) ? DB_GONE : DB_ERROR;
@@ -320,18 +379,18 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 		res = await(p, "prepare");
 		if (!res)
 			return p->failure == STORE_FAIL_TIMEOUT ? DB_ERROR : DB_GONE;
-		st = PQresultStatus(res);
+		st = pq.PQresultStatus(res);
 		if (st != PGRES_COMMAND_OK) {
 			set_err(p, "prepare");
 			p->failure = classify(res);
 			rc = not_kept(p, res) ? DB_UNNAMED : gone(p) ? DB_GONE : DB_ERROR;
-			PQclear(res);
+			pq.PQclear(res);
 			return rc;
 		}
-		PQclear(res);
+		pq.PQclear(res);
 		p->prepared[p->nprepared++] = sql;
 	}
-	if (!PQsendQueryPrepared(p->conn, name, (int)nparams, values, lengths, formats, 0)) {
+	if (!pq.PQsendQueryPrepared(p->conn, name, (int)nparams, values, lengths, formats, 0)) {
 		set_err(p, "execute");
 		p->failure = STORE_FAIL_DOWN;
 		return gone(p) ? DB_GONE : DB_ERROR;
@@ -340,7 +399,7 @@ answer:
 	res = await(p, "execute");
 	if (!res)
 		return p->failure == STORE_FAIL_TIMEOUT ? DB_ERROR : DB_GONE;
-	st = PQresultStatus(res);
+	st = pq.PQresultStatus(res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		if (rows && copy_rows(res, rows) < 0) {
 			snprintf(p->err, sizeof p->err, "out of memory copying rows");
@@ -352,7 +411,7 @@ answer:
 		p->failure = gone(p) ? STORE_FAIL_DOWN : classify(res);
 		rc = not_kept(p, res) ? DB_UNNAMED : gone(p) ? DB_GONE : DB_ERROR;
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -413,7 +472,7 @@ static enum db_status pg_script(void *conn, const char *sql)
 	p->failure = STORE_FAIL_NONE;
 	if (gone(p) && connect_now(p) < 0)
 		return DB_GONE;
-	if (!PQsendQuery(p->conn, sql)) {
+	if (!pq.PQsendQuery(p->conn, sql)) {
 		set_err(p, "script");
 		p->failure = STORE_FAIL_DOWN;
 		return gone(p) ? DB_GONE : DB_ERROR;
@@ -421,12 +480,12 @@ static enum db_status pg_script(void *conn, const char *sql)
 	res = await(p, "script");
 	if (!res)
 		return p->failure == STORE_FAIL_TIMEOUT ? DB_ERROR : DB_GONE;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (pq.PQresultStatus(res) != PGRES_COMMAND_OK && pq.PQresultStatus(res) != PGRES_TUPLES_OK) {
 		set_err(p, "script");
 		p->failure = classify(res);
 		rc = gone(p) ? DB_GONE : DB_ERROR;
 	}
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 

@@ -26,7 +26,7 @@ for name in ("kanca", "kancactl", "cgi-bin/kanca.cgi"):
     with open(kt.binary(name), "rb") as f:
         data = f.read()
     for hook in (b"KANCA_TEST_NOW", b"KANCA_TEST_HOLD_FILE", b"KANCA_TEST_SPOOL_HOLD_FILE",
-                 b"KANCA_TEST_DRAIN_HOLD_FILE", b"KANCA_TEST_RESOLVE"):
+                 b"KANCA_TEST_DRAIN_HOLD_FILE", b"KANCA_TEST_RESOLVE", b"KANCA_TEST_DYNLIB_MISSING"):
         tap.eq(hook in data, configured, "[%s] %s %s the name %s" % (mode, name, "holds" if configured else
                                                                       "does not hold", hook.decode()))
 
