@@ -244,7 +244,7 @@ def main():
     ap.add_argument("--duration", type=int, default=8, help="seconds per measured run (default 8)")
     ap.add_argument("--procs", type=int, default=8, help="kanca responders per host (default 8, as bench/run.sh)")
     ap.add_argument("--conns", type=int, default=64, help="wrk connections per host (default 64)")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of each ingest case, alternated (default 2)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each case, alternated (default 3)")
     ap.add_argument("--rows", type=int, default=1000000, help="old processed events bulk-loaded for the purge "
                     "(default 1000000)")
     ap.add_argument("--purge-limit", type=int, default=900, help="seconds the purge may take before it is stopped")
@@ -401,13 +401,25 @@ def main():
             res["purge_running"] = purge.poll() is None
             during.append(res)
             ok = ok and res["check"]
+        # the purge goes kind by kind: the events (with their attempts), then the audit rows
+        events_done = None
+        while purge.poll() is None and time.time() - t_purge < args.purge_limit:
+            if events_done is None and old_rows(main_stack) == 0:
+                events_done = time.time() - t_purge
+            time.sleep(0.5)
         try:
-            pout, perr = purge.communicate(timeout=args.purge_limit)
+            pout, perr = purge.communicate(timeout=max(1, args.purge_limit - (time.time() - t_purge)))
         except subprocess.TimeoutExpired:
             purge.terminate()
             pout, perr = purge.communicate(timeout=30)
             perr += " (stopped after %d s)" % args.purge_limit
         purge_time = time.time() - t_purge
+        if events_done is None:
+            events_done = purge_time
+        audit_purged = 0
+        for line in pout.splitlines():
+            if line.startswith("purged ") and "audit rows" in line:
+                audit_purged = int(line.split()[1])
         after = old_rows(main_stack)
         for h in hosts:
             h.stop()
@@ -425,10 +437,13 @@ def main():
                 "" if all(r["purge_running"] for r in during) else " (the purge ended within a run)"))
         else:
             say("  the purge ended before a run under load could start")
-        say("  kancactl purge --retention: exit %s in %.1f s, %d old events left of %d: %.0f events/s over the whole "
-            "purge (their attempts with them); it said: %s%s" % (
-                purge.returncode, purge_time, after, before, (before - after) / purge_time,
-                "; ".join(pout.strip().splitlines()), (" / " + perr.strip()) if perr.strip() else ""))
+        say("  kancactl purge --retention: exit %s in %.1f s, %d old events left of %d; it said: %s%s" % (
+            purge.returncode, purge_time, after, before, "; ".join(pout.strip().splitlines()),
+            (" / " + perr.strip()) if perr.strip() else ""))
+        say("    events (with their attempts): %.1f s, %.0f events/s on average (under load for %d s of it); then "
+            "audit rows: %.1f s, %.0f rows/s (no load)" % (
+                events_done, (before - after) / events_done, D * len(during), purge_time - events_done,
+                audit_purged / max(0.001, purge_time - events_done)))
         say("  kancactl purge connections: %d" % pc)
         if purge.returncode != 0 or after != 0:
             ok = False
