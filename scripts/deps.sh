@@ -6,7 +6,7 @@ what=${1:-build}
 pkgs="build-essential autoconf automake pkg-config libfcgi-dev libssl-dev libjson-c-dev libpq-dev libcurl4-openssl-dev
       libsqlite3-dev sqlite3 lighttpd libfcgi-bin openssl python3 ca-certificates"
 case "$what" in
-test) pkgs="$pkgs postgresql postgresql-client spawn-fcgi multiwatch systemd apache2 libapache2-mod-fcgid util-linux procps
+test) pkgs="$pkgs postgresql postgresql-client pgbouncer spawn-fcgi multiwatch systemd apache2 libapache2-mod-fcgid util-linux procps
       libclang-rt-14-dev clang clang-format" ;;
 bench) pkgs="$pkgs postgresql postgresql-client postgresql-contrib wrk util-linux spawn-fcgi multiwatch apache2
       libapache2-mod-fcgid" ;;

@@ -39,7 +39,8 @@ def at(d, *rest):
 expected = [at("bindir", "kanca"), at("bindir", "kancactl"), at("cgibindir", "kanca.cgi"),
             at("kancaconfdir", "kanca.conf.example"), at("docdir", "README.md")]
 expected += [at("docdir", f) for f in ("COPYING", "NEWS", "doc/README.md", "doc/configuration.md",
-                                       "doc/providers.md", "doc/processing.md", "doc/operations.md")]
+                                       "doc/providers.md", "doc/processing.md", "doc/operations.md",
+                                       "doc/multihost.md")]
 expected += [at("pkgdatadir", f) for f in (
     "apache/README.md", "apache/kanca-fcgid.conf", "apache/kanca-proxy-fcgi.conf",
     "apache/shared-hosting/public_html/.htaccess", "apache/shared-hosting/public_html/cgi-bin/.htaccess",
