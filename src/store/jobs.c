@@ -246,14 +246,30 @@ int store_retain_batch(struct store *s, enum store_retain what, long long before
 	static const char sql_dead[] = "DELETE FROM events WHERE id IN (" DEAD_IDS ") RETURNING id";
 	static const char sql_audit[] = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 "
 					"ORDER BY id LIMIT $2) RETURNING id";
+	/* PostgreSQL: one statement, the attempts going by the foreign key's cascade, and rows that another
+	 * purger (another host's processor, a kancactl purge) has locked skipped, not waited for: two
+	 * transactions that each deleted attempts and then events, choosing their ids twice, took their
+	 * locks in different orders and deadlocked */
+	static const char pg_done[] =
+	    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status IN ('processed', "
+	    "'test') AND received_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id";
+	static const char pg_dead[] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE status = 'dead' AND "
+				      "received_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id";
+	static const char pg_audit[] =
+	    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY "
+	    "id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id";
 #undef DONE_IDS
 #undef DEAD_IDS
 	struct num n1, n2;
 	struct db_param p[2] = {PN(&n1, before), PN(&n2, limit)};
-	const char *first = what == STORE_RETAIN_DONE	? sql_done_attempts
+	int pg = s->ops->dml_cte != 0;
+	const char *first = pg				? NULL
+			    : what == STORE_RETAIN_DONE ? sql_done_attempts
 			    : what == STORE_RETAIN_DEAD ? sql_dead_attempts
 							: NULL;
-	const char *rows = what == STORE_RETAIN_DONE ? sql_done : what == STORE_RETAIN_DEAD ? sql_dead : sql_audit;
+	const char *rows = what == STORE_RETAIN_DONE   ? (pg ? pg_done : sql_done)
+			   : what == STORE_RETAIN_DEAD ? (pg ? pg_dead : sql_dead)
+						       : (pg ? pg_audit : sql_audit);
 
 	*count = 0;
 	if (store_exec(s, s->ops->begin_sql, 0, NULL, NULL) != DB_OK)

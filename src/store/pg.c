@@ -79,7 +79,7 @@ static int load_libpq(struct buf *err)
 struct pg {
 	PGconn *conn;
 	char *uri;
-	const char *prepared[STMT_CACHE]; /* sql pointers; statement name is "k<index>" */
+	const char *prepared[STMT_CACHE]; /* sql pointers; statement names by statement_name */
 	size_t nprepared;
 	int in_tx;
 	int unnamed;	 /* statements are sent unnamed (a pooler that does not keep prepared statements) */
@@ -325,6 +325,19 @@ static void track_tx(struct pg *p, const char *sql)
 /* DB_UNNAMED (run_once): the statement failed because this connection's prepared statements are not
  * the ones kanca made (SQLSTATE 42P05 duplicate or 26000 unknown prepared statement): a pooler in
  * transaction mode (PgBouncer before 1.21) hands each transaction another server connection. */
+/* A prepared statement's name: "k" and 16 hex digits of the 64-bit FNV-1a hash of its text, so that a
+ * name always means the same statement, on every connection and in every kanca process. A pooler that
+ * hands a server connection from one client to another (PgBouncer in transaction mode) then can never
+ * make kanca run another statement than the one it named. */
+static void statement_name(const char *sql, char *out, size_t outsz)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (const unsigned char *c = (const unsigned char *)sql; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	snprintf(out, outsz, "k%016llx", h);
+}
+
 static int not_kept(struct pg *p, const PGresult *res)
 {
 	const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -343,7 +356,7 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 {
 	const char *values[32];
 	int lengths[32], formats[32];
-	char name[16];
+	char name[24];
 	size_t idx;
 	PGresult *res;
 	ExecStatusType st;
@@ -367,7 +380,7 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 	for (idx = 0; idx < p->nprepared; idx++)
 		if (p->prepared[idx] == sql)
 			break;
-	snprintf(name, sizeof name, "k%zu", idx);
+	statement_name(sql, name, sizeof name);
 	if (idx == p->nprepared) {
 		if (idx >= STMT_CACHE)
 			return DB_ERROR;
