@@ -822,17 +822,19 @@ class ProcStore:
     def make_backlog(self, n, prefix):
         """n copies of kanca's own probe row (every column as stored, status 'received'), each with its own
         idempotency key prefix-00000001 ..."""
-        cols = [c for c in self.columns() if c not in ("id", "idempotency_key")]
+        cols = [c for c in self.columns() if c not in ("id", "idempotency_key", "public_id")]
         cl = ", ".join(cols)
+        # each its own public id (unique since migration 008): evt_ and 32 hex digits, as kanca's
         if self.kind == "pg":
-            self.sql("INSERT INTO events (idempotency_key, %s) SELECT '%s-' || lpad(i::text, 8, '0'), %s "
-                     "FROM bench_template, generate_series(1, %d) AS i" % (cl, prefix, cl, n))
+            self.sql("INSERT INTO events (idempotency_key, public_id, %s) SELECT '%s-' || lpad(i::text, 8, '0'), "
+                     "'evt_' || md5('%s-' || i), %s FROM bench_template, generate_series(1, %d) AS i"
+                     % (cl, prefix, prefix, cl, n))
             self.sql("VACUUM ANALYZE events")
             self.sql("CHECKPOINT")
         else:
-            self.sql("INSERT INTO events (idempotency_key, %s) WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL "
-                     "SELECT i + 1 FROM seq WHERE i < %d) SELECT printf('%s-%%08d', i), %s FROM seq, bench_template"
-                     % (cl, n, prefix, cl))
+            self.sql("INSERT INTO events (idempotency_key, public_id, %s) WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL "
+                     "SELECT i + 1 FROM seq WHERE i < %d) SELECT printf('%s-%%08d', i), "
+                     "'evt_' || lower(hex(randomblob(16))), %s FROM seq, bench_template" % (cl, n, prefix, cl))
             self.sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
