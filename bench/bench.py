@@ -581,6 +581,50 @@ class Results:
         return None
 
 
+def pgbench_setup(stack, source_id, probe_key):
+    """bench_events (LIKE events INCLUDING ALL, and the foreign key to sources) and the pgbench script: kanca's
+    event insert (src/store/intake.c EVENT_INSERT: the same columns, the same ON CONFLICT ... DO NOTHING
+    RETURNING id) with the content of the probe row PROBE_KEY (body, headers, verification, secret, status,
+    decoded), a unique idempotency key from a sequence and a public_id shaped like kanca's ("evt_", 12 hex
+    digits of the wall clock in ms, 20 hex digits: here a second sequence, so it is unique without luck and
+    grows at the index's right edge as kanca's does). Returns the script's path."""
+    row = json.loads(stack.psql(
+        "SELECT json_build_object('body', encode(body, 'hex'), 'verification', verification, 'secret_id', secret_id, "
+        "'headers', headers, 'status', status, 'decoded', decoded, 'public_id', public_id) FROM events "
+        "WHERE idempotency_key = '%s'" % probe_key))
+    stack.psql("CREATE TABLE bench_events (LIKE events INCLUDING ALL, FOREIGN KEY (source_id) REFERENCES sources(id)); "
+               "CREATE SEQUENCE bench_seq; CREATE SEQUENCE bench_pub_seq")
+
+    def q(v):
+        # E'' literals with the colons escaped: pgbench would take ":name" inside a literal for a variable
+        if v is None:
+            return "NULL"
+        return "E'" + str(v).replace("\\", "\\\\").replace("'", "''").replace(":", "\\x3a") + "'"
+
+    script = os.path.join(stack.tmp, "insert.sql")
+    with open(script, "w") as f:
+        f.write("INSERT INTO bench_events (source_id, idempotency_key, event_type, body, headers, received_at, "
+                "verification, secret_id, status, decoded, public_id) VALUES (%d, 'pgb-' || nextval('bench_seq'), "
+                "'stock.updated', decode('%s', 'hex'), %s, extract(epoch from now())::bigint, %s, %s, %s, %s, "
+                "'evt_' || lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0') || "
+                "lpad(to_hex(nextval('bench_pub_seq')), 20, '0')) "
+                "ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING id;\n"
+                % (source_id, row["body"], q(row["headers"]), q(row["verification"]),
+                   "NULL" if row["secret_id"] is None else int(row["secret_id"]), q(row["status"]), q(row["decoded"])))
+    return script
+
+
+def pgbench_check_row(stack, probe_key, script):
+    """the first pgbench row carries the probe row's content (a BenchError otherwise)"""
+    same = stack.psql("SELECT count(*) FROM (SELECT * FROM bench_events ORDER BY id LIMIT 1) b JOIN events e ON "
+                      "e.idempotency_key = '%s' AND e.headers = b.headers AND e.body = b.body AND "
+                      "e.verification = b.verification AND e.status = b.status AND "
+                      "e.decoded IS NOT DISTINCT FROM b.decoded AND e.secret_id IS NOT DISTINCT FROM b.secret_id AND "
+                      "length(e.public_id) = length(b.public_id)" % probe_key)
+    if same != "1":
+        raise BenchError("the pgbench row differs from kanca's probe row, or pgbench inserted none (script %s)" % script)
+
+
 def pgbench_run(stack, conns, duration, script, tag):
     logprefix = os.path.join(stack.tmp, "pgblog-%s" % tag)
     before = int(stack.psql("SELECT count(*) FROM bench_events"))
@@ -1218,21 +1262,7 @@ def main():
         # ---- kanca + PostgreSQL stack up; the probe row gives the pgbench row its exact content
         stack.start_lighttpd("pg", pgconf, args.procs)
         probe(stack, "probe-pg")
-        row = stack.psql("SELECT encode(body, 'hex') || '|' || verification || '|' || coalesce(secret_id, 0) || '|' || "
-                         "headers FROM events WHERE idempotency_key = 'probe-pg-00000000'")
-        body_hex, verification, secret_id, headers = row.split("|", 3)
-        stack.psql("CREATE TABLE bench_events (LIKE events INCLUDING ALL, FOREIGN KEY (source_id) REFERENCES sources(id)); "
-                   "CREATE SEQUENCE bench_seq")
-        # E'' literals with the colons escaped: pgbench would take ":name" inside a literal for a variable
-        q = lambda s: "E'" + s.replace("\\", "\\\\").replace("'", "''").replace(":", "\\x3a") + "'"
-        script = os.path.join(stack.tmp, "insert.sql")
-        with open(script, "w") as f:
-            # kanca's event insert (store.c EVENT_INSERT) with the probe row's content and a unique key
-            f.write("INSERT INTO bench_events (source_id, idempotency_key, event_type, body, headers, received_at, "
-                    "verification, secret_id) VALUES (%d, 'pgb-' || nextval('bench_seq'), 'stock.updated', "
-                    "decode('%s', 'hex'), %s, extract(epoch from now())::bigint, %s, %s) "
-                    "ON CONFLICT (source_id, idempotency_key) DO NOTHING RETURNING id;\n"
-                    % (source_id, body_hex, q(headers), q(verification), secret_id))
+        script = pgbench_setup(stack, source_id, "probe-pg-00000000")
 
         # ---- ceiling 1: pgbench
         for c in conns_list:
@@ -1242,11 +1272,7 @@ def main():
                         check=p["rows"] == p["n"] and p["failed"] == 0, rows=p["rows"], c2xx=p["n"], other=p["failed"],
                         cpu=p["cpu"], statuses={}, exhausted=0, rss=None, extra=None)
             note("pgbench c%d: %.0f tps p50 %.2f p99 %.2f rows %d/%d" % (c, p["rps"], p["p50"], p["p99"], p["rows"], p["n"]))
-        same = stack.psql("SELECT count(*) FROM (SELECT * FROM bench_events ORDER BY id LIMIT 1) b JOIN events e ON "
-                          "e.idempotency_key = 'probe-pg-00000000' AND e.headers = b.headers AND e.body = b.body AND "
-                          "e.verification = b.verification")
-        if same != "1":
-            raise BenchError("the pgbench row differs from kanca's probe row (script %s)" % script)
+        pgbench_check_row(stack, "probe-pg-00000000", script)
         ceiling = max(results.get("pgbench insert", c)["rps"] for c in conns_list)
         nreq = int(min(3000000, max(30000, 1.4 * ceiling * D + 5000)))
 
