@@ -221,6 +221,14 @@ def system_busy_ticks():
     return v[0] + v[1] + v[2] + v[5] + v[6]
 
 
+def system_irq_ticks():
+    """irq + softirq of all CPUs: part of system_busy_ticks, charged to no process (loopback TCP and unix
+    socket traffic is largely softirq work), so it lands in "other" """
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]] + [0] * 8
+    return v[5] + v[6]
+
+
 class RssSampler(threading.Thread):
     """Samples VmHWM/VmRSS of every kanca process lighttpd runs, every 0.2 s."""
 
@@ -532,6 +540,7 @@ class Cpu(threading.Thread):
         self.sample(initial=True)
         self.c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.sys0 = system_busy_ticks()
+        self.irq0 = system_irq_ticks()
         self.w0 = time.time()
         super().start()
 
@@ -549,6 +558,7 @@ class Cpu(threading.Thread):
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         res["client"] = (c1.ru_utime + c1.ru_stime) - (self.c0.ru_utime + self.c0.ru_stime)
         res["machine"] = (system_busy_ticks() - self.sys0) / TICK
+        res["irq"] = (system_irq_ticks() - self.irq0) / TICK
         res["wall"] = time.time() - self.w0
         res["other"] = max(0.0, res["machine"] - res["client"] - sum(res[k] for k in self.first))
         return res
