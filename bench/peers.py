@@ -226,11 +226,11 @@ class KancaSide:
 
 
 def check_answer(base, stack, label):
-    """one signed request, answered 200 "Event received"; and a wrong signature answered 401 (peers)"""
+    """one signed request, answered 200 "Event received"; a wrong signature and 64 non-ASCII bytes 401"""
     import http.client
     body = B.stock_body("probe-%s" % label.replace("+", ""), 0).encode()
     port = int(base.rsplit(":", 1)[1])
-    for sig, want in (("0" * 64, 401), (B.sign(stack.secret, body), 200)):
+    for sig, want in (("0" * 64, 401), ("\u00e9" * 64, 401), (B.sign(stack.secret, body), 200)):
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         c.request("POST", B.ROUTE, body, {"Content-Type": "application/json", "X-Signature": sig})
         r = c.getresponse()
@@ -318,7 +318,8 @@ def report(summary, sides, mem, args, conns_list, elapsed):
                                                              100.0 * cpu["machine"] / cpu["wall"] / os.cpu_count()))
     say("")
     say("Memory of each server's processes after all runs, MiB (peak = VmHWM per process; pss = proportional set")
-    say("size, shared library pages divided among the processes that map them; anon = RssAnon):")
+    say("size, shared pages divided among the processes that map them; anon = RssAnon, which counts the pages a")
+    say("forked child still shares copy-on-write with its parent in each of them, so it can exceed pss):")
     say("%-18s %-34s %8s %8s  %s" % ("", "processes", "pss sum", "anon sum", "peak RSS per process"))
     for side in sides:
         procs = mem[side.name]

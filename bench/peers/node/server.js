@@ -61,9 +61,10 @@ if (cluster.isPrimary) {
 	app.post('/api/suppliers/:account/webhook', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
 		const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 		const given = req.get('x-signature') || '';
-		const want = crypto.createHmac('sha256', secret).update(raw).digest('hex');
-		// timingSafeEqual needs equal lengths; the length of a hex digest is no secret
-		if (given.length !== want.length || !crypto.timingSafeEqual(Buffer.from(given), Buffer.from(want)))
+		const want = Buffer.from(crypto.createHmac('sha256', secret).update(raw).digest('hex'), 'utf8');
+		const got = Buffer.from(given, 'utf8');
+		// timingSafeEqual needs equal lengths (in bytes); the length of a hex digest is no secret
+		if (got.length !== want.length || !crypto.timingSafeEqual(got, want))
 			return res.status(401).json({ success: false, message: 'Invalid signature' });
 		let ev;
 		try {
