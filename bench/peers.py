@@ -344,6 +344,11 @@ def report(summary, sides, mem, args, conns_list, elapsed):
         bp = summary[(best, c)]["rps"]
         say("TARGET 1 (issue 12) kanca+PostgreSQL >= 2 x the best peer at %d connections: %s (%.0f vs 2 x %.0f = %.0f)"
             % (c, "MET" if bp and kan >= 2 * bp else "NOT MET", kan, bp, 2 * bp))
+    loads = [max(0.0, r["cpu"].get("other", 0) - r["cpu"].get("irq", 0)) / r["cpu"]["wall"]
+             for s in summary.values() for r in s["runs"]]
+    say("other load on the machine during the runs (CPUs busy outside the benchmark's processes): median %.2f, "
+        "largest %.2f%s" % (median(loads), max(loads), "  !! another load was running: the figures are depressed "
+                            "and uneven; re-run on a quiet machine" if max(loads) > 0.15 else ""))
     ok = all(s["check"] and not s["other"] for s in summary.values())
     say("ROW CHECK (every 2xx exactly one stored row, no other answer, every run): %s" % ("PASS" if ok else "FAIL"))
     say("total time %.0f s" % elapsed)
