@@ -151,9 +151,11 @@ def rss_by_mapping(pid):
     return sorted(tot.items(), key=lambda kv: -kv[1])
 
 
-def memory_detail(stack):
-    """per kanca process: VmHWM, VmRSS, RssAnon, RssFile, Pss, private; and where the largest one's pages are"""
-    pids = stack.kanca_pids()
+def memory_detail(stack, pids=None):
+    """per kanca process (or per process of PIDS): VmHWM, VmRSS, RssAnon, RssFile, Pss, private; and where the
+    largest one's pages are"""
+    if pids is None:
+        pids = stack.kanca_pids()
     procs = []
     for pid in pids:
         st = proc_status(pid) or {}
@@ -219,6 +221,14 @@ def system_busy_ticks():
     return v[0] + v[1] + v[2] + v[5] + v[6]
 
 
+def system_irq_ticks():
+    """irq + softirq of all CPUs: part of system_busy_ticks, charged to no process (loopback TCP and unix
+    socket traffic is largely softirq work), so it lands in "other" """
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]] + [0] * 8
+    return v[5] + v[6]
+
+
 class RssSampler(threading.Thread):
     """Samples VmHWM/VmRSS of every kanca process lighttpd runs, every 0.2 s."""
 
@@ -254,6 +264,47 @@ class RssSampler(threading.Thread):
 
 
 # ---------------------------------------------------------------- the stack
+
+def spawn_lighttpd(stack, name, fastcgi_server, ready=None, what=""):
+    """lighttpd -D on an ephemeral 127.0.0.1 port with a small static file and FASTCGI_SERVER (the
+    fastcgi.server block); returns (Popen, port, errlog) once the port answers and ready(Popen) is true"""
+    www = os.path.join(stack.tmp, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "static.json"), "w") as f:
+        f.write('{"success":true,"message":"Event received","event":"stock.updated"}')
+    port = free_port()
+    conf = os.path.join(stack.tmp, "lighttpd-%s.conf" % name)
+    errlog = os.path.join(stack.tmp, "lighttpd-%s.log" % name)
+    with open(conf, "w") as f:
+        f.write('''server.modules += ("mod_fastcgi")
+server.document-root = "%(www)s"
+server.bind = "127.0.0.1"
+server.port = %(port)d
+server.errorlog = "%(errlog)s"
+server.max-connections = 1024
+server.max-keep-alive-requests = 1000000
+server.max-keep-alive-idle = 60
+mimetype.assign = (".json" => "application/json")
+''' % dict(www=www, port=port, errlog=errlog) + fastcgi_server)
+    stack.run([stack.lighttpd, "-tt", "-f", conf])
+    light = subprocess.Popen([stack.lighttpd, "-D", "-f", conf], stdout=subprocess.DEVNULL,
+                             stderr=open(errlog + ".stderr", "w"))
+    stack.procs.append(light)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if light.poll() is not None:
+            raise BenchError("lighttpd exited: %s" % (open(errlog).read()[-2000:] if os.path.exists(errlog) else "?"))
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            if ready is None or ready(light):
+                return light, port, errlog
+        except OSError:
+            pass
+        time.sleep(0.05)
+    light.kill()
+    light.wait(5)
+    raise BenchError("lighttpd did not start on port %d %s" % (port, what))
+
 
 class Stack:
     def __init__(self, args):
@@ -355,24 +406,7 @@ class Stack:
     # -- lighttpd
 
     def start_lighttpd(self, name, kconf, procs):
-        www = os.path.join(self.tmp, "www")
-        os.makedirs(www, exist_ok=True)
-        with open(os.path.join(www, "static.json"), "w") as f:
-            f.write('{"success":true,"message":"Event received","event":"stock.updated"}')
-        port = free_port()
-        conf = os.path.join(self.tmp, "lighttpd-%s.conf" % name)
-        errlog = os.path.join(self.tmp, "lighttpd-%s.log" % name)
-        with open(conf, "w") as f:
-            f.write('''server.modules += ("mod_fastcgi")
-server.document-root = "%(www)s"
-server.bind = "127.0.0.1"
-server.port = %(port)d
-server.errorlog = "%(errlog)s"
-server.max-connections = 1024
-server.max-keep-alive-requests = 1000000
-server.max-keep-alive-idle = 60
-mimetype.assign = (".json" => "application/json")
-fastcgi.server = (
+        fcgi = '''fastcgi.server = (
   "/api/" => ((
     "socket" => "%(tmp)s/kanca-%(name)s.sock",
     "bin-path" => "%(kanca)s",
@@ -382,25 +416,10 @@ fastcgi.server = (
     "check-local" => "disable"
   ))
 )
-''' % dict(www=www, port=port, errlog=errlog, tmp=self.tmp, name=name, kanca=self.kanca, procs=procs, kconf=kconf))
-        self.run([self.lighttpd, "-tt", "-f", conf])
-        self.light = subprocess.Popen([self.lighttpd, "-D", "-f", conf], stdout=subprocess.DEVNULL,
-                                      stderr=open(errlog + ".stderr", "w"))
-        self.procs.append(self.light)
-        self.light_port = port
-        self.light_errlog = errlog
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            if self.light.poll() is not None:
-                raise BenchError("lighttpd exited: %s" % open(errlog).read()[-2000:] if os.path.exists(errlog) else "?")
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                if len(self.kanca_pids()) >= procs:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise BenchError("lighttpd did not start on port %d with %d kanca processes" % (port, procs))
+''' % dict(tmp=self.tmp, name=name, kanca=self.kanca, procs=procs, kconf=kconf)
+        self.light, self.light_port, self.light_errlog = spawn_lighttpd(
+            self, name, fcgi, lambda light: len(children_of(light.pid, self.kanca)) >= procs,
+            "with %d kanca processes" % procs)
 
     def stop_lighttpd(self):
         if self.light and self.light.poll() is None:
@@ -472,10 +491,11 @@ def percentile(sorted_vals, q):
     return sorted_vals[k]
 
 
-def run_wrk(stack, script, path, conns, duration, extra_args=()):
+def run_wrk(stack, script, path, conns, duration, extra_args=(), base=None):
+    """wrk against lighttpd's PATH, or BASE + PATH (BASE like http://127.0.0.1:PORT)"""
     threads = min(stack.args.wrk_threads, conns)
     argv = [stack.wrk, "-t", str(threads), "-c", str(conns), "-d", "%ds" % duration, "--timeout", "10s",
-            "-s", script, stack.url(path)]
+            "-s", script, base + path if base else stack.url(path)]
     if extra_args:
         argv += ["--"] + list(extra_args) + [str(threads)]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
@@ -489,11 +509,14 @@ class Cpu(threading.Thread):
     """CPU time of lighttpd, the kanca processes, the postmaster and its backends, the client (wrk or
     pgbench, from the reaped children's rusage) and the whole machine, between start() and stop().
     Processes are re-discovered every 0.2 s, so backends that come and go (pgbench's) are counted up
-    to their last sample; "other" is what the machine spent outside these (other load on the host)."""
+    to their last sample; "other" is what the machine spent outside these (other load on the host).
+    GROUPS, if given, is a function returning {group name: [pids]} to use instead (bench/peers.py)."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, groups=None):
         super().__init__(daemon=True)
         self.stack = stack
+        if groups:
+            self.groups = groups
         self.stop_ev = threading.Event()
         self.first = {}  # group -> pid -> ticks when first seen (0 if born during the run)
         self.last = {}
@@ -517,6 +540,7 @@ class Cpu(threading.Thread):
         self.sample(initial=True)
         self.c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.sys0 = system_busy_ticks()
+        self.irq0 = system_irq_ticks()
         self.w0 = time.time()
         super().start()
 
@@ -534,8 +558,9 @@ class Cpu(threading.Thread):
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         res["client"] = (c1.ru_utime + c1.ru_stime) - (self.c0.ru_utime + self.c0.ru_stime)
         res["machine"] = (system_busy_ticks() - self.sys0) / TICK
+        res["irq"] = (system_irq_ticks() - self.irq0) / TICK
         res["wall"] = time.time() - self.w0
-        res["other"] = max(0.0, res["machine"] - res["client"] - sum(res.get(k, 0) for k in ("lighttpd", "kanca", "postgres")))
+        res["other"] = max(0.0, res["machine"] - res["client"] - sum(res[k] for k in self.first))
         return res
 
 
@@ -701,7 +726,10 @@ def stop_perf(stack, perf, tag):
                             "--percent-limit", "0.3"], stdout=f, stderr=subprocess.DEVNULL, timeout=300)
 
 
-def kanca_run(stack, sampler, results, what, store, conns, duration, n, kind, count_fn, tag, extra_check=None):
+def kanca_run(stack, sampler, results, what, store, conns, duration, n, kind, count_fn, tag, extra_check=None,
+              base=None, cpu_groups=None):
+    """one wrk run of N unique signed requests (a fresh request file) against lighttpd (or BASE: another server
+    with the same route, bench/peers.py), and the row check: 2xx <= rows <= 2xx + conns"""
     prefix = "%s-%s" % (tag, secrets.token_hex(4))
     reqfile = os.path.join(stack.tmp, "req-%s.txt" % tag)
     t0 = time.time()
@@ -709,10 +737,10 @@ def kanca_run(stack, sampler, results, what, store, conns, duration, n, kind, co
     note("%s: %d signed requests written in %.1f s" % (tag, n, time.time() - t0))
     if store == "pg":
         stack.psql("CHECKPOINT")
-    perf = start_perf(stack, tag)
-    cpu = Cpu(stack)
+    perf = start_perf(stack, tag) if base is None else None
+    cpu = Cpu(stack, cpu_groups)
     cpu.start()
-    w = run_wrk(stack, os.path.join(HERE, "signed.lua"), ROUTE, conns, duration, [reqfile])
+    w = run_wrk(stack, os.path.join(HERE, "signed.lua"), ROUTE, conns, duration, [reqfile], base=base)
     c = cpu.stop()
     stop_perf(stack, perf, tag)
     os.unlink(reqfile)

@@ -9,7 +9,9 @@ case "$what" in
 test) pkgs="$pkgs postgresql postgresql-client pgbouncer spawn-fcgi multiwatch systemd apache2 libapache2-mod-fcgid util-linux procps
       libclang-rt-14-dev clang clang-format" ;;
 bench) pkgs="$pkgs postgresql postgresql-client postgresql-contrib wrk util-linux spawn-fcgi multiwatch apache2
-      libapache2-mod-fcgid" ;;
+      libapache2-mod-fcgid nodejs php8.2-fpm php8.2-pgsql"
+	# the node peer's npm ci (bench/peers.sh); npm may come from elsewhere than Debian's package
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
 esac
 missing=""
 for p in $pkgs; do
