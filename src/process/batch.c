@@ -147,18 +147,29 @@ static size_t pick_round(struct batch *b, size_t r)
 
 static int begin_attempts(struct batch *b)
 {
-	long long now = clock_now();
+	struct store_attempt_row rows[BATCH_MAX];
+	size_t n = 0;
 
 	for (size_t i = 0; i < b->n; i++)
-		if (b->in_round[i] && store_attempt_begin(b->s, b->it[i].job->event_id, b->act[i].id, b->act[i].kind,
-							  now, &b->attempt[i]) < 0)
-			return -1;
+		if (b->in_round[i]) {
+			memset(&rows[n], 0, sizeof rows[n]);
+			rows[n].event_id = b->it[i].job->event_id;
+			rows[n].action_id = b->act[i].id;
+			rows[n++].kind = b->act[i].kind;
+		}
+	if (store_attempts_begin(b->s, rows, n, clock_now()) < 0)
+		return -1;
+	for (size_t i = 0, k = 0; i < b->n; i++)
+		if (b->in_round[i])
+			b->attempt[i] = rows[k++].attempt_id;
 	return 0;
 }
 
 static int end_attempts(struct batch *b)
 {
+	struct store_attempt_row rows[BATCH_MAX];
 	long long now = clock_now();
+	size_t n = 0;
 
 	for (size_t i = 0; i < b->n; i++) {
 		const struct process_action *a = &b->act[i];
@@ -169,9 +180,12 @@ static int end_attempts(struct batch *b)
 				return -1;
 			continue;
 		}
-		if (store_attempt_end(b->s, b->attempt[i], now, process_action_outcome(a),
-				      a->fo.http_status ? a->fo.http_status : -1, a->exit_code, a->fo.error) < 0)
-			return -1;
+		memset(&rows[n], 0, sizeof rows[n]);
+		rows[n].attempt_id = b->attempt[i];
+		rows[n].outcome = process_action_outcome(a);
+		rows[n].http_status = a->fo.http_status ? a->fo.http_status : -1;
+		rows[n].exit_code = a->exit_code;
+		rows[n++].error = a->fo.error;
 		/* 410: this destination wants no more; the others go on */
 		if (a->fo.result == FORWARD_GONE &&
 		    (store_action_disable(b->s, a->id) < 0 ||
@@ -179,7 +193,7 @@ static int end_attempts(struct batch *b)
 				 b->it[i].job->event_id, 410, "destination answered 410 Gone", NULL) < 0))
 			return -1;
 	}
-	return 0;
+	return store_attempts_end(b->s, rows, n, now);
 }
 
 /* The round's forwards side by side, then its other actions here, one after the other. */

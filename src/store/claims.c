@@ -175,3 +175,127 @@ int store_finish_processed(struct store *s, const long long *ids, size_t n, long
 	free(list);
 	return rc;
 }
+
+/* The rows of a round as one JSON array of objects, which both stores take apart in SQL (SQLite's
+ * json_each, PostgreSQL's json_to_recordset). NULL when memory ran out. */
+static char *begin_rows(const struct store_attempt_row *r, size_t n)
+{
+	struct buf b;
+	char *out = NULL;
+	int rc;
+
+	buf_init(&b, 64 + n * 64);
+	rc = buf_append_str(&b, "[");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = buf_printf(&b, "%s{\"e\":%lld,\"a\":%lld,\"k\":", i ? "," : "", r[i].event_id, r[i].action_id);
+		if (rc == 0)
+			rc = buf_append_json_string(&b, r[i].kind, strlen(r[i].kind));
+		if (rc == 0)
+			rc = buf_append_str(&b, "}");
+	}
+	if (rc == 0 && buf_append_str(&b, "]") == 0)
+		out = strdup(buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
+int store_attempts_begin(struct store *s, struct store_attempt_row *rows, size_t n, long long started)
+{
+	static const char lite[] =
+	    "INSERT INTO attempts (event_id, action_id, action, started_at) SELECT "
+	    "json_extract(value, '$.e'), json_extract(value, '$.a'), json_extract(value, '$.k'), $2 "
+	    "FROM json_each($1) RETURNING id, event_id";
+	static const char pg[] = "INSERT INTO attempts (event_id, action_id, action, started_at) SELECT e, a, k, $2 "
+				 "FROM json_to_recordset(CAST($1 AS json)) AS x(e bigint, a bigint, k text) "
+				 "RETURNING id, event_id";
+	struct db_rows out;
+	struct num n2;
+	char *list;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	if (!(list = begin_rows(rows, n)))
+		return -1;
+	{
+		struct db_param p[2] = {P(list), PN(&n2, started)};
+		if (store_exec(s, s->ops->dml_cte ? pg : lite, 2, p, &out) == DB_OK) {
+			/* the order of RETURNING is the store's: each row is found again by its event (one attempt
+			 * per event in a round) */
+			size_t found = 0;
+			for (size_t r = 0; r < out.nrows; r++) {
+				long long id = store_cell_ll(&out, r, 0), ev = store_cell_ll(&out, r, 1);
+				for (size_t i = 0; i < n; i++)
+					if (rows[i].event_id == ev && !rows[i].attempt_id) {
+						rows[i].attempt_id = id;
+						found++;
+						break;
+					}
+			}
+			rc = found == n ? 0 : -1;
+			db_rows_free(&out);
+		}
+	}
+	free(list);
+	return rc;
+}
+
+static char *end_rows(const struct store_attempt_row *r, size_t n)
+{
+	struct buf b;
+	char *out = NULL;
+	int rc;
+
+	buf_init(&b, 64 + n * 128);
+	rc = buf_append_str(&b, "[");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = buf_printf(&b, "%s{\"i\":%lld,\"o\":", i ? "," : "", r[i].attempt_id);
+		if (rc == 0)
+			rc = buf_append_json_string(&b, r[i].outcome, strlen(r[i].outcome));
+		if (rc == 0)
+			rc = r[i].http_status >= 0 ? buf_printf(&b, ",\"h\":%d", r[i].http_status)
+						   : buf_append_str(&b, ",\"h\":null");
+		if (rc == 0)
+			rc = r[i].exit_code >= 0 ? buf_printf(&b, ",\"x\":%d", r[i].exit_code)
+						 : buf_append_str(&b, ",\"x\":null");
+		if (rc == 0)
+			rc = buf_append_str(&b, ",\"r\":");
+		if (rc == 0)
+			rc = r[i].error && *r[i].error ? buf_append_json_string(&b, r[i].error, strlen(r[i].error))
+						       : buf_append_str(&b, "null");
+		if (rc == 0)
+			rc = buf_append_str(&b, "}");
+	}
+	if (rc == 0 && buf_append_str(&b, "]") == 0)
+		out = strdup(buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
+int store_attempts_end(struct store *s, const struct store_attempt_row *rows, size_t n, long long ended)
+{
+	static const char lite[] =
+	    "UPDATE attempts SET ended_at = $2, outcome = j.o, http_status = j.h, exit_code = j.x, error = j.r FROM "
+	    "(SELECT json_extract(value, '$.i') AS i, json_extract(value, '$.o') AS o, json_extract(value, '$.h') AS "
+	    "h, "
+	    "json_extract(value, '$.x') AS x, json_extract(value, '$.r') AS r FROM json_each($1)) AS j "
+	    "WHERE attempts.id = j.i";
+	static const char pg[] =
+	    "UPDATE attempts SET ended_at = $2, outcome = x.o, http_status = x.h, exit_code = x.x, "
+	    "error = x.r FROM json_to_recordset(CAST($1 AS json)) AS x(i bigint, o text, h int, x "
+	    "int, r text) WHERE attempts.id = x.i";
+	struct num n2;
+	char *list;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (!(list = end_rows(rows, n)))
+		return -1;
+	{
+		struct db_param p[2] = {P(list), PN(&n2, ended)};
+		rc = store_exec(s, s->ops->dml_cte ? pg : lite, 2, p, NULL) == DB_OK ? 0 : -1;
+	}
+	free(list);
+	return rc;
+}

@@ -200,6 +200,21 @@ int store_attempt_end(struct store *s, long long attempt_id, long long ended, co
 		      int exit_code, const char *error) KANCA_MUST_CHECK;
 /* Closes the event's attempts that never ended (their processor died; the lease expired) as
  * "interrupted" at now. 0 or -1. */
+/* One attempt of a round of a batch (process/batch.c): its event and action, and, once it ended, how. */
+struct store_attempt_row {
+	long long event_id, action_id;
+	const char *kind;
+	long long attempt_id; /* set by store_attempts_begin (0 before) */
+	const char *outcome;  /* for store_attempts_end: ok, retry, failed, gone */
+	int http_status;      /* -1: none */
+	int exit_code;	      /* -1: none */
+	const char *error;    /* NULL or "": none */
+};
+/* Begins rows[0..n) (at most one per event) in one statement and sets their attempt_id. 0 or -1. */
+int store_attempts_begin(struct store *s, struct store_attempt_row *rows, size_t n, long long started) KANCA_MUST_CHECK;
+/* Ends rows[0..n) with their outcomes in one statement. 0 or -1. */
+int store_attempts_end(struct store *s, const struct store_attempt_row *rows, size_t n,
+		       long long ended) KANCA_MUST_CHECK;
 /* Removes an attempt row that was begun but not made (the action was not started). 0 or -1. */
 int store_attempt_drop(struct store *s, long long attempt_id) KANCA_MUST_CHECK;
 /* Ends a claim as if it had not been made: the event is due again at once and the claim's attempt is
