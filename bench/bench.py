@@ -947,6 +947,7 @@ def drain_run(stack, ps, sink, source_id, store, n, workers, limit, prefix):
                              text=True)
         procs.append(p)
         stack.procs.append(p)
+    peak = {}
     rusage = {}
     ends = {}
     timed_out = False
@@ -960,6 +961,7 @@ def drain_run(stack, ps, sink, source_id, store, n, workers, limit, prefix):
                 p.returncode = os.waitstatus_to_exitcode(status)
                 ends[p.pid] = time.time()
                 rusage[p.pid] = ru.ru_utime + ru.ru_stime
+                peak[p.pid] = ru.ru_maxrss / 1024.0  # MiB: the worker's peak resident set over the drain
         if len(ends) == workers:
             break
         now = time.time()
@@ -1000,7 +1002,7 @@ def drain_run(stack, ps, sink, source_id, store, n, workers, limit, prefix):
     wcpu = sum(rusage.values())
     r = dict(what="backlog drain", store=ps.label, workers=workers, n=n, done=done, seconds=wall,
              eps=done / wall if wall else 0, check=ok, timed_out=timed_out, statuses=st, posts=posts, distinct=distinct,
-             sink_conns=sconns, exits=exits,
+             sink_conns=sconns, exits=exits, worker_peak=max(peak.values()) if peak else 0.0,
              claimed=claimed, worker_cpu=wcpu, pg_cpu=c.get("postgres", 0), sink_cpu=sink_cpu, machine=c["machine"],
              wall=c["wall"], other=max(0.0, c["other"] - sink_cpu))
     note("drain %s x%d: %d/%d processed in %.1f s, %.0f events/s; sink %d POSTs, %d distinct webhook-ids: %s"
@@ -1147,8 +1149,10 @@ def report_processing(rows, args):
         say("-" * len(hdr))
         for r in drains:
             n = r["done"] or 1
-            chk = "%s (processed %d/%d, sink POSTs %d, distinct webhook-ids %d, connections %d%s%s)" % (
+            chk = "%s (processed %d/%d, sink POSTs %d, distinct webhook-ids %d, connections %d, worker peak RSS " \
+                "%.1f MiB%s%s)" % (
                 "PASS" if r["check"] else "FAIL", r["done"], r["n"], r["posts"], r["distinct"], r["sink_conns"],
+                r.get("worker_peak", 0.0),
                 ", NOT DRAINED within --drain-limit %d s" % args.drain_limit if r["timed_out"] else "",
                 "" if set(r["statuses"]) <= {"processed"} else ", statuses %s" % json.dumps(r["statuses"]))
             if not r["check"]:
