@@ -59,6 +59,7 @@ long process_run(struct store *s, const struct process_opts *o)
 		struct store_job jobs[BATCH_MAX];
 		int ends[BATCH_MAX];
 		size_t max = BATCH_MAX, n;
+		long finished;
 
 		if (o->max_events && (size_t)(o->max_events - done) < max)
 			max = (size_t)(o->max_events - done);
@@ -66,7 +67,7 @@ long process_run(struct store *s, const struct process_opts *o)
 			(void)drain_spool(s, o, &next_look);
 			since_spool = 0;
 		}
-		if (store_claim_batch(s, clock_now(), o->lease, 0, jobs, max, &n) < 0) {
+		if (store_claim_batch(s, clock_now(), o->lease, 0, jobs, max, &n, &finished) < 0) {
 			if (o->drain)
 				return -1;
 			if (log_every(&run_log, (int)store_failure(s) + 1))
@@ -74,6 +75,18 @@ long process_run(struct store *s, const struct process_opts *o)
 					  store_failure_name(store_failure(s)), store_error(s));
 			process_nap(0.5);
 			continue;
+		}
+		if (finished > 0) {
+			/* events with nothing to run, processed in the claim's transaction */
+			if (o->counts)
+				o->counts->processed += finished;
+			done += finished;
+			since_spool += finished;
+		}
+		if (n == 0 && finished > 0) {
+			if (o->max_events && done >= o->max_events)
+				break;
+			continue; /* more may be due: claim again */
 		}
 		if (n == 0) {
 			if (drain_spool(s, o, &next_look) > 0)

@@ -1,5 +1,7 @@
-/* claims.c: taking due events for processing: a batch of claims in one statement, and the end of a
- * batch's processed claims in one statement each for the events and their audit rows. */
+/* claims.c: taking due events for processing: a batch of claims in one statement (and the events that
+ * have nothing to run finished in the same transaction), a round's attempt rows in one statement each
+ * way, and the end of a batch's processed claims in one statement each for the events and their audit
+ * rows. */
 #include "first.h"
 #include "store/store_int.h"
 #include "buf.h"
@@ -70,8 +72,42 @@ static int lite_anything_due(struct store *s, const struct db_param *p)
 	return rc;
 }
 
+/* Fresh events of sources with no enabled action: nothing to run, so they are set processed (with
+ * their audit rows) in the claim's transaction, one row version each instead of a claim and an end.
+ * The first conjunct is events_due's predicate, as in CLAIM_WHERE. $1 now, $2 only_id, $3 max. */
+#define ACTIONLESS_WHERE                                                                                               \
+	"status IN ('received', 'retry', 'processing') AND status = 'received' AND "                                   \
+	"coalesce(next_attempt_at, 0) <= CAST($1 AS BIGINT) AND (CAST($2 AS BIGINT) = 0 OR id = $2) AND NOT EXISTS "   \
+	"(SELECT 1 FROM actions WHERE actions.source_id = events.source_id AND actions.enabled <> 0) "                 \
+	"ORDER BY id LIMIT CAST($3 AS BIGINT)"
+#define ACTIONLESS_SET                                                                                                 \
+	"UPDATE events SET status = 'processed', next_attempt_at = NULL, lease_until = NULL, processed_at = $1, "      \
+	"attempts = attempts + 1 WHERE id IN "
+
+static int finish_actionless(struct store *s, int lite, long long now, long long only_id, size_t max, long *done)
+{
+	static const char pg[] = "WITH done AS (" ACTIONLESS_SET "(SELECT id FROM events WHERE " ACTIONLESS_WHERE
+				 " FOR UPDATE SKIP LOCKED) RETURNING id, source_id) INSERT INTO audit_log (at, action, "
+				 "source_id, event_id) SELECT $1, 'processed', source_id, id FROM done ORDER BY id "
+				 "RETURNING event_id";
+	/* SQLite: the same rows twice in one write transaction (nothing else writes in between) */
+	static const char lite_audit[] =
+	    "INSERT INTO audit_log (at, action, source_id, event_id) SELECT $1, "
+	    "'processed', source_id, id FROM events INDEXED BY events_due WHERE " ACTIONLESS_WHERE;
+	static const char lite_set[] =
+	    ACTIONLESS_SET "(SELECT id FROM events INDEXED BY events_due WHERE " ACTIONLESS_WHERE ") RETURNING id";
+	struct num n1, n2, n3;
+	struct db_param p[3] = {PN(&n1, now), PN(&n2, only_id), PN(&n3, (long long)max)};
+
+	if (!lite)
+		return store_count_rows(s, pg, 3, p, done);
+	if (store_exec(s, lite_audit, 3, p, NULL) != DB_OK)
+		return -1;
+	return store_count_rows(s, lite_set, 3, p, done);
+}
+
 int store_claim_batch(struct store *s, long long now, long lease, long long only_id, struct store_job *jobs, size_t max,
-		      size_t *n)
+		      size_t *n, long *finished)
 {
 	/* SQLite: the statement runs in a write transaction begun through the writer queue, as the
 	 * responders' are; its planner would rather read every unfinished row through events_status and
@@ -93,18 +129,26 @@ int store_claim_batch(struct store *s, long long now, long lease, long long only
 	int lite = !s->ops->dml_cte, rc;
 
 	*n = 0;
+	*finished = 0;
 	if (max == 0)
 		return 0;
 	if (lite && (rc = lite_anything_due(s, p)) <= 0)
 		return rc;
 	if (store_batch_begin(s) < 0)
 		return -1;
-	if ((!lite && store_exec(s, pg_index_order, 0, NULL, NULL) != DB_OK) ||
-	    store_exec(s, lite ? sql_lite : sql_pg, 4, p, &rows) != DB_OK) {
-		store_batch_abort(s);
-		return -1;
+	memset(&rows, 0, sizeof rows);
+	if (!lite && store_exec(s, pg_index_order, 0, NULL, NULL) != DB_OK)
+		goto fail;
+	if (finish_actionless(s, lite, now, only_id, max, finished) < 0)
+		goto fail;
+	if ((long long)max > *finished) {
+		/* the claim takes what the batch has room for after them */
+		p[3] = PN(&n4, (long long)max - *finished);
+		if (store_exec(s, lite ? sql_lite : sql_pg, 4, p, &rows) != DB_OK)
+			goto fail;
 	}
 	if (store_batch_commit(s) < 0) {
+		*finished = 0;
 		db_rows_free(&rows);
 		return -1;
 	}
@@ -115,17 +159,10 @@ int store_claim_batch(struct store *s, long long now, long lease, long long only
 	db_rows_free(&rows);
 	qsort(jobs, *n, sizeof *jobs, by_id);
 	return 0;
-}
-
-int store_claim(struct store *s, long long now, long lease, long long only_id, struct store_job *job)
-{
-	size_t n;
-
-	if (store_claim_batch(s, now, lease, only_id, job, 1, &n) < 0)
-		return -1;
-	if (n == 0)
-		memset(job, 0, sizeof *job);
-	return n == 1;
+fail:
+	*finished = 0;
+	store_batch_abort(s);
+	return -1;
 }
 
 /* ids as the statements below take them: a JSON array for SQLite's json_each, an array literal for
