@@ -79,7 +79,7 @@ static int load_libpq(struct buf *err)
 struct pg {
 	PGconn *conn;
 	char *uri;
-	const char *prepared[STMT_CACHE]; /* sql pointers; statement names by statement_name */
+	unsigned long long prepared[STMT_CACHE]; /* statement_hash of each statement prepared on conn */
 	size_t nprepared;
 	int in_tx;
 	int unnamed;	 /* statements are sent unnamed (a pooler that does not keep prepared statements) */
@@ -322,22 +322,23 @@ static void track_tx(struct pg *p, const char *sql)
 		p->in_tx = 0;
 }
 
-/* DB_UNNAMED (run_once): the statement failed because this connection's prepared statements are not
- * the ones kanca made (SQLSTATE 42P05 duplicate or 26000 unknown prepared statement): a pooler in
- * transaction mode (PgBouncer before 1.21) hands each transaction another server connection. */
-/* A prepared statement's name: "k" and 16 hex digits of the 64-bit FNV-1a hash of its text, so that a
- * name always means the same statement, on every connection and in every kanca process. A pooler that
- * hands a server connection from one client to another (PgBouncer in transaction mode) then can never
- * make kanca run another statement than the one it named. */
-static void statement_name(const char *sql, char *out, size_t outsz)
+/* The 64-bit FNV-1a hash of a statement's text. Its prepared name is "k" and these 16 hex digits, so that
+ * a name always means the same statement, on every connection and in every kanca process: a pooler that
+ * hands a server connection from one client to another (PgBouncer in transaction mode) can never make
+ * kanca run another statement than the one it named. */
+static unsigned long long statement_hash(const char *sql)
 {
 	unsigned long long h = 1469598103934665603ULL;
 
 	for (const unsigned char *c = (const unsigned char *)sql; *c; c++)
 		h = (h ^ *c) * 1099511628211ULL;
-	snprintf(out, outsz, "k%016llx", h);
+	return h;
 }
 
+/* Whether a statement failed because this connection's prepared statements are not the ones kanca made
+ * (SQLSTATE 42P05 duplicate or 26000 unknown prepared statement: a pooler in transaction mode, PgBouncer
+ * before 1.21, hands each transaction another server connection); the connection then goes unnamed and
+ * run_once answers DB_UNNAMED. */
 static int not_kept(struct pg *p, const PGresult *res)
 {
 	const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -357,6 +358,7 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 	const char *values[32];
 	int lengths[32], formats[32];
 	char name[24];
+	unsigned long long hash;
 	size_t idx;
 	PGresult *res;
 	ExecStatusType st;
@@ -377,10 +379,13 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 		}
 		goto answer;
 	}
+	/* by the text's hash, not the pointer: two copies of one text (a build that does not merge string
+	 * literals, ASan's) are one statement, under one name */
+	hash = statement_hash(sql);
 	for (idx = 0; idx < p->nprepared; idx++)
-		if (p->prepared[idx] == sql)
+		if (p->prepared[idx] == hash)
 			break;
-	statement_name(sql, name, sizeof name);
+	snprintf(name, sizeof name, "k%016llx", hash);
 	if (idx == p->nprepared) {
 		if (idx >= STMT_CACHE)
 			return DB_ERROR;
@@ -401,7 +406,7 @@ static enum db_status run_once(struct pg *p, const char *sql, size_t nparams, co
 			return rc;
 		}
 		pq.PQclear(res);
-		p->prepared[p->nprepared++] = sql;
+		p->prepared[p->nprepared++] = hash;
 	}
 	if (!pq.PQsendQueryPrepared(p->conn, name, (int)nparams, values, lengths, formats, 0)) {
 		set_err(p, "execute");
