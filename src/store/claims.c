@@ -165,22 +165,36 @@ fail:
 	return -1;
 }
 
-/* ids as the statements below take them: a JSON array for SQLite's json_each, an array literal for
- * PostgreSQL. NULL when memory ran out. */
-static char *id_list(const long long *ids, size_t n, int pg)
+/* n items written by each, between open and close and separated by commas, as one string for a statement
+ * parameter. NULL when memory ran out. */
+static char *list_text(size_t n, size_t per_item, const char *open, const char *close,
+		       int (*each)(struct buf *b, const void *items, size_t i), const void *items)
 {
 	struct buf b;
 	char *out = NULL;
 	int rc;
 
-	buf_init(&b, 64 + n * 21);
-	rc = buf_append_str(&b, pg ? "{" : "[");
+	buf_init(&b, 64 + n * per_item);
+	rc = buf_append_str(&b, open);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = buf_printf(&b, "%s%lld", i ? "," : "", ids[i]);
-	if (rc == 0 && buf_append_str(&b, pg ? "}" : "]") == 0)
+		if ((rc = i ? buf_append_str(&b, ",") : 0) == 0)
+			rc = each(&b, items, i);
+	if (rc == 0 && buf_append_str(&b, close) == 0)
 		out = strdup(buf_str(&b));
 	buf_free(&b);
 	return out;
+}
+
+static int id_item(struct buf *b, const void *items, size_t i)
+{
+	return buf_printf(b, "%lld", ((const long long *)items)[i]);
+}
+
+/* ids as the statements below take them: a JSON array for SQLite's json_each, an array literal for
+ * PostgreSQL. NULL when memory ran out. */
+static char *id_list(const long long *ids, size_t n, int pg)
+{
+	return list_text(n, 21, pg ? "{" : "[", pg ? "}" : "]", id_item, ids);
 }
 
 int store_finish_processed(struct store *s, const long long *ids, size_t n, long long now)
@@ -213,27 +227,36 @@ int store_finish_processed(struct store *s, const long long *ids, size_t n, long
 	return rc;
 }
 
-/* The rows of a round as one JSON array of objects, which both stores take apart in SQL (SQLite's
- * json_each, PostgreSQL's json_to_recordset). NULL when memory ran out. */
-static char *begin_rows(const struct store_attempt_row *r, size_t n)
+/* A round's rows as one JSON array of objects, which both stores take apart in SQL (SQLite's json_each,
+ * PostgreSQL's json_to_recordset). */
+static int begin_item(struct buf *b, const void *items, size_t i)
 {
-	struct buf b;
-	char *out = NULL;
-	int rc;
+	const struct store_attempt_row *r = (const struct store_attempt_row *)items + i;
+	int rc = buf_printf(b, "{\"e\":%lld,\"a\":%lld,\"k\":", r->event_id, r->action_id);
 
-	buf_init(&b, 64 + n * 64);
-	rc = buf_append_str(&b, "[");
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = buf_printf(&b, "%s{\"e\":%lld,\"a\":%lld,\"k\":", i ? "," : "", r[i].event_id, r[i].action_id);
-		if (rc == 0)
-			rc = buf_append_json_string(&b, r[i].kind, strlen(r[i].kind));
-		if (rc == 0)
-			rc = buf_append_str(&b, "}");
-	}
-	if (rc == 0 && buf_append_str(&b, "]") == 0)
-		out = strdup(buf_str(&b));
-	buf_free(&b);
-	return out;
+	if (rc == 0)
+		rc = buf_append_json_string(b, r->kind, strlen(r->kind));
+	return rc == 0 ? buf_append_str(b, "}") : rc;
+}
+
+static int end_item(struct buf *b, const void *items, size_t i)
+{
+	const struct store_attempt_row *r = (const struct store_attempt_row *)items + i;
+	int rc = buf_printf(b, "{\"i\":%lld,\"o\":", r->attempt_id);
+
+	if (rc == 0)
+		rc = buf_append_json_string(b, r->outcome, strlen(r->outcome));
+	if (rc == 0)
+		rc =
+		    r->http_status >= 0 ? buf_printf(b, ",\"h\":%d", r->http_status) : buf_append_str(b, ",\"h\":null");
+	if (rc == 0)
+		rc = r->exit_code >= 0 ? buf_printf(b, ",\"x\":%d", r->exit_code) : buf_append_str(b, ",\"x\":null");
+	if (rc == 0)
+		rc = buf_append_str(b, ",\"r\":");
+	if (rc == 0)
+		rc = r->error && *r->error ? buf_append_json_string(b, r->error, strlen(r->error))
+					   : buf_append_str(b, "null");
+	return rc == 0 ? buf_append_str(b, "}") : rc;
 }
 
 int store_attempts_begin(struct store *s, struct store_attempt_row *rows, size_t n, long long started)
@@ -252,7 +275,7 @@ int store_attempts_begin(struct store *s, struct store_attempt_row *rows, size_t
 
 	if (n == 0)
 		return 0;
-	if (!(list = begin_rows(rows, n)))
+	if (!(list = list_text(n, 64, "[", "]", begin_item, rows)))
 		return -1;
 	{
 		struct db_param p[2] = {P(list), PN(&n2, started)};
@@ -277,38 +300,6 @@ int store_attempts_begin(struct store *s, struct store_attempt_row *rows, size_t
 	return rc;
 }
 
-static char *end_rows(const struct store_attempt_row *r, size_t n)
-{
-	struct buf b;
-	char *out = NULL;
-	int rc;
-
-	buf_init(&b, 64 + n * 128);
-	rc = buf_append_str(&b, "[");
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = buf_printf(&b, "%s{\"i\":%lld,\"o\":", i ? "," : "", r[i].attempt_id);
-		if (rc == 0)
-			rc = buf_append_json_string(&b, r[i].outcome, strlen(r[i].outcome));
-		if (rc == 0)
-			rc = r[i].http_status >= 0 ? buf_printf(&b, ",\"h\":%d", r[i].http_status)
-						   : buf_append_str(&b, ",\"h\":null");
-		if (rc == 0)
-			rc = r[i].exit_code >= 0 ? buf_printf(&b, ",\"x\":%d", r[i].exit_code)
-						 : buf_append_str(&b, ",\"x\":null");
-		if (rc == 0)
-			rc = buf_append_str(&b, ",\"r\":");
-		if (rc == 0)
-			rc = r[i].error && *r[i].error ? buf_append_json_string(&b, r[i].error, strlen(r[i].error))
-						       : buf_append_str(&b, "null");
-		if (rc == 0)
-			rc = buf_append_str(&b, "}");
-	}
-	if (rc == 0 && buf_append_str(&b, "]") == 0)
-		out = strdup(buf_str(&b));
-	buf_free(&b);
-	return out;
-}
-
 int store_attempts_end(struct store *s, const struct store_attempt_row *rows, size_t n, long long ended)
 {
 	static const char lite[] =
@@ -327,7 +318,7 @@ int store_attempts_end(struct store *s, const struct store_attempt_row *rows, si
 
 	if (n == 0)
 		return 0;
-	if (!(list = end_rows(rows, n)))
+	if (!(list = list_text(n, 128, "[", "]", end_item, rows)))
 		return -1;
 	{
 		struct db_param p[2] = {P(list), PN(&n2, ended)};
