@@ -891,6 +891,24 @@ class ProcStore:
         else:
             self.sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def make_stored(self, n, source_id):
+        """n processed copies of the probe row under another source: a table that already holds n finished
+        events (issue 12, target 8: the drain's cost must not grow with them)"""
+        cols = [c for c in self.columns() if c not in ("id", "idempotency_key", "public_id", "status", "source_id")]
+        cl = ", ".join(cols)
+        if self.kind == "pg":
+            self.sql("INSERT INTO events (idempotency_key, public_id, status, source_id, %s) SELECT 'stored-' || i, "
+                     "'evt_' || md5('stored-' || i), 'processed', %d, %s FROM bench_template, "
+                     "generate_series(1, %d) AS i" % (cl, source_id, cl, n))
+            self.sql("VACUUM ANALYZE events")
+            self.sql("CHECKPOINT")
+        else:
+            self.sql("INSERT INTO events (idempotency_key, public_id, status, source_id, %s) WITH RECURSIVE seq(i) AS "
+                     "(SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < %d) SELECT 'stored-' || i, "
+                     "'evt_' || lower(hex(randomblob(16))), 'processed', %d, %s FROM seq, bench_template"
+                     % (cl, n, source_id, cl))
+            self.sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def make_backlog(self, n, prefix):
         """n copies of kanca's own probe row (every column as stored, status 'received'), each with its own
         idempotency key prefix-00000001 ..."""
@@ -925,11 +943,14 @@ def stop_procs(procs, grace=30):
                 p.wait(5)
 
 
-def drain_run(stack, ps, sink, source_id, store, n, workers, limit, prefix):
-    """n received events, then `kancactl worker --drain` x workers started together; seconds until the last
-    one exits (every event processed)"""
+def drain_run(stack, ps, sink, source_id, store, n, workers, limit, prefix, stored=0, stored_sid=None):
+    """n received events (after `stored` processed ones of another source), then `kancactl worker --drain`
+    x workers started together; seconds until the last one exits (every event processed)"""
     ps.clear()
     t = time.time()
+    if stored:
+        ps.make_stored(stored, stored_sid)
+        note("drain %s: %d processed events stored first, in %.1f s" % (store, stored, time.time() - t))
     ps.make_backlog(n, prefix)
     st = ps.statuses(source_id)
     if st != {"received": n}:
@@ -1000,7 +1021,7 @@ def drain_run(stack, ps, sink, source_id, store, n, workers, limit, prefix):
     ok = not timed_out and done == n and len(st) == 1 and distinct == n and posts == n and \
         all(p.returncode == 0 for p in procs)
     wcpu = sum(rusage.values())
-    r = dict(what="backlog drain", store=ps.label, workers=workers, n=n, done=done, seconds=wall,
+    r = dict(what="backlog drain", store=ps.label, workers=workers, n=n, done=done, seconds=wall, stored=stored,
              eps=done / wall if wall else 0, check=ok, timed_out=timed_out, statuses=st, posts=posts, distinct=distinct,
              sink_conns=sconns, exits=exits, worker_peak=max(peak.values()) if peak else 0.0,
              claimed=claimed, worker_cpu=wcpu, pg_cpu=c.get("postgres", 0), sink_cpu=sink_cpu, machine=c["machine"],
@@ -1113,14 +1134,17 @@ def processing_runs(stack, store, args, nreq):
     probe(stack, "drain-probe", "/api/suppliers/drain/webhook")
     stack.stop_lighttpd()
     ps.keep_template(ps.scalar("SELECT id FROM events WHERE source_id = %d" % drain_sid))
-    for w in [int(x) for x in args.drain_workers.split(",") if x.strip()]:
-        # each run its own sink path: the delivery check counts that run's webhook-ids alone
-        for aid in ps.sql("SELECT id FROM actions WHERE source_id = %d" % drain_sid).split():
-            stack.run([stack.kancactl, "-c", ps.conf_off, "source", "action", "remove", "supplier", "drain", aid])
-        stack.run([stack.kancactl, "-c", ps.conf_off, "source", "action", "add", "supplier", "drain", "forward",
-                   sink.url("/drain-%s-w%d/" % (store, w)), "--generate-secret"])
-        out.append(drain_run(stack, ps, sink, drain_sid, store, args.backlog, w, args.drain_limit,
-                             "/drain-%s-w%d/" % (store, w)))
+    stored_sid = ps.add_source("stored", sink.url("/stored-%s/" % store)) if args.stored != "0" else None
+    for stored in [int(x) for x in args.stored.split(",") if x.strip()]:
+        for w in [int(x) for x in args.drain_workers.split(",") if x.strip()]:
+            # each run its own sink path: the delivery check counts that run's webhook-ids alone
+            path = "/drain-%s-w%d-s%d/" % (store, w, stored)
+            for aid in ps.sql("SELECT id FROM actions WHERE source_id = %d" % drain_sid).split():
+                stack.run([stack.kancactl, "-c", ps.conf_off, "source", "action", "remove", "supplier", "drain", aid])
+            stack.run([stack.kancactl, "-c", ps.conf_off, "source", "action", "add", "supplier", "drain", "forward",
+                       sink.url(path), "--generate-secret"])
+            out.append(drain_run(stack, ps, sink, drain_sid, store, args.backlog, w, args.drain_limit, path,
+                                 stored, stored_sid))
     ps.clear()
     live_sid = ps.add_source("live", sink.url("/live-%s/" % store))
     slow_sid = ps.add_source("slow", sink.url("/slow-%s/" % store))
@@ -1142,8 +1166,8 @@ def report_processing(rows, args):
     say("Processing (forward action to a local HTTP sink on 127.0.0.1, bench/sink.py; each run in a fresh store):")
     drains = [r for r in rows if r["what"] == "backlog drain"]
     if drains:
-        hdr = "%-36s %-10s %7s %7s %9s %9s %9s %9s %6s %6s  %s" % (
-            "backlog drain: kancactl worker --drain", "store", "workers", "events", "seconds", "events/s",
+        hdr = "%-36s %-10s %7s %8s %7s %9s %9s %9s %9s %6s %6s  %s" % (
+            "backlog drain: kancactl worker --drain", "store", "workers", "stored", "events", "seconds", "events/s",
             "worker us", "pg us", "sink", "other", "check")
         say(hdr)
         say("-" * len(hdr))
@@ -1157,8 +1181,8 @@ def report_processing(rows, args):
                 "" if set(r["statuses"]) <= {"processed"} else ", statuses %s" % json.dumps(r["statuses"]))
             if not r["check"]:
                 chk += "; workers: " + "; ".join(r["exits"])
-            say("%-36s %-10s %7d %7d %9.1f %9.0f %9.0f %9s %5.0f%% %6.2f  %s" % (
-                "", r["store"], r["workers"], r["n"], r["seconds"], r["eps"], 1e6 * r["worker_cpu"] / n,
+            say("%-36s %-10s %7d %8d %7d %9.1f %9.0f %9.0f %9s %5.0f%% %6.2f  %s" % (
+                "", r["store"], r["workers"], r.get("stored", 0), r["n"], r["seconds"], r["eps"], 1e6 * r["worker_cpu"] / n,
                 "%.0f" % (1e6 * r["pg_cpu"] / n) if r["store"] == "PostgreSQL" else "-",
                 100.0 * r["sink_cpu"] / r["seconds"] if r["seconds"] else 0,
                 r["other"] / r["wall"] if r["wall"] else 0, chk))
@@ -1237,6 +1261,8 @@ def main():
                     "(default 100000; 10000 with --quick)")
     ap.add_argument("--drain-workers", default="1", help="kancactl workers started together on the backlog, one "
                     "drain run per value, e.g. 1,2 (default 1)")
+    ap.add_argument("--stored", default="0", help="processed events of another source stored before each drain, "
+                    "one drain run per value, e.g. 0,1000000 (default 0): the drain's cost against the table's size")
     ap.add_argument("--drain-limit", type=int, default=3600, help="seconds a drain (or the settling after the live "
                     "load) may take before the workers are stopped and the run fails (default 3600)")
     ap.add_argument("--live-duration", type=int, default=None, help="seconds of wrk ingest with processing = fork "
