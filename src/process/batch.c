@@ -302,12 +302,27 @@ static void free_batch(struct batch *b)
 	free(b->gone);
 }
 
-void process_batch(struct store *s, struct store_job *jobs, size_t n, int *ends)
+/* The batch's sources without an enabled action. */
+static void note_actionless(const struct batch *b, long long *out, size_t *nout)
+{
+	for (size_t k = 0; k < b->nsa; k++) {
+		size_t r, na = store_rows_count(b->sa[k].rows);
+		for (r = 0; r < na; r++)
+			if (strcmp(store_rows_get(b->sa[k].rows, r, 4, NULL), "0") != 0)
+				break;
+		if (r == na && *nout < BATCH_MAX)
+			out[(*nout)++] = b->sa[k].source_id;
+	}
+}
+
+void process_batch(struct store *s, struct store_job *jobs, size_t n, int *ends, long long *actionless,
+		   size_t *nactionless)
 {
 	struct batch b;
 	size_t rounds = 0;
 	int ok = 0;
 
+	*nactionless = 0;
 	for (size_t i = 0; i < n; i++)
 		ends[i] = -1;
 	if (n == 0 || n > BATCH_MAX)
@@ -332,6 +347,7 @@ void process_batch(struct store *s, struct store_job *jobs, size_t n, int *ends)
 		}
 	if (load_actions(&b) < 0 || load_done(&b) < 0)
 		goto out;
+	note_actionless(&b, actionless, nactionless);
 	for (size_t k = 0; k < b.nsa; k++)
 		if (store_rows_count(b.sa[k].rows) > rounds)
 			rounds = store_rows_count(b.sa[k].rows);

@@ -17,7 +17,9 @@ struct store_job;
 
 /* Runs the actions of jobs[0..n) (claimed together, one lease) and ends their claims; ends[i] is an
  * enum process_end, or -1 when the store failed for that job (its lease then expires and it is claimed
- * again). */
-void process_batch(struct store *s, struct store_job *jobs, size_t n, int *ends);
+ * again). The batch's sources that had no enabled action go to actionless[0..*nactionless) (room for
+ * BATCH_MAX): the next claims finish such sources' events without a claim (store_claim_batch). */
+void process_batch(struct store *s, struct store_job *jobs, size_t n, int *ends, long long *actionless,
+		   size_t *nactionless);
 
 #endif

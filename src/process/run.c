@@ -12,9 +12,32 @@
 #include "store/store.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static struct log_every run_log;
+
+/* Sources the last batches found without an enabled action, newest last: the claims finish their fresh
+ * events at once. Only a hint (the claim checks again that they have none); at most HINTS of them. */
+#define HINTS 16
+static long long hints[HINTS];
+static size_t nhints;
+
+static void remember_actionless(const long long *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < nhints && hints[k] != ids[i])
+			k++;
+		if (k < nhints)
+			continue;
+		if (nhints == HINTS) {
+			memmove(hints, hints + 1, (HINTS - 1) * sizeof hints[0]);
+			nhints--;
+		}
+		hints[nhints++] = ids[i];
+	}
+}
 
 /* The spool's deliveries into the store, oldest first, a batch at a time; a spool the store cannot take
  * yet (or that another process drains) is looked at again half a second later. */
@@ -58,7 +81,8 @@ long process_run(struct store *s, const struct process_opts *o)
 	while (!process_stopping() && (!o->max_events || done < o->max_events)) {
 		struct store_job jobs[BATCH_MAX];
 		int ends[BATCH_MAX];
-		size_t max = BATCH_MAX, n;
+		long long actionless[BATCH_MAX];
+		size_t max = BATCH_MAX, n, nactionless;
 		long finished;
 
 		if (o->max_events && (size_t)(o->max_events - done) < max)
@@ -67,7 +91,7 @@ long process_run(struct store *s, const struct process_opts *o)
 			(void)drain_spool(s, o, &next_look);
 			since_spool = 0;
 		}
-		if (store_claim_batch(s, clock_now(), o->lease, 0, jobs, max, &n, &finished) < 0) {
+		if (store_claim_batch(s, clock_now(), o->lease, 0, hints, nhints, jobs, max, &n, &finished) < 0) {
 			if (o->drain)
 				return -1;
 			if (log_every(&run_log, (int)store_failure(s) + 1))
@@ -98,7 +122,8 @@ long process_run(struct store *s, const struct process_opts *o)
 			process_nap(o->poll);
 			continue;
 		}
-		process_batch(s, jobs, n, ends);
+		process_batch(s, jobs, n, ends, actionless, &nactionless);
+		remember_actionless(actionless, nactionless);
 		for (size_t i = 0; i < n; i++) {
 			if (ends[i] < 0)
 				log_error("event %s: the store failed while processing; its lease will expire",

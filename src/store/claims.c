@@ -72,42 +72,93 @@ static int lite_anything_due(struct store *s, const struct db_param *p)
 	return rc;
 }
 
+/* n items written by each, between open and close and separated by commas, as one string for a statement
+ * parameter. NULL when memory ran out. */
+static char *list_text(size_t n, size_t per_item, const char *open, const char *close,
+		       int (*each)(struct buf *b, const void *items, size_t i), const void *items)
+{
+	struct buf b;
+	char *out = NULL;
+	int rc;
+
+	buf_init(&b, 64 + n * per_item);
+	rc = buf_append_str(&b, open);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((rc = i ? buf_append_str(&b, ",") : 0) == 0)
+			rc = each(&b, items, i);
+	if (rc == 0 && buf_append_str(&b, close) == 0)
+		out = strdup(buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
+static int id_item(struct buf *b, const void *items, size_t i)
+{
+	return buf_printf(b, "%lld", ((const long long *)items)[i]);
+}
+
+/* ids as the statements below take them: a JSON array for SQLite's json_each, an array literal for
+ * PostgreSQL. NULL when memory ran out. */
+static char *id_list(const long long *ids, size_t n, int pg)
+{
+	return list_text(n, 21, pg ? "{" : "[", pg ? "}" : "]", id_item, ids);
+}
+
 /* Fresh events of sources with no enabled action: nothing to run, so they are set processed (with
- * their audit rows) in the claim's transaction, one row version each instead of a claim and an end.
- * The first conjunct is events_due's predicate, as in CLAIM_WHERE. $1 now, $2 only_id, $3 max. */
+ * their audit rows) in the claim's transaction, one row version each instead of a claim and an end. Only
+ * the sources named in $4 are looked at (the ones the processor last saw without an action): a look at
+ * every due event would cost as much as the backlog on every claim when the due events have actions.
+ * Through events_due_source, by source; in no particular order (they have nothing to run, so nothing
+ * waits for them, ordered=1 or not). The first conjunct is the index's predicate. $1 now, $2 only_id,
+ * $3 max. */
 #define ACTIONLESS_WHERE                                                                                               \
 	"status IN ('received', 'retry', 'processing') AND status = 'received' AND "                                   \
 	"coalesce(next_attempt_at, 0) <= CAST($1 AS BIGINT) AND (CAST($2 AS BIGINT) = 0 OR id = $2) AND NOT EXISTS "   \
-	"(SELECT 1 FROM actions WHERE actions.source_id = events.source_id AND actions.enabled <> 0) "                 \
-	"ORDER BY id LIMIT CAST($3 AS BIGINT)"
+	"(SELECT 1 FROM actions WHERE actions.source_id = events.source_id AND actions.enabled <> 0) "
 #define ACTIONLESS_SET                                                                                                 \
 	"UPDATE events SET status = 'processed', next_attempt_at = NULL, lease_until = NULL, processed_at = $1, "      \
 	"attempts = attempts + 1 WHERE id IN "
 
-static int finish_actionless(struct store *s, int lite, long long now, long long only_id, size_t max, long *done)
+static int finish_actionless(struct store *s, int lite, long long now, long long only_id, size_t max,
+			     const long long *hint, size_t nhint, long *done)
 {
-	static const char pg[] = "WITH done AS (" ACTIONLESS_SET "(SELECT id FROM events WHERE " ACTIONLESS_WHERE
-				 " FOR UPDATE SKIP LOCKED) RETURNING id, source_id) INSERT INTO audit_log (at, action, "
-				 "source_id, event_id) SELECT $1, 'processed', source_id, id FROM done ORDER BY id "
-				 "RETURNING event_id";
-	/* SQLite: the same rows twice in one write transaction (nothing else writes in between) */
+	static const char pg[] =
+	    "WITH done AS (" ACTIONLESS_SET "(SELECT id FROM events WHERE source_id = "
+	    "ANY(CAST($4 AS BIGINT[])) AND " ACTIONLESS_WHERE "LIMIT CAST($3 AS BIGINT) FOR UPDATE "
+	    "SKIP LOCKED) RETURNING id, source_id) INSERT INTO audit_log (at, action, source_id, "
+	    "event_id) SELECT $1, 'processed', source_id, id FROM done ORDER BY id RETURNING event_id";
+	/* SQLite: the same rows twice in one write transaction (nothing else writes in between, and the
+	 * named index gives both the same order) */
+#define LITE_IDS                                                                                                       \
+	"SELECT id FROM events INDEXED BY events_due_source WHERE source_id IN (SELECT value FROM json_each($4)) "     \
+	"AND " ACTIONLESS_WHERE "LIMIT CAST($3 AS BIGINT)"
 	static const char lite_audit[] =
 	    "INSERT INTO audit_log (at, action, source_id, event_id) SELECT $1, "
-	    "'processed', source_id, id FROM events INDEXED BY events_due WHERE " ACTIONLESS_WHERE;
-	static const char lite_set[] =
-	    ACTIONLESS_SET "(SELECT id FROM events INDEXED BY events_due WHERE " ACTIONLESS_WHERE ") RETURNING id";
+	    "'processed', source_id, id FROM events WHERE id IN (" LITE_IDS ") ORDER BY id";
+	static const char lite_set[] = ACTIONLESS_SET "(" LITE_IDS ") RETURNING id";
+#undef LITE_IDS
 	struct num n1, n2, n3;
-	struct db_param p[3] = {PN(&n1, now), PN(&n2, only_id), PN(&n3, (long long)max)};
+	char *list;
+	int rc = -1;
 
-	if (!lite)
-		return store_count_rows(s, pg, 3, p, done);
-	if (store_exec(s, lite_audit, 3, p, NULL) != DB_OK)
+	*done = 0;
+	if (nhint == 0)
+		return 0;
+	if (!(list = id_list(hint, nhint, !lite)))
 		return -1;
-	return store_count_rows(s, lite_set, 3, p, done);
+	{
+		struct db_param p[4] = {PN(&n1, now), PN(&n2, only_id), PN(&n3, (long long)max), P(list)};
+		if (!lite)
+			rc = store_count_rows(s, pg, 4, p, done);
+		else if (store_exec(s, lite_audit, 4, p, NULL) == DB_OK)
+			rc = store_count_rows(s, lite_set, 4, p, done);
+	}
+	free(list);
+	return rc;
 }
 
-int store_claim_batch(struct store *s, long long now, long lease, long long only_id, struct store_job *jobs, size_t max,
-		      size_t *n, long *finished)
+int store_claim_batch(struct store *s, long long now, long lease, long long only_id, const long long *actionless,
+		      size_t nactionless, struct store_job *jobs, size_t max, size_t *n, long *finished)
 {
 	/* SQLite: the statement runs in a write transaction begun through the writer queue, as the
 	 * responders' are; its planner would rather read every unfinished row through events_status and
@@ -139,7 +190,7 @@ int store_claim_batch(struct store *s, long long now, long lease, long long only
 	memset(&rows, 0, sizeof rows);
 	if (!lite && store_exec(s, pg_index_order, 0, NULL, NULL) != DB_OK)
 		goto fail;
-	if (finish_actionless(s, lite, now, only_id, max, finished) < 0)
+	if (finish_actionless(s, lite, now, only_id, max, actionless, nactionless, finished) < 0)
 		goto fail;
 	if ((long long)max > *finished) {
 		/* the claim takes what the batch has room for after them */
@@ -163,38 +214,6 @@ fail:
 	*finished = 0;
 	store_batch_abort(s);
 	return -1;
-}
-
-/* n items written by each, between open and close and separated by commas, as one string for a statement
- * parameter. NULL when memory ran out. */
-static char *list_text(size_t n, size_t per_item, const char *open, const char *close,
-		       int (*each)(struct buf *b, const void *items, size_t i), const void *items)
-{
-	struct buf b;
-	char *out = NULL;
-	int rc;
-
-	buf_init(&b, 64 + n * per_item);
-	rc = buf_append_str(&b, open);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if ((rc = i ? buf_append_str(&b, ",") : 0) == 0)
-			rc = each(&b, items, i);
-	if (rc == 0 && buf_append_str(&b, close) == 0)
-		out = strdup(buf_str(&b));
-	buf_free(&b);
-	return out;
-}
-
-static int id_item(struct buf *b, const void *items, size_t i)
-{
-	return buf_printf(b, "%lld", ((const long long *)items)[i]);
-}
-
-/* ids as the statements below take them: a JSON array for SQLite's json_each, an array literal for
- * PostgreSQL. NULL when memory ran out. */
-static char *id_list(const long long *ids, size_t n, int pg)
-{
-	return list_text(n, 21, pg ? "{" : "[", pg ? "}" : "]", id_item, ids);
 }
 
 int store_finish_processed(struct store *s, const long long *ids, size_t n, long long now)

@@ -177,13 +177,15 @@ struct store_job {
 /* Claims up to max of the oldest due events (received, or retry whose time has come, or processing whose
  * lease expired; only_id > 0 restricts to that event) into jobs[0..*n), in id (arrival) order, by setting
  * them to processing with a lease until now + lease and counting the attempt, in one statement. First,
- * in the same transaction, up to max fresh events of sources with no enabled action are set processed
- * with their audit rows (*finished says how many): they have nothing to run. An event of a source whose
+ * in the same transaction, up to max fresh events of the sources actionless[0..nactionless) that still
+ * have no enabled action are set processed with their audit rows (*finished says how many): they have
+ * nothing to run. An event of a source whose
  * options say ordered=1 is not due while an earlier event of that source is unfinished (received, retry
  * or processing): such a source has one event in flight at a time, in arrival order. 0 (*n and
  * *finished may be 0) or -1. */
-int store_claim_batch(struct store *s, long long now, long lease, long long only_id, struct store_job *jobs, size_t max,
-		      size_t *n, long *finished) KANCA_MUST_CHECK;
+int store_claim_batch(struct store *s, long long now, long lease, long long only_id, const long long *actionless,
+		      size_t nactionless, struct store_job *jobs, size_t max, size_t *n,
+		      long *finished) KANCA_MUST_CHECK;
 /* Ends the claims of the events ids[0..n) as processed at now, with one "processed" audit row each: two
  * statements for all of them (the caller's transaction makes them one commit). 0 or -1. */
 int store_finish_processed(struct store *s, const long long *ids, size_t n, long long now) KANCA_MUST_CHECK;

@@ -11,6 +11,8 @@
    even with a slow destination; an event whose delivery fails holds the later ones back until it
    succeeds.
 4. Bad values are refused with a clear error and nothing added: --concurrency 0 and 65, ordered=2.
+5. A source with no action: 100 events processed, each with one 'processed' audit row, one counted
+   attempt and no attempt row (after the first batch the claims finish such events themselves).
 """
 import json
 import os
@@ -146,6 +148,19 @@ def refusals(L, env, sink):
     tap.ok(rc == 2 and "ordered" in err, "%s ordered=2 is refused: %s" % (L, err.strip()[-80:]))
 
 
+def actionless_case(L, store, env, fcgi):
+    env.add_source("supplier", "none", SECRET)
+    codes = [deliver(fcgi, "none", "none-%03d" % i) for i in range(100)]
+    tap.eq(codes.count(200), 100, "%s 100 events of a source without actions" % L)
+    rc, last = drain(env)
+    tap.eq(rc, 0, "%s kancactl worker --drain (%s)" % (L, last[0]))
+    rows = store.query("SELECT e.status, e.attempts, (SELECT count(*) FROM attempts a WHERE a.event_id = e.id), "
+                       "(SELECT count(*) FROM audit_log l WHERE l.event_id = e.id AND l.action = 'processed') "
+                       "FROM events e JOIN sources s ON s.id = e.source_id WHERE s.account = 'none'")
+    tap.eq(sorted(set(tuple(str(c) for c in r) for r in rows)), [("processed", "1", "0", "1")],
+           "%s each processed, one attempt counted, no attempt row, one 'processed' audit row" % L)
+
+
 def run(kind):
     L = "[%s]" % kind
     tmp = kt.make_tempdir("kanca-batch-%s-" % kind)
@@ -160,6 +175,7 @@ def run(kind):
         concurrency_case(L, store, env, sink, fcgi)
         ordered_case(L, store, env, sink, fcgi)
         refusals(L, env, sink)
+        actionless_case(L, store, env, fcgi)
     finally:
         fcgi.stop()
         sink.stop()
