@@ -196,6 +196,9 @@ def run_mode(mode):
                    "%s the pool of the systemd unit runs (KANCA_PROCS=2 responders)" % L)
             if user:
                 import pwd
+                # lighttpd starts as root and drops to www-data once it has bound its port: wait for that
+                # (a slow, sanitizer build can be looked at before it has)
+                kt.wait_for(lambda: uid_of(t.proc.pid) == pwd.getpwnam("www-data").pw_uid, 10)
                 uids = [uid_of(t.proc.pid)] + [uid_of(p) for p in svc.children()]
                 tap.eq(uids, [pwd.getpwnam("www-data").pw_uid] + [pwd.getpwnam(USER[0]).pw_uid] * 2,
                        "%s lighttpd runs as www-data, kanca as %s: only the socket's group and mode let lighttpd in "
