@@ -41,7 +41,6 @@ struct batch {
 	struct process_action *act; /* per item */
 	long long *attempt;	    /* per item: its attempt row */
 	unsigned char *in_round;    /* per item */
-	size_t round;
 };
 
 /* Runs step in a transaction, again while the claims last when the store fails. 0 or -1. */
@@ -62,6 +61,11 @@ static int in_tx(struct batch *b, const char *what, int (*step)(struct batch *b)
 static long long action_id(const struct source_actions *sa, size_t r)
 {
 	return strtoll(store_rows_get(sa->rows, r, 0, NULL), NULL, 10);
+}
+
+static int action_enabled(const struct source_actions *sa, size_t r)
+{
+	return strcmp(store_rows_get(sa->rows, r, 4, NULL), "0") != 0;
 }
 
 /* Each source's actions, read once for the batch. 0 or -1. */
@@ -131,8 +135,8 @@ static size_t pick_round(struct batch *b, size_t r)
 		struct item *it = &b->it[i];
 		struct process_action *a = &b->act[i];
 		b->in_round[i] = 0;
-		if (r >= store_rows_count(it->sa->rows) || it->skip[r] ||
-		    strcmp(store_rows_get(it->sa->rows, r, 4, NULL), "0") == 0 || is_gone(b, action_id(it->sa, r)))
+		if (r >= store_rows_count(it->sa->rows) || it->skip[r] || !action_enabled(it->sa, r) ||
+		    is_gone(b, action_id(it->sa, r)))
 			continue; /* done before, or a disabled (gone) destination: skipped */
 		memset(a, 0, sizeof *a);
 		a->id = action_id(it->sa, r);
@@ -308,7 +312,7 @@ static void note_actionless(const struct batch *b, long long *out, size_t *nout)
 	for (size_t k = 0; k < b->nsa; k++) {
 		size_t r, na = store_rows_count(b->sa[k].rows);
 		for (r = 0; r < na; r++)
-			if (strcmp(store_rows_get(b->sa[k].rows, r, 4, NULL), "0") != 0)
+			if (action_enabled(&b->sa[k], r))
 				break;
 		if (r == na && *nout < BATCH_MAX)
 			out[(*nout)++] = b->sa[k].source_id;
@@ -351,8 +355,8 @@ void process_batch(struct store *s, struct store_job *jobs, size_t n, int *ends,
 	for (size_t k = 0; k < b.nsa; k++)
 		if (store_rows_count(b.sa[k].rows) > rounds)
 			rounds = store_rows_count(b.sa[k].rows);
-	for (b.round = 0; b.round < rounds; b.round++) {
-		if (pick_round(&b, b.round) == 0)
+	for (size_t r = 0; r < rounds; r++) {
+		if (pick_round(&b, r) == 0)
 			continue;
 		if (in_tx(&b, "to record an attempt", begin_attempts) < 0)
 			goto out;

@@ -122,39 +122,31 @@ static char *id_list(const long long *ids, size_t n, int pg)
 static int finish_actionless(struct store *s, int lite, long long now, long long only_id, size_t max,
 			     const long long *hint, size_t nhint, long *done)
 {
-	static const char pg[] =
-	    "WITH done AS (" ACTIONLESS_SET "(SELECT id FROM events WHERE source_id = "
-	    "ANY(CAST($4 AS BIGINT[])) AND " ACTIONLESS_WHERE "LIMIT CAST($3 AS BIGINT) FOR UPDATE "
-	    "SKIP LOCKED) RETURNING id, source_id) INSERT INTO audit_log (at, action, source_id, "
-	    "event_id) SELECT $1, 'processed', source_id, id FROM done ORDER BY id RETURNING event_id";
-	/* SQLite: the same rows twice in one write transaction (nothing else writes in between, and the
-	 * named index gives both the same order) */
+	/* the same rows twice in one write transaction (nothing else writes in between, and the named index
+	 * gives both the same order) */
 #define LITE_IDS                                                                                                       \
 	"SELECT id FROM events INDEXED BY events_due_source WHERE source_id IN (SELECT value FROM json_each($4)) "     \
 	"AND " ACTIONLESS_WHERE "LIMIT CAST($3 AS BIGINT)"
-	static const char lite_audit[] =
-	    "INSERT INTO audit_log (at, action, source_id, event_id) SELECT $1, "
-	    "'processed', source_id, id FROM events WHERE id IN (" LITE_IDS ") ORDER BY id";
-	static const char lite_set[] = ACTIONLESS_SET "(" LITE_IDS ") RETURNING id";
+	static const char audit[] = "INSERT INTO audit_log (at, action, source_id, event_id) SELECT $1, 'processed', "
+				    "source_id, id FROM events WHERE id IN (" LITE_IDS ") ORDER BY id";
+	static const char set[] = ACTIONLESS_SET "(" LITE_IDS ") RETURNING id";
 #undef LITE_IDS
 	struct num n1, n2, n3;
 	char *list;
 	int rc = -1;
 
 	*done = 0;
-	/* PostgreSQL: not used. In the claim's transaction, with sort and bitmap scans off, the planner
+	/* SQLite only. On PostgreSQL, in the claim's transaction with sort and bitmap scans off, the planner
 	 * took a plan for this statement whose cost grew with the table (bench/fork.py: 4-9 ms of
 	 * PostgreSQL per request, processors falling behind); such events take a claim and an end there */
 	if (nhint == 0 || !lite)
 		return 0;
-	if (!(list = id_list(hint, nhint, !lite)))
+	if (!(list = id_list(hint, nhint, 0)))
 		return -1;
 	{
 		struct db_param p[4] = {PN(&n1, now), PN(&n2, only_id), PN(&n3, (long long)max), P(list)};
-		if (!lite)
-			rc = store_count_rows(s, pg, 4, p, done);
-		else if (store_exec(s, lite_audit, 4, p, NULL) == DB_OK)
-			rc = store_count_rows(s, lite_set, 4, p, done);
+		if (store_exec(s, audit, 4, p, NULL) == DB_OK)
+			rc = store_count_rows(s, set, 4, p, done);
 	}
 	free(list);
 	return rc;
